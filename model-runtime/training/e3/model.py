@@ -1,0 +1,252 @@
+"""The E3 model family: dense ViT, V-MoE and E3 (efficient ensemble of sparse MoEs) on one backbone.
+
+Follows shared/DESIGN.md section 2 and the paper's reference code (google-research/vmoe,
+vmoe/nn/vit_moe_ensemble.py and vmoe/nn/ensemble_routing.py):
+- the MLP blocks of the last n odd layers are sparse MoE layers with E experts;
+- before the first MoE layer the token batch is tiled M times, member-major (row b*M+m);
+- the E experts are split into M groups of E/M; member m routes only inside group m with its own router
+  weights (block-diagonal gating), top-K within the group, noisy gating during training;
+- one shared head; outputs are per-member logits [B, M, C].
+
+Experts are computed sparsely: each expert only sees the tokens routed to it (NonZero/Gather/ScatterND in the
+exported ONNX graph), so the FLOPs are those of the routed tokens, not of every expert for every token.
+"""
+import math
+from dataclasses import dataclass, field, asdict
+from typing import List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Architecture:
+    kind: str = "e3"            # e3 | vmoe | vit | deep_ensemble
+    layers: int = 6
+    hidden: int = 64
+    heads: int = 4
+    mlp_dim: int = 128
+    patch: int = 7              # pixels per token side: the stem downsamples 28x28 to a 4x4 token grid
+    stem_channels: int = 16
+    experts: int = 0            # E (0 for dense)
+    top_k: int = 0              # K
+    ensemble_size: int = 1      # M (tiling factor for e3, members for deep_ensemble)
+    moe_layers: List[int] = field(default_factory=list)
+    num_classes: int = 10
+    image_size: int = 28
+    channels: int = 1
+
+    def token_side(self) -> int:
+        return -(-self.image_size // self.patch)
+
+    def tokens(self) -> int:
+        return self.token_side() ** 2
+
+    def to_json(self):
+        return asdict(self)
+
+
+def last_odd_layers(layers: int, n: int) -> List[int]:
+    """Indices of the last n odd layers (0-based), where V-MoE and E3 place their MoE blocks."""
+    odd = [i for i in range(layers) if i % 2 == 1]
+    return odd[-n:] if n > 0 else []
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        rows, tokens, dim = x.shape
+        qkv = self.qkv(x).reshape(-1, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = torch.softmax((q @ k.transpose(-2, -1)) * (dim // self.heads) ** -0.5, dim=-1)
+        out = (attn @ v).transpose(1, 2).reshape(-1, tokens, dim)
+        return self.proj(out)
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class EnsembleMoe(nn.Module):
+    """Sparse MoE layer with ensemble routing.
+
+    With M=1 this is the V-MoE layer (one router over all E experts). With M>1 the input rows are member-major
+    copies of each image (row b*M+m); member m's router only scores the E/M experts of its own group.
+    """
+
+    def __init__(self, dim, mlp_dim, experts, top_k, members):
+        super().__init__()
+        assert experts % members == 0, "experts must split evenly into ensemble members"
+        self.experts_total = experts
+        self.members = members
+        self.group = experts // members
+        assert 1 <= top_k <= self.group
+        self.top_k = top_k
+        # Router weights per member: block-diagonal gating over the experts.
+        self.router = nn.Parameter(torch.randn(members, dim, self.group) * (dim ** -0.5) * 0.1)
+        self.experts = nn.ModuleList([Mlp(dim, mlp_dim) for _ in range(experts)])
+        self.noise_std = 1.0 / experts
+        self.aux_loss = torch.zeros(())
+
+    def forward(self, x):
+        rows, tokens, dim = x.shape
+        per_member = x.reshape(-1, self.members, tokens, dim)
+        logits = torch.einsum("bmtd,mde->bmte", per_member, self.router)
+        if self.training:
+            noisy = logits + torch.randn_like(logits) * self.noise_std
+        else:
+            noisy = logits
+        gates = torch.softmax(noisy, dim=-1)
+        top_vals, top_idx = torch.topk(gates, self.top_k, dim=-1)
+        if self.training:
+            self.aux_loss = self._importance_loss(gates) + self._load_loss(logits, noisy)
+        # Global expert id = member offset + index inside the member's group.
+        offsets = (torch.arange(self.members, device=x.device) * self.group).reshape(1, self.members, 1, 1)
+        expert_ids = (top_idx + offsets).reshape(-1, self.top_k)
+        weights = top_vals.reshape(-1, self.top_k)
+        flat = x.reshape(-1, dim)
+        out = torch.zeros_like(flat)
+        for k in range(self.top_k):
+            for e, expert in enumerate(self.experts):
+                chosen = torch.nonzero(expert_ids[:, k] == e).squeeze(1)
+                routed = flat.index_select(0, chosen)
+                update = expert(routed) * weights.index_select(0, chosen)[:, k:k + 1]
+                out = out.index_put((chosen,), out.index_select(0, chosen) + update)
+        return out.reshape(-1, tokens, dim)
+
+    @staticmethod
+    def _cv_squared(values):
+        # Coefficient of variation squared, per member group, averaged.
+        mean = values.mean(dim=-1)
+        var = values.var(dim=-1, unbiased=False)
+        return (var / (mean * mean + 1e-10)).mean()
+
+    def _importance_loss(self, gates):
+        # gates: [B, M, T, G]; importance of an expert = sum of its gate values over the member's tokens.
+        importance = gates.sum(dim=(0, 2))
+        return self._cv_squared(importance)
+
+    def _load_loss(self, clean, noisy):
+        # Probability that each expert is selected under the gating noise (V-MoE, Riquelme et al. 2021, A.2.2).
+        k = self.top_k
+        if self.group <= k:
+            return clean.new_zeros(())
+        sorted_noisy, _ = torch.sort(noisy, dim=-1, descending=True)
+        threshold_in = sorted_noisy[..., k:k + 1]      # for experts in the top-k: (k+1)-th largest
+        threshold_out = sorted_noisy[..., k - 1:k]     # for the others: k-th largest
+        in_topk = noisy >= threshold_out
+        threshold = torch.where(in_topk, threshold_in, threshold_out)
+        normal = torch.distributions.Normal(0.0, self.noise_std)
+        prob = 1.0 - normal.cdf(threshold - clean)
+        load = prob.sum(dim=(0, 2))
+        return self._cv_squared(load)
+
+
+class Block(nn.Module):
+    def __init__(self, arch: Architecture, moe: bool, members: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(arch.hidden)
+        self.attn = Attention(arch.hidden, arch.heads)
+        self.norm2 = nn.LayerNorm(arch.hidden)
+        if moe:
+            self.mlp = EnsembleMoe(arch.hidden, arch.mlp_dim, arch.experts, arch.top_k, members)
+        else:
+            self.mlp = Mlp(arch.hidden, arch.mlp_dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class VisionTransformer(nn.Module):
+    """ViT / V-MoE / E3 on 28x28 grey images. Returns member logits [B, M, C] (M=1 for single models)."""
+
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        self.arch = arch
+        members = arch.ensemble_size if arch.kind == "e3" else 1
+        self.members = members
+        c = arch.stem_channels
+        # Small convolutional stem: three stride-2 3x3 convolutions take 28x28 to a 4x4 grid of tokens (each token
+        # sees a 7x7-pixel stride), which keeps CPU training fast; the transformer, MoE and tiling are unchanged.
+        self.stem = nn.Sequential(
+            nn.Conv2d(arch.channels, c, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GELU(),
+        )
+        self.patch_embed = nn.Conv2d(c, arch.hidden, 3, stride=2, padding=1)
+        self.pos = nn.Parameter(torch.randn(1, arch.tokens(), arch.hidden) * 0.02)
+        moe = set(arch.moe_layers)
+        self.first_moe = min(moe) if moe else None
+        self.blocks = nn.ModuleList([Block(arch, i in moe, members) for i in range(arch.layers)])
+        self.norm = nn.LayerNorm(arch.hidden)
+        self.head = nn.Linear(arch.hidden, arch.num_classes)
+
+    def forward(self, images):
+        x = self.patch_embed(self.stem(images))
+        x = x.flatten(2).transpose(1, 2) + self.pos
+        for i, block in enumerate(self.blocks):
+            if i == self.first_moe and self.members > 1:
+                # Tile member-major with expand + reshape (repeat_interleave traces wrong over a dynamic batch).
+                rows, tokens, dim = x.shape
+                x = x.unsqueeze(1).expand(rows, self.members, tokens, dim).reshape(-1, tokens, dim)
+            x = block(x)
+        logits = self.head(self.norm(x).mean(dim=1))
+        return logits.reshape(-1, self.members, self.arch.num_classes)
+
+    def aux_loss(self):
+        losses = [b.mlp.aux_loss for b in self.blocks if isinstance(b.mlp, EnsembleMoe)]
+        return sum(losses) if losses else torch.zeros(())
+
+
+class DeepEnsemble(nn.Module):
+    """Independently trained single models stacked into one graph: member logits [B, M, C]."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, images):
+        return torch.cat([m(images) for m in self.members], dim=1)
+
+
+def flops_per_image(arch: Architecture) -> int:
+    """FLOPs of one image's forward pass = 2 x multiply-accumulates of every convolution, linear layer and attention
+    matmul (norms, activations, softmax and biases are not counted). MoE layers count the router plus K experts per
+    token (sparse dispatch). Layers from the first MoE layer on run once per ensemble member (E3 tiling); a deep
+    ensemble runs every member whole. Mirrored by e3stream.runtime.model.FlopsFormula (unit-tested in Java)."""
+    members = arch.ensemble_size
+    single = Architecture(**{**arch.to_json(), "kind": "vmoe" if arch.experts else "vit", "ensemble_size": 1}) \
+        if arch.kind == "deep_ensemble" else arch
+    s1 = -(-single.image_size // 2)
+    s2 = -(-s1 // 2)
+    c = single.stem_channels
+    stem = 2 * (s1 * s1 * c * single.channels * 9 + s2 * s2 * c * c * 9)
+    t, d, f = single.tokens(), single.hidden, single.mlp_dim
+    embed = 2 * t * c * d * 9
+    attention = 2 * (t * d * 3 * d + 2 * t * t * d + t * d * d)
+    mlp = 2 * t * 2 * d * f
+    moe_layers = set(single.moe_layers)
+    group = single.experts // single.ensemble_size if single.experts else 0
+    tiled = single.ensemble_size if single.kind == "e3" else 1
+    first_moe = min(moe_layers) if moe_layers else single.layers
+    total = stem + embed
+    for i in range(single.layers):
+        if i in moe_layers:
+            layer = attention + 2 * t * d * group + single.top_k * mlp
+        else:
+            layer = attention + mlp
+        total += layer * (tiled if i >= first_moe else 1)
+    total += 2 * d * single.num_classes * tiled
+    return total * members if arch.kind == "deep_ensemble" else total
