@@ -25,9 +25,9 @@ BUNDLES = {
     "de-vit": ["vit-s1", "vit-s2"],
 }
 
-EPOCHS = 8
-BATCH = 128
+EPOCHS = 6
+BATCH = 256
 LR = 2e-3
 WEIGHT_DECAY = 0.05
-WARMUP_STEPS = 300
+WARMUP_STEPS = 200
 AUX_LOSS_WEIGHT = 0.01
