@@ -1,0 +1,64 @@
+package e3stream.runtime.testutils;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Locates the shipped model bundles and committed data subsets of the repository from tests. */
+public final class RepoFiles {
+    private RepoFiles() {
+    }
+
+    /** The repository root: system property {@code e3.repo.root} (set by the parent pom), else found upwards. */
+    public static Path root() {
+        String property = System.getProperty("e3.repo.root");
+        if (property != null && !property.isBlank()) {
+            return Path.of(property).toAbsolutePath().normalize();
+        }
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("models")) && Files.isRegularFile(p.resolve("pom.xml"))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("cannot find the repository root: set -De3.repo.root");
+    }
+
+    public static Path models() {
+        return root().resolve("models");
+    }
+
+    public static Path bundle(String name) {
+        return models().resolve(name);
+    }
+
+    public static Path data(String file) {
+        return root().resolve("data").resolve(file);
+    }
+
+    /** Every bundle folder under models/ (a folder holding model.json), sorted by name. */
+    public static List<Path> bundles() {
+        try (Stream<Path> dirs = Files.list(models())) {
+            return dirs.filter(d -> Files.isRegularFile(d.resolve("model.json"))).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Copies a bundle folder (flat) into {@code target} so a test can damage the copy. */
+    public static Path copyBundle(String name, Path target) {
+        try {
+            Files.createDirectories(target);
+            try (Stream<Path> files = Files.list(bundle(name))) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, target.resolve(f.getFileName()));
+                }
+            }
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
