@@ -54,14 +54,14 @@ class ConformalPredictorTest {
     }
 
     @Test
-    void apsSetTakesRankedClassesUntilTheMassCrossesTheThreshold() {
-        double[] p = {0.1, 0.6, 0.3};
-        assertArrayEquals(new int[] {1, 2}, new ConformalPredictor(ConformalMethod.APS, 0.1, 0.65).predictionSet(p));
-        assertArrayEquals(new int[] {1}, new ConformalPredictor(ConformalMethod.APS, 0.1, 0.5).predictionSet(p));
+    void apsSetIsTheRankedPrefixWithinTheThresholdAndNeverEmpty() {
+        double[] p = {0.1, 0.6, 0.3}; // ranking 1, 2, 0; cumulative 0.6, 0.9, 1.0
+        assertArrayEquals(new int[] {1}, new ConformalPredictor(ConformalMethod.APS, 0.1, 0.65).predictionSet(p));
+        assertArrayEquals(new int[] {1, 2}, new ConformalPredictor(ConformalMethod.APS, 0.1, 0.9).predictionSet(p));
         assertArrayEquals(new int[] {1, 2, 0},
-                new ConformalPredictor(ConformalMethod.APS, 0.1, 0.95).predictionSet(p));
-        // never empty: the top class is always in
-        assertArrayEquals(new int[] {1}, new ConformalPredictor(ConformalMethod.APS, 0.1, 1e-9).predictionSet(p));
+                new ConformalPredictor(ConformalMethod.APS, 0.1, 1.0).predictionSet(p));
+        // the top class is always in, even when its own score exceeds the threshold
+        assertArrayEquals(new int[] {1}, new ConformalPredictor(ConformalMethod.APS, 0.1, 0.5).predictionSet(p));
     }
 
     @Test
@@ -93,8 +93,8 @@ class ConformalPredictorTest {
             double coverage = coverageSum / trials;
             // E[coverage] >= 1 - alpha; sd of this mean is about 0.0015 (200 calibration draws)
             assertTrue(coverage >= 1 - alpha - 0.005, method + " coverage " + coverage);
+            // continuous scores: E[coverage] <= 1 - alpha + 1/(n+1); APS only adds the top class when it is not in
             if (method == ConformalMethod.LAC) {
-                // continuous scores: E[coverage] <= 1 - alpha + 1/(n+1)
                 assertTrue(coverage <= 1 - alpha + 1.0 / (n + 1) + 0.005, method + " coverage " + coverage);
             }
             double meanSize = sizeSum / trials / test;

@@ -1,0 +1,244 @@
+package e3stream.runtime.stats;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The model.json "reference" section: validation-split distributions of confidence, entropy and mutual information
+ * ({@link SignalReference}), the predicted-class fractions, and summary figures. {@link DriftStats} compares live
+ * traffic against it. {@link #fromSamples} builds one (the {@code calibrate} command does, with the fitted
+ * temperature), {@link #toJson()} writes it back in the same format.
+ *
+ * <pre>{@code
+ * ReferenceDistributions ref = ReferenceDistributions.fromJson(manifest.referenceJson());
+ * DriftStats drift = new DriftStats(ref);
+ * }</pre>
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class ReferenceDistributions implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    public static final String CONFIDENCE = "confidence";
+    public static final String ENTROPY = "entropy";
+    public static final String MUTUAL_INFORMATION = "mutual_information";
+    /** The continuous signals, in this order. */
+    public static final List<String> SIGNALS = List.of(CONFIDENCE, ENTROPY, MUTUAL_INFORMATION);
+
+    private final String split;
+    private final long count;
+    private final Map<String, SignalReference> signals;
+    private final double[] predictedClass;
+    private final Double meanConfidence;
+    private final Double accuracy;
+    private final Double reviewRate;
+
+    /**
+     * @param signals        one {@link SignalReference} for each of {@link #SIGNALS}
+     * @param predictedClass fractions of predictions per class (sum 1), one per class
+     * @param meanConfidence optional (null) summary figures of the reference split
+     */
+    public ReferenceDistributions(String split, long count, Map<String, SignalReference> signals,
+                                  double[] predictedClass, Double meanConfidence, Double accuracy, Double reviewRate) {
+        if (signals == null || !signals.keySet().containsAll(SIGNALS)) {
+            throw new IllegalArgumentException("reference.signals must hold " + SIGNALS + ", got "
+                    + (signals == null ? "none" : signals.keySet()));
+        }
+        if (predictedClass == null || predictedClass.length < 2) {
+            throw new IllegalArgumentException("reference.predicted_class must hold one fraction per class (>= 2)");
+        }
+        SignalReference.checkFractions("reference.predicted_class", predictedClass);
+        this.split = split;
+        this.count = count;
+        Map<String, SignalReference> copy = new LinkedHashMap<>();
+        for (String s : SIGNALS) {
+            copy.put(s, signals.get(s));
+        }
+        this.signals = Collections.unmodifiableMap(copy);
+        this.predictedClass = predictedClass.clone();
+        this.meanConfidence = meanConfidence;
+        this.accuracy = accuracy;
+        this.reviewRate = reviewRate;
+    }
+
+    /**
+     * Reads the "reference" object of model.json (format: models/README.md).
+     *
+     * @throws IllegalArgumentException naming the part that is missing or malformed
+     */
+    public static ReferenceDistributions fromJson(JsonNode reference) {
+        if (reference == null || !reference.isObject()) {
+            throw new IllegalArgumentException("model.json \"reference\" must be an object with signals and "
+                    + "predicted_class (written by the calibrate command), got " + reference);
+        }
+        JsonNode signals = reference.get("signals");
+        if (signals == null || !signals.isObject()) {
+            throw new IllegalArgumentException("reference.signals must be an object with " + SIGNALS);
+        }
+        Map<String, SignalReference> map = new LinkedHashMap<>();
+        for (String s : SIGNALS) {
+            JsonNode n = signals.get(s);
+            if (n == null || !n.isObject()) {
+                throw new IllegalArgumentException("reference.signals." + s + " is missing; expected "
+                        + "{edges, fractions, quantiles}");
+            }
+            try {
+                map.put(s, new SignalReference(doubles(n, "edges"), doubles(n, "fractions"),
+                        doubles(n, "quantiles")));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("reference.signals." + s + ": " + e.getMessage(), e);
+            }
+        }
+        double[] pc = doubles(reference, "predicted_class");
+        JsonNode split = reference.get("split");
+        JsonNode count = reference.get("count");
+        return new ReferenceDistributions(split == null || split.isNull() ? null : split.asText(),
+                count == null ? 0 : count.asLong(), map, pc, optional(reference, "mean_confidence"),
+                optional(reference, "accuracy"), optional(reference, "review_rate"));
+    }
+
+    private static double[] doubles(JsonNode parent, String key) {
+        JsonNode a = parent.get(key);
+        if (a == null || !a.isArray()) {
+            throw new IllegalArgumentException(key + " must be an array of numbers, got " + a);
+        }
+        double[] out = new double[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!a.get(i).isNumber()) {
+                throw new IllegalArgumentException(key + "[" + i + "] is not a number: " + a.get(i));
+            }
+            out[i] = a.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private static Double optional(JsonNode parent, String key) {
+        JsonNode v = parent.get(key);
+        return v == null || !v.isNumber() ? null : v.asDouble();
+    }
+
+    /**
+     * Builds a reference from per-item values of a reference split (all arrays of equal length).
+     *
+     * @param predictedClass predicted class per item, in {@code [0, numClasses)}
+     * @param accuracy       optional summary figures (null if unknown)
+     */
+    public static ReferenceDistributions fromSamples(String split, double[] confidence, double[] entropy,
+                                                     double[] mutualInformation, int[] predictedClass,
+                                                     int numClasses, Double accuracy, Double reviewRate) {
+        int n = confidence.length;
+        if (entropy.length != n || mutualInformation.length != n || predictedClass.length != n || n == 0) {
+            throw new IllegalArgumentException("reference samples need equally many (> 0) values per signal, got "
+                    + n + ", " + entropy.length + ", " + mutualInformation.length + ", " + predictedClass.length);
+        }
+        Map<String, SignalReference> map = new LinkedHashMap<>();
+        map.put(CONFIDENCE, SignalReference.fromSamples(confidence));
+        map.put(ENTROPY, SignalReference.fromSamples(entropy));
+        map.put(MUTUAL_INFORMATION, SignalReference.fromSamples(mutualInformation));
+        long[] counts = new long[numClasses];
+        for (int c : predictedClass) {
+            if (c < 0 || c >= numClasses) {
+                throw new IllegalArgumentException("predicted class " + c + " outside [0, " + numClasses + ")");
+            }
+            counts[c]++;
+        }
+        double[] fractions = new double[numClasses];
+        for (int c = 0; c < numClasses; c++) {
+            fractions[c] = (double) counts[c] / n;
+        }
+        double mean = 0;
+        for (double v : confidence) {
+            mean += v;
+        }
+        return new ReferenceDistributions(split, n, map, fractions, mean / n, accuracy, reviewRate);
+    }
+
+    /** This reference in the model.json format ({@link #fromJson} reads it back equal). */
+    public ObjectNode toJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("split", split);
+        o.put("count", count);
+        ObjectNode s = o.putObject("signals");
+        for (Map.Entry<String, SignalReference> e : signals.entrySet()) {
+            ObjectNode sig = s.putObject(e.getKey());
+            array(sig.putArray("edges"), e.getValue().edges());
+            array(sig.putArray("fractions"), e.getValue().fractions());
+            array(sig.putArray("quantiles"), e.getValue().quantiles());
+        }
+        array(o.putArray("predicted_class"), predictedClass);
+        o.put("mean_confidence", meanConfidence);
+        o.put("accuracy", accuracy);
+        o.put("review_rate", reviewRate);
+        return o;
+    }
+
+    private static void array(ArrayNode a, double[] values) {
+        for (double v : values) {
+            a.add(v);
+        }
+    }
+
+    public String split() {
+        return split;
+    }
+
+    public long count() {
+        return count;
+    }
+
+    /** The signal's reference; {@code name} is one of {@link #SIGNALS}. */
+    public SignalReference signal(String name) {
+        SignalReference r = signals.get(name);
+        if (r == null) {
+            throw new IllegalArgumentException("unknown signal \"" + name + "\", expected one of " + SIGNALS);
+        }
+        return r;
+    }
+
+    public Map<String, SignalReference> signals() {
+        return signals;
+    }
+
+    public double[] predictedClass() {
+        return predictedClass.clone();
+    }
+
+    public int numClasses() {
+        return predictedClass.length;
+    }
+
+    public Double meanConfidence() {
+        return meanConfidence;
+    }
+
+    public Double accuracy() {
+        return accuracy;
+    }
+
+    public Double reviewRate() {
+        return reviewRate;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ReferenceDistributions r && java.util.Objects.equals(split, r.split) && count == r.count
+                && signals.equals(r.signals) && Arrays.equals(predictedClass, r.predictedClass)
+                && java.util.Objects.equals(meanConfidence, r.meanConfidence)
+                && java.util.Objects.equals(accuracy, r.accuracy)
+                && java.util.Objects.equals(reviewRate, r.reviewRate);
+    }
+
+    @Override
+    public int hashCode() {
+        return signals.hashCode() * 31 + Arrays.hashCode(predictedClass);
+    }
+}

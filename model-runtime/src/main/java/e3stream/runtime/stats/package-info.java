@@ -1,0 +1,10 @@
+/**
+ * Calibration and drift statistics over a stream of predictions: {@link e3stream.runtime.stats.CalibrationStats}
+ * (with labels) and {@link e3stream.runtime.stats.DriftStats} (label-free, against the bundle's
+ * {@link e3stream.runtime.stats.ReferenceDistributions}). Both are mergeable accumulators with bounded memory,
+ * {@link java.io.Serializable} (so Flink can keep them as state and combine subtasks), and {@code merge(a, b)} gives
+ * exactly the state of accumulating the union. {@code snapshot()} returns immutable records for JSON and metrics.
+ *
+ * <p>Pure Java, no Flink.
+ */
+package e3stream.runtime.stats;

@@ -1,0 +1,170 @@
+package e3stream.runtime.triage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.stats.ReferenceDistributions;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ThresholdCalibratorTest {
+
+    /**
+     * Synthetic validation set: z is Gaussian noise plus {@code signal} on one class, the true class of each item is
+     * drawn from softmax(z) over 5 classes, and each of the
+     * {@code members} members reports {@code scale * (z + memberNoise)}, i.e. is overconfident by {@code scale}.
+     */
+    private record Data(float[][][] logits, int[] labels) {
+        static Data draw(long seed, int n, int members, double scale, double memberNoise) {
+            return draw(seed, n, members, scale, memberNoise, 3.0);
+        }
+
+        static Data draw(long seed, int n, int members, double scale, double memberNoise, double signal) {
+            Random rnd = new Random(seed);
+            float[][][] logits = new float[n][members][5];
+            int[] labels = new int[n];
+            for (int i = 0; i < n; i++) {
+                double[] z = new double[5];
+                int hot = rnd.nextInt(5);
+                for (int c = 0; c < 5; c++) {
+                    z[c] = rnd.nextGaussian() + (c == hot ? signal : 0.0);
+                }
+                double max = Double.NEGATIVE_INFINITY;
+                for (double v : z) {
+                    max = Math.max(max, v);
+                }
+                double[] p = new double[5];
+                double sum = 0;
+                for (int c = 0; c < 5; c++) {
+                    p[c] = Math.exp(z[c] - max);
+                    sum += p[c];
+                }
+                double r = rnd.nextDouble() * sum;
+                int y = 0;
+                for (double cum = p[0]; cum < r && y < 4; cum += p[++y]) {
+                    // walk the cumulative distribution
+                }
+                labels[i] = y;
+                for (int m = 0; m < members; m++) {
+                    for (int c = 0; c < 5; c++) {
+                        logits[i][m][c] = (float) (scale * (z[c] + memberNoise * rnd.nextGaussian()));
+                    }
+                }
+            }
+            return new Data(logits, labels);
+        }
+    }
+
+    @Test
+    void fitsTheTemperatureThatUndoesOverconfidence() {
+        Data d = Data.draw(1, 8000, 1, 3.0, 0.0);
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.maxReviewRate(0.2)).build()
+                .calibrate(d.logits(), d.labels());
+        assertEquals(3.0, r.temperature(), 0.2);
+        assertTrue(r.holdout().nll() < r.holdout().nllAtUnitTemperature(), "calibration lowers held-out NLL");
+        assertNull(r.triage().maxMutualInformation(), "a single model has no mutual-information rule");
+    }
+
+    @Test
+    void acceptedErrorGoalHoldsOnCalibrationAndCarriesOverToHoldout() {
+        Data d = Data.draw(2, 6000, 2, 2.0, 0.3);
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.maxAcceptedError(0.05))
+                .conformal(ConformalMethod.LAC, 0.1).build().calibrate(d.logits(), d.labels());
+        assertTrue(r.goalMet(), r.summary());
+        assertTrue(r.calibration().acceptedError() <= 0.05, r.summary());
+        assertTrue(r.holdout().acceptedError() <= 0.05 + 0.02, r.summary());
+        assertTrue(r.holdout().reviewRate() > 0.05 && r.holdout().reviewRate() < 0.95, r.summary());
+        assertTrue(r.holdout().conformalCoverage() >= 0.9 - 0.015, r.summary());
+        assertEquals(3000, r.calibration().count());
+        assertEquals(3000, r.holdout().count());
+        assertTrue(r.triage().maxMutualInformation() > 0);
+    }
+
+    @Test
+    void reviewRateGoalHoldsOnCalibrationAndCarriesOverToHoldout() {
+        Data d = Data.draw(3, 6000, 2, 2.0, 0.3, 5.0);
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.maxReviewRate(0.2))
+                .conformal(ConformalMethod.LAC, 0.1).build().calibrate(d.logits(), d.labels());
+        assertTrue(r.goalMet(), r.summary());
+        assertTrue(r.calibration().reviewRate() <= 0.2, r.summary());
+        assertTrue(r.holdout().reviewRate() <= 0.2 + 0.025, r.summary());
+        assertTrue(r.triage().minConfidence() > 0.5, r.summary());
+        assertTrue(r.holdout().acceptedError() < (1 - r.holdout().accuracy()) / 2, "triage removes errors");
+        assertTrue(r.holdout().conformalCoverage() >= 0.9 - 0.015, r.summary());
+    }
+
+    @Test
+    void reportsAnUnreachableReviewGoal() {
+        Data d = Data.draw(4, 2000, 2, 2.0, 0.3);
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.maxReviewRate(0.01))
+                .conformal(ConformalMethod.APS, 0.01).build().calibrate(d.logits(), d.labels());
+        assertFalse(r.goalMet());
+        assertEquals(0.0, r.triage().minConfidence(), 0.0);
+        assertTrue(r.note().startsWith("the mutual-information, entropy and conformal rules alone send"), r.note());
+    }
+
+    @Test
+    void choosesTheLowestThresholdForAnErrorGoalAndTheHighestForAReviewGoal() {
+        double[] conf = {0.8, 0.99, 0.7, 0.95, 0.9};
+        boolean[] correct = {true, true, false, true, false};
+        boolean[] all = {true, true, true, true, true};
+        // error among accepted: t=.99 0/1, .95 0/2, .9 1/3, .8 1/4, .7 2/5
+        assertEquals(0.8, ThresholdCalibrator.chooseMinConfidence(conf, all, correct,
+                CalibrationGoal.maxAcceptedError(0.25)).minConfidence(), 0.0);
+        // 0.2 needs 5 accepted items before an excess counts: .9 (1/3) and .8 (1/4) do not stop the walk
+        assertEquals(0.95, ThresholdCalibrator.chooseMinConfidence(conf, all, correct,
+                CalibrationGoal.maxAcceptedError(0.2)).minConfidence(), 0.0);
+        // review: t=.99 0.8, .95 0.6, .9 0.4
+        assertEquals(0.9, ThresholdCalibrator.chooseMinConfidence(conf, all, correct,
+                CalibrationGoal.maxReviewRate(0.5)).minConfidence(), 0.0);
+        // item 0.99 rejected by another rule: error goal 0 cannot be met except by accepting the 0.95 item too
+        boolean[] notTop = {true, false, true, true, true};
+        assertEquals(0.95, ThresholdCalibrator.chooseMinConfidence(conf, notTop, correct,
+                CalibrationGoal.maxAcceptedError(0.0)).minConfidence(), 0.0);
+        // the error curve dips back under the target at .55 (2/10) but first crossed it at .85 (2/4)
+        double[] dip = {0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55};
+        boolean[] dipCorrect = {true, true, false, false, true, true, true, true, true, true};
+        boolean[] ten = new boolean[10];
+        java.util.Arrays.fill(ten, true);
+        assertEquals(0.95, ThresholdCalibrator.chooseMinConfidence(dip, ten, dipCorrect,
+                CalibrationGoal.maxAcceptedError(0.25)).minConfidence(), 0.0);
+        ThresholdCalibrator.Choice none = ThresholdCalibrator.chooseMinConfidence(conf, all,
+                new boolean[5], CalibrationGoal.maxAcceptedError(0.1));
+        assertFalse(none.met());
+        assertEquals(1.0, none.minConfidence(), 0.0);
+    }
+
+    @Test
+    void writesTemperatureTriageAndReferenceThatReadBack() throws Exception {
+        Data d = Data.draw(5, 1000, 2, 1.5, 0.5);
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.parse("accepted_error<=5%"))
+                .conformal(ConformalMethod.APS, 0.1).build().calibrate(d.logits(), d.labels());
+        ObjectNode model = (ObjectNode) new ObjectMapper().readTree("{\"name\": \"e3\", \"temperature\": 1.0}");
+        r.applyTo(model);
+        ObjectNode reread = (ObjectNode) new ObjectMapper().readTree(model.toString());
+        assertEquals(r.temperature(), reread.get("temperature").asDouble(), 0.0);
+        assertEquals(r.triage(), TriageConfig.fromJson(reread.get("triage")));
+        ReferenceDistributions ref = ReferenceDistributions.fromJson(reread.get("reference"));
+        assertEquals(r.reference(), ref);
+        assertEquals(1000, ref.count());
+        assertEquals("e3", reread.get("name").asText());
+    }
+
+    @Test
+    void refusesMismatchedInput() {
+        ThresholdCalibrator c = ThresholdCalibrator.builder().goal(CalibrationGoal.maxReviewRate(0.1)).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> c.calibrate(new float[][][] {{{1f, 2f}}, {{1f, 2f}}}, new int[] {0, 2}));
+        assertEquals("label 2 of item 1 is outside [0, 2)", e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> c.calibrate(new float[][][] {{{1f, 2f}}}, new int[] {0, 1}));
+        assertThrows(IllegalArgumentException.class, () -> ThresholdCalibrator.builder().build());
+        assertEquals(CalibrationGoal.maxReviewRate(0.1), CalibrationGoal.parse("review_rate <= 0.1"));
+        assertThrows(IllegalArgumentException.class, () -> CalibrationGoal.parse("error<0.1"));
+    }
+}
