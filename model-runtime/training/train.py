@@ -39,7 +39,8 @@ def evaluate_accuracy(model, images, labels, dev):
 def train(run, epochs, checkpoints):
     arch, seed = specs.RUNS[run]
     dev = device()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # Two training lanes run side by side on 2 cores: one thread each avoids OpenMP barrier spinning.
+    torch.set_num_threads(int(os.environ.get("E3_TRAIN_THREADS", os.cpu_count() or 1)))
     torch.manual_seed(seed)
     rng = np.random.RandomState(seed)
     train_x, train_y = data.fashion("train")

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-/usr/bin/python3}
+export E3_TRAIN_THREADS=${E3_TRAIN_THREADS:-1} OMP_WAIT_POLICY=PASSIVE
 lane() { for run in "$@"; do "$PY" train.py "$run"; done; }
 lane e3-n1 vit-s1 vit-s2 e3-n2 &
 a=$!
