@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Shared helpers of the deploy tests: where the repository is, YAML/JSON reading, running a command. */
@@ -62,10 +63,18 @@ final class DeployFiles {
 
     /** Runs a command (stdout and stderr merged) in {@code dir}, failing if it runs longer than {@code timeoutSeconds}. */
     static CommandResult run(Path dir, long timeoutSeconds, String... command) throws IOException, InterruptedException {
+        return run(dir, Map.of(), timeoutSeconds, command);
+    }
+
+    /** Like {@link #run(Path, long, String...)} with extra environment variables. */
+    static CommandResult run(Path dir, Map<String, String> env, long timeoutSeconds, String... command)
+            throws IOException, InterruptedException {
         Path log = Files.createTempFile("e3-deploy-cmd", ".log");
         try {
-            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
+            builder.environment().putAll(env);
+            Process p = builder.start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 throw new IllegalStateException(String.join(" ", command) + " did not finish in " + timeoutSeconds
