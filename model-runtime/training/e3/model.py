@@ -179,13 +179,15 @@ class VisionTransformer(nn.Module):
         members = arch.ensemble_size if arch.kind == "e3" else 1
         self.members = members
         c = arch.stem_channels
-        # Small convolutional stem: three stride-2 3x3 convolutions take 28x28 to a 4x4 grid of tokens (each token
-        # sees a 7x7-pixel stride), which keeps CPU training fast; the transformer, MoE and tiling are unchanged.
+        # Small convolutional stem: a full-resolution 3x3 convolution, then stride-2 3x3 convolutions take 28x28 to a
+        # 4x4 grid of tokens (each token has a 7x7-pixel stride); it keeps CPU training fast and converging in a few
+        # epochs. The transformer, MoE and tiling that make the model E3 come after it, unchanged.
         self.stem = nn.Sequential(
-            nn.Conv2d(arch.channels, c, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(arch.channels, c, 3, padding=1), nn.GELU(),
             nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.GELU(),
         )
-        self.patch_embed = nn.Conv2d(c, arch.hidden, 3, stride=2, padding=1)
+        self.patch_embed = nn.Conv2d(2 * c, arch.hidden, 3, stride=2, padding=1)
         self.pos = nn.Parameter(torch.randn(1, arch.tokens(), arch.hidden) * 0.02)
         moe = set(arch.moe_layers)
         self.first_moe = min(moe) if moe else None
@@ -229,12 +231,13 @@ def flops_per_image(arch: Architecture) -> int:
     members = arch.ensemble_size
     single = Architecture(**{**arch.to_json(), "kind": "vmoe" if arch.experts else "vit", "ensemble_size": 1}) \
         if arch.kind == "deep_ensemble" else arch
-    s1 = -(-single.image_size // 2)
+    s0 = single.image_size
+    s1 = -(-s0 // 2)
     s2 = -(-s1 // 2)
     c = single.stem_channels
-    stem = 2 * (s1 * s1 * c * single.channels * 9 + s2 * s2 * c * c * 9)
+    stem = 2 * 9 * (s0 * s0 * c * single.channels + s1 * s1 * c * c + s2 * s2 * 2 * c * c)
     t, d, f = single.tokens(), single.hidden, single.mlp_dim
-    embed = 2 * t * c * d * 9
+    embed = 2 * t * 2 * c * d * 9
     attention = 2 * (t * d * 3 * d + 2 * t * t * d + t * d * d)
     mlp = 2 * t * 2 * d * f
     moe_layers = set(single.moe_layers)

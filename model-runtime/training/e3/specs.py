@@ -25,7 +25,7 @@ BUNDLES = {
     "de-vit": ["vit-s1", "vit-s2"],
 }
 
-EPOCHS = 6
+EPOCHS = 8
 BATCH = 256
 LR = 2e-3
 WEIGHT_DECAY = 0.05

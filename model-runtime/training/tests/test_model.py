@@ -120,8 +120,8 @@ class RoutingTest(unittest.TestCase):
 class FlopsTest(unittest.TestCase):
     def test_formula_by_hand_for_a_dense_model(self):
         arch = Architecture(kind="vit", layers=1, hidden=4, heads=1, mlp_dim=8, patch=7, stem_channels=2)
-        stem = 2 * (14 * 14 * 2 * 1 * 9 + 7 * 7 * 2 * 2 * 9)
-        embed = 2 * 16 * 2 * 4 * 9
+        stem = 2 * 9 * (28 * 28 * 2 * 1 + 14 * 14 * 2 * 2 + 7 * 7 * 4 * 2)
+        embed = 2 * 16 * 4 * 4 * 9
         attention = 2 * (16 * 4 * 12 + 2 * 16 * 16 * 4 + 16 * 4 * 4)
         mlp = 2 * 16 * 2 * 4 * 8
         head = 2 * 4 * 10
