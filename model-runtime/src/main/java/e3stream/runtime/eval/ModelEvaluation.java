@@ -1,0 +1,224 @@
+package e3stream.runtime.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.E3Model;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything {@code evaluate} measures for one model: test-set accuracy, NLL, ECE, Brier; OOD AUROC of three
+ * uncertainty scores; accuracy and NLL under every corruption and severity; FLOPs; throughput; and the raw material of
+ * the report's plots (reliability bins, risk-coverage curve, confidence and mutual-information values per data set).
+ */
+public final class ModelEvaluation {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final BundleManifest manifest;
+    private final LabelledMetrics test;
+    private final double aurocMaxProb;
+    private final double aurocEntropy;
+    private final double aurocMutualInformation;
+    private final Map<Corruption, LabelledMetrics[]> corruption;
+    private final double[][] riskCoverage;
+    private final double[] testConfidence;
+    private final double[] oodConfidence;
+    private final double[] corruptedConfidence;
+    private final double[] testMi;
+    private final double[] oodMi;
+    private final double[] corruptedMi;
+    private final Throughput.Result throughput;
+
+    private ModelEvaluation(BundleManifest manifest, Predictions test, Predictions ood,
+                            Map<Corruption, LabelledMetrics[]> corruption, double[] corruptedConfidence,
+                            double[] corruptedMi, Throughput.Result throughput) {
+        this.manifest = manifest;
+        this.test = LabelledMetrics.of(test);
+        this.aurocMaxProb = Auroc.of(Auroc.negate(ood.confidence()), Auroc.negate(test.confidence()));
+        this.aurocEntropy = Auroc.of(ood.entropy(), test.entropy());
+        this.aurocMutualInformation = Auroc.of(ood.mutualInformation(), test.mutualInformation());
+        this.corruption = corruption;
+        this.riskCoverage = RiskCoverage.curve(test, 51, 0.5);
+        this.testConfidence = test.confidence();
+        this.oodConfidence = ood.confidence();
+        this.corruptedConfidence = corruptedConfidence;
+        this.testMi = test.mutualInformation();
+        this.oodMi = ood.mutualInformation();
+        this.corruptedMi = corruptedMi;
+        this.throughput = throughput;
+    }
+
+    /**
+     * Runs one model over all of {@code data}.
+     *
+     * @param throughputSeconds seconds to time each of batch 1 and 32; 0 skips the throughput measurement
+     */
+    public static ModelEvaluation run(E3Model model, EvaluationData data, int batchSize, double throughputSeconds) {
+        Predictions test = Predictions.of(model, data.test(), batchSize);
+        Predictions ood = Predictions.of(model, data.ood(), batchSize);
+        Map<Corruption, LabelledMetrics[]> corruption = new EnumMap<>(Corruption.class);
+        List<double[]> conf = new ArrayList<>();
+        List<double[]> mi = new ArrayList<>();
+        for (EvaluationData.CorruptedSet set : data.corrupted()) {
+            Predictions p = Predictions.of(model, set.images(), batchSize);
+            corruption.computeIfAbsent(set.corruption(), c -> new LabelledMetrics[Corruption.SEVERITIES])
+                    [set.severity() - 1] = LabelledMetrics.of(p);
+            conf.add(p.confidence());
+            mi.add(p.mutualInformation());
+        }
+        Throughput.Result speed = throughputSeconds > 0
+                ? Throughput.measure(model, data.test(), throughputSeconds) : null;
+        return new ModelEvaluation(model.manifest(), test, ood, corruption, concat(conf), concat(mi), speed);
+    }
+
+    private static double[] concat(List<double[]> parts) {
+        int n = parts.stream().mapToInt(a -> a.length).sum();
+        double[] out = new double[n];
+        int at = 0;
+        for (double[] a : parts) {
+            System.arraycopy(a, 0, out, at, a.length);
+            at += a.length;
+        }
+        return out;
+    }
+
+    public BundleManifest manifest() {
+        return manifest;
+    }
+
+    public LabelledMetrics test() {
+        return test;
+    }
+
+    public double aurocMaxProb() {
+        return aurocMaxProb;
+    }
+
+    public double aurocEntropy() {
+        return aurocEntropy;
+    }
+
+    public double aurocMutualInformation() {
+        return aurocMutualInformation;
+    }
+
+    /** The best of the three OOD scores. */
+    public double aurocBest() {
+        return Math.max(aurocMaxProb, Math.max(aurocEntropy, aurocMutualInformation));
+    }
+
+    public Map<Corruption, LabelledMetrics[]> corruption() {
+        return corruption;
+    }
+
+    /** Mean over corruption types of accuracy (or NLL) at one severity (1..5). */
+    public double corruptedMean(int severity, boolean nll) {
+        return corruption.values().stream().mapToDouble(m -> nll ? m[severity - 1].nll() : m[severity - 1].accuracy())
+                .average().orElse(Double.NaN);
+    }
+
+    /** Mean over all corruption types and severities. */
+    public double corruptedMean(boolean nll) {
+        double sum = 0;
+        for (int s = 1; s <= Corruption.SEVERITIES; s++) {
+            sum += corruptedMean(s, nll);
+        }
+        return sum / Corruption.SEVERITIES;
+    }
+
+    public double[][] riskCoverage() {
+        return riskCoverage;
+    }
+
+    public double[] testConfidence() {
+        return testConfidence;
+    }
+
+    public double[] oodConfidence() {
+        return oodConfidence;
+    }
+
+    public double[] corruptedConfidence() {
+        return corruptedConfidence;
+    }
+
+    public double[] testMutualInformation() {
+        return testMi;
+    }
+
+    public double[] oodMutualInformation() {
+        return oodMi;
+    }
+
+    public double[] corruptedMutualInformation() {
+        return corruptedMi;
+    }
+
+    /** Throughput, or null when it was not measured. */
+    public Throughput.Result throughput() {
+        return throughput;
+    }
+
+    /** The JSON of this model's figures (what {@code evaluation.json} holds per model). */
+    public ObjectNode toJson() {
+        ObjectNode json = MAPPER.createObjectNode();
+        ObjectNode model = json.putObject("model");
+        model.put("name", manifest.name());
+        model.put("version", manifest.version());
+        model.put("kind", manifest.architecture().kind());
+        model.put("ensemble_size", manifest.architecture().ensembleSize());
+        model.put("experts", manifest.architecture().experts());
+        model.put("top_k", manifest.architecture().topK());
+        model.putPOJO("moe_layers", manifest.architecture().moeLayers());
+        model.put("temperature", manifest.temperature());
+        model.put("sha256", manifest.sha256());
+        json.put("flops_per_image", manifest.flopsPerImage());
+        ObjectNode t = json.putObject("test");
+        t.put("count", test.count());
+        t.put("accuracy", test.accuracy());
+        t.put("nll", test.nll());
+        t.put("ece", test.ece());
+        t.put("ece_bins", LabelledMetrics.ECE_BINS);
+        t.put("brier", test.brier());
+        t.put("accepted_accuracy_at_10pct_review", riskAt(0.1));
+        ObjectNode ood = json.putObject("ood");
+        ood.put("dataset", "mnist digits");
+        ood.put("count", oodConfidence.length);
+        ObjectNode auroc = ood.putObject("auroc");
+        auroc.put("max_prob", aurocMaxProb);
+        auroc.put("entropy", aurocEntropy);
+        auroc.put("mutual_information", aurocMutualInformation);
+        ObjectNode c = json.putObject("corruption");
+        c.put("images_per_set", corruptedConfidence.length / Math.max(1, corruption.size() * Corruption.SEVERITIES));
+        ObjectNode perType = c.putObject("per_type");
+        corruption.forEach((type, metrics) -> {
+            ObjectNode node = perType.putObject(type.id());
+            for (int s = 1; s <= Corruption.SEVERITIES; s++) {
+                node.putObject(Integer.toString(s)).put("accuracy", metrics[s - 1].accuracy())
+                        .put("nll", metrics[s - 1].nll()).put("parameter", type.parameter(s));
+            }
+        });
+        ObjectNode perSeverity = c.putObject("per_severity");
+        for (int s = 1; s <= Corruption.SEVERITIES; s++) {
+            perSeverity.putObject(Integer.toString(s)).put("accuracy", corruptedMean(s, false))
+                    .put("nll", corruptedMean(s, true));
+        }
+        c.putObject("mean").put("accuracy", corruptedMean(false)).put("nll", corruptedMean(true));
+        if (throughput != null) {
+            json.set("throughput", throughput.toJson());
+        }
+        return json;
+    }
+
+    private double riskAt(double review) {
+        for (double[] point : riskCoverage) {
+            if (Math.abs(point[0] - review) < 1e-9) {
+                return point[1];
+            }
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,122 @@
+package e3stream.runtime.eval;
+
+import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.model.E3Model;
+import e3stream.runtime.uncertainty.EnsembleUncertainty;
+import e3stream.runtime.uncertainty.Uncertainty;
+
+/**
+ * A model's ensemble predictions over an {@link ImageSet}, one row per image: probabilities (after the bundle's
+ * temperature), predicted class, confidence, entropy, mutual information, the log-probability of the true label, and
+ * the label. Computed with {@link EnsembleUncertainty}. Arrays are owned by this object and handed out as-is for
+ * speed: callers must not modify them. Immutable after construction and thread-safe.
+ */
+public final class Predictions {
+    private final String dataset;
+    private final double[][] probabilities;
+    private final int[] predicted;
+    private final double[] confidence;
+    private final double[] entropy;
+    private final double[] mutualInformation;
+    private final double[] labelLogProbability;
+    private final int[] labels;
+
+    private Predictions(String dataset, int n, int classes, int[] labels) {
+        this.dataset = dataset;
+        this.probabilities = new double[n][];
+        this.predicted = new int[n];
+        this.confidence = new double[n];
+        this.entropy = new double[n];
+        this.mutualInformation = new double[n];
+        this.labelLogProbability = new double[n];
+        this.labels = labels;
+    }
+
+    /**
+     * Runs {@code model} over every image of {@code images} in batches of {@code batchSize}, normalising with the
+     * bundle's input spec and applying its temperature.
+     */
+    public static Predictions of(E3Model model, ImageSet images, int batchSize) {
+        return of(model, images, batchSize, model.manifest().temperature());
+    }
+
+    /** As {@link #of(E3Model, ImageSet, int)} with an explicit temperature (e.g. 1 for raw logits). */
+    public static Predictions of(E3Model model, ImageSet images, int batchSize, double temperature) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+        }
+        EnsembleUncertainty math = new EnsembleUncertainty(temperature);
+        int n = images.count();
+        int classes = model.numClasses();
+        Predictions p = new Predictions(images.name(), n, classes, images.labels());
+        for (int from = 0; from < n; from += batchSize) {
+            int to = Math.min(n, from + batchSize);
+            float[][][] logits = model.memberLogits(images.normalised(from, to, model.manifest().input()), to - from);
+            for (int b = 0; b < logits.length; b++) {
+                int i = from + b;
+                Uncertainty u = math.compute(logits[b]);
+                p.probabilities[i] = u.probabilities();
+                p.predicted[i] = u.classIndex();
+                p.confidence[i] = u.confidence();
+                p.entropy[i] = u.entropy();
+                p.mutualInformation[i] = u.mutualInformation();
+                int label = p.labels[i];
+                if (label < 0 || label >= classes) {
+                    throw new IllegalArgumentException(images.name() + ": label " + label + " of image " + i
+                            + " is outside 0.." + (classes - 1));
+                }
+                p.labelLogProbability[i] = math.logProbabilities(logits[b])[label];
+            }
+        }
+        return p;
+    }
+
+    public String dataset() {
+        return dataset;
+    }
+
+    public int count() {
+        return predicted.length;
+    }
+
+    public double[][] probabilities() {
+        return probabilities;
+    }
+
+    public int[] predicted() {
+        return predicted;
+    }
+
+    public double[] confidence() {
+        return confidence;
+    }
+
+    public double[] entropy() {
+        return entropy;
+    }
+
+    public double[] mutualInformation() {
+        return mutualInformation;
+    }
+
+    /** {@code ln p(label)} per image, stable for tiny probabilities (for NLL). */
+    public double[] labelLogProbability() {
+        return labelLogProbability;
+    }
+
+    public int[] labels() {
+        return labels;
+    }
+
+    public boolean correct(int i) {
+        return predicted[i] == labels[i];
+    }
+
+    public double accuracy() {
+        int correct = 0;
+        for (int i = 0; i < count(); i++) {
+            correct += correct(i) ? 1 : 0;
+        }
+        return count() == 0 ? Double.NaN : (double) correct / count();
+    }
+}

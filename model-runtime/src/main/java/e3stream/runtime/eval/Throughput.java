@@ -1,0 +1,70 @@
+package e3stream.runtime.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.model.E3Model;
+import e3stream.runtime.uncertainty.EnsembleUncertainty;
+
+/**
+ * Images per second of one model at batch sizes 1 and 32: ONNX Runtime inference plus the ensemble uncertainty of
+ * every image, on inputs normalised beforehand, timed for a fixed wall-clock duration after a warm-up. Run on one
+ * thread; the session's own intra-op threads are whatever {@link e3stream.runtime.model.ExecutionOptions} set.
+ */
+public final class Throughput {
+    private Throughput() {
+    }
+
+    /** Measured images per second. */
+    public record Result(double batch1, double batch32, double seconds, int availableProcessors, String device) {
+        public ObjectNode toJson() {
+            ObjectNode node = new ObjectMapper().createObjectNode();
+            node.put("batch_1_images_per_second", batch1);
+            node.put("batch_32_images_per_second", batch32);
+            node.put("seconds_per_measurement", seconds);
+            node.put("available_processors", availableProcessors);
+            node.put("device", device);
+            return node;
+        }
+    }
+
+    public static Result measure(E3Model model, ImageSet images, double seconds) {
+        return new Result(rate(model, images, 1, seconds), rate(model, images, 32, seconds), seconds,
+                Runtime.getRuntime().availableProcessors(), model.device().name());
+    }
+
+    static double rate(E3Model model, ImageSet images, int batch, double seconds) {
+        int batches = Math.max(1, Math.min(64, images.count() / batch));
+        float[][] inputs = new float[batches][];
+        for (int i = 0; i < batches; i++) {
+            inputs[i] = images.normalised(i * batch, i * batch + batch, model.manifest().input());
+        }
+        EnsembleUncertainty math = new EnsembleUncertainty(model.manifest().temperature());
+        double sink = 0;
+        long warmEnd = System.nanoTime() + (long) (Math.min(1.0, seconds / 4) * 1e9);
+        for (int i = 0; System.nanoTime() < warmEnd; i++) {
+            sink += run(model, math, inputs[i % batches], batch);
+        }
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        long done = 0;
+        for (int i = 0; System.nanoTime() < end; i++) {
+            sink += run(model, math, inputs[i % batches], batch);
+            done += batch;
+        }
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        if (Double.isNaN(sink)) {
+            throw new IllegalStateException("NaN confidence during the throughput run");
+        }
+        return done / elapsed;
+    }
+
+    private static double run(E3Model model, EnsembleUncertainty math, float[] input, int batch) {
+        float[][][] logits = model.memberLogits(input, batch);
+        double sum = 0;
+        for (float[][] image : logits) {
+            sum += math.compute(image).confidence();
+        }
+        return sum;
+    }
+}
