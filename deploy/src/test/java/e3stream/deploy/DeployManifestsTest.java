@@ -1,0 +1,312 @@
+package e3stream.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Offline lint of the compose and Kubernetes manifests (no Docker engine or cluster here): every file parses, every
+ * Kubernetes object has the fields its kind requires (Flink operator, Strimzi, Prometheus operator, core), objects
+ * refer to things that exist, and the embedded rule and dashboard copies equal their single sources.
+ */
+class DeployManifestsTest {
+
+    private static final Path K8S = DeployFiles.deployDir().resolve("k8s");
+    private static final Path COMPOSE = DeployFiles.deployDir().resolve("compose/docker-compose.yml");
+    private static final Set<String> TOPICS = Set.of("images", "labels", "predictions", "review", "images-dlq",
+            "calibration");
+
+    private static List<JsonNode> k8sObjects() throws Exception {
+        List<JsonNode> objects = new ArrayList<>();
+        try (Stream<Path> files = Files.list(K8S)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
+                for (JsonNode doc : DeployFiles.readYamlDocuments(f)) {
+                    ((ObjectNode) doc).put("__file", f.getFileName().toString());
+                    objects.add(doc);
+                }
+            }
+        }
+        return objects;
+    }
+
+    private static List<JsonNode> ofKind(List<JsonNode> objects, String kind) {
+        return objects.stream().filter(o -> kind.equals(o.path("kind").asText())).toList();
+    }
+
+    private static String where(JsonNode o) {
+        return o.path("__file").asText() + " " + o.path("kind").asText() + "/" + o.path("metadata").path("name").asText();
+    }
+
+    private static void require(JsonNode o, String path, List<String> problems) {
+        JsonNode n = o;
+        for (String part : path.split("\\.")) {
+            n = n.path(part);
+        }
+        if (n.isMissingNode() || n.isNull() || (n.isTextual() && n.asText().isBlank())) {
+            problems.add(where(o) + ": missing " + path);
+        }
+    }
+
+    @Test
+    void everyKubernetesObjectHasTheFieldsItsKindRequires() throws Exception {
+        List<JsonNode> objects = k8sObjects();
+        List<String> problems = new ArrayList<>();
+        Map<String, List<String>> requiredByKind = Map.of(
+                "FlinkDeployment", List.of("spec.image", "spec.flinkVersion", "spec.serviceAccount",
+                        "spec.jobManager.resource.memory", "spec.jobManager.resource.cpu",
+                        "spec.taskManager.resource.memory", "spec.taskManager.resource.cpu", "spec.job.jarURI",
+                        "spec.job.upgradeMode", "spec.job.parallelism"),
+                "KafkaTopic", List.of("metadata.labels.strimzi\\.io/cluster", "spec.partitions", "spec.replicas"),
+                "PodMonitor", List.of("spec.selector.matchLabels", "spec.podMetricsEndpoints"),
+                "PrometheusRule", List.of("spec.groups"),
+                "ConfigMap", List.of("data"),
+                "PersistentVolumeClaim", List.of("spec.accessModes", "spec.resources.requests.storage"));
+        Map<String, String> apiVersions = Map.of("FlinkDeployment", "flink.apache.org/v1beta1",
+                "KafkaTopic", "kafka.strimzi.io/v1beta2", "PodMonitor", "monitoring.coreos.com/v1",
+                "PrometheusRule", "monitoring.coreos.com/v1", "ConfigMap", "v1", "PersistentVolumeClaim", "v1");
+        for (JsonNode o : objects) {
+            String kind = o.path("kind").asText();
+            require(o, "metadata.name", problems);
+            if (!apiVersions.containsKey(kind)) {
+                problems.add(where(o) + ": unexpected kind " + kind + " (expected one of " + apiVersions.keySet() + ")");
+                continue;
+            }
+            if (!apiVersions.get(kind).equals(o.path("apiVersion").asText())) {
+                problems.add(where(o) + ": apiVersion " + o.path("apiVersion").asText() + ", expected "
+                        + apiVersions.get(kind));
+            }
+            for (String path : requiredByKind.get(kind)) {
+                if (path.contains("strimzi\\.io")) {
+                    if (o.path("metadata").path("labels").path("strimzi.io/cluster").asText().isBlank()) {
+                        problems.add(where(o) + ": missing label strimzi.io/cluster");
+                    }
+                } else {
+                    require(o, path, problems);
+                }
+            }
+        }
+        assertEquals(List.of(), problems);
+        for (String kind : requiredByKind.keySet()) {
+            assertFalse(ofKind(objects, kind).isEmpty(), "no " + kind + " in deploy/k8s");
+        }
+    }
+
+    @Test
+    void flinkDeploymentRunsGpuTaskManagersWithTheModelMountedAndDurableCheckpoints() throws Exception {
+        List<JsonNode> objects = k8sObjects();
+        JsonNode fd = ofKind(objects, "FlinkDeployment").get(0);
+        JsonNode conf = fd.path("spec").path("flinkConfiguration");
+        // the operator takes flinkConfiguration as map<string,string>, and the Prometheus reporter ignores a
+        // non-string port
+        for (Iterator<Map.Entry<String, JsonNode>> it = conf.fields(); it.hasNext(); ) {
+            var e = it.next();
+            assertTrue(e.getValue().isTextual(), "flinkConfiguration." + e.getKey() + " must be a string");
+        }
+        String checkpoints = conf.path("execution.checkpointing.dir").asText();
+        assertTrue(checkpoints.matches("(s3|s3a|s3p|gs|hdfs|abfss?|oss)://.+"),
+                "checkpoints must go to durable storage, found '" + checkpoints + "'");
+        assertTrue(Set.of("stateless", "savepoint", "last-state").contains(
+                fd.path("spec").path("job").path("upgradeMode").asText()));
+        assertTrue(fd.path("spec").path("flinkVersion").asText().matches("v2_\\d+"), "Flink 2.x");
+
+        JsonNode tmPod = fd.path("spec").path("taskManagerPodTemplate").path("spec");
+        JsonNode main = tmPod.path("containers").get(0);
+        assertEquals("flink-main-container", main.path("name").asText());
+        assertTrue(main.path("resources").path("limits").path("nvidia.com/gpu").asInt() >= 1,
+                "TaskManagers request nvidia.com/gpu");
+        Set<String> volumes = new HashSet<>();
+        tmPod.path("volumes").forEach(v -> volumes.add(v.path("name").asText()));
+        boolean modelMounted = false;
+        for (JsonNode m : main.path("volumeMounts")) {
+            assertTrue(volumes.contains(m.path("name").asText()), "volumeMount of undeclared volume " + m);
+            modelMounted |= m.path("mountPath").asText().equals("/opt/e3/models");
+        }
+        assertTrue(modelMounted, "the model bundle volume is mounted at /opt/e3/models");
+        Set<String> pvcs = new HashSet<>();
+        ofKind(objects, "PersistentVolumeClaim").forEach(p -> pvcs.add(p.path("metadata").path("name").asText()));
+        for (JsonNode v : tmPod.path("volumes")) {
+            if (v.has("persistentVolumeClaim")) {
+                assertTrue(pvcs.contains(v.path("persistentVolumeClaim").path("claimName").asText()), v.toString());
+            }
+        }
+        // the job's config file is a ConfigMap that exists and names the bundle on the mounted volume
+        Set<String> configMaps = new HashSet<>();
+        ofKind(objects, "ConfigMap").forEach(c -> configMaps.add(c.path("metadata").path("name").asText()));
+        for (JsonNode v : fd.path("spec").path("podTemplate").path("spec").path("volumes")) {
+            if (v.has("configMap")) {
+                assertTrue(configMaps.contains(v.path("configMap").path("name").asText()), v.toString());
+            }
+        }
+        JsonNode jobConfig = ofKind(objects, "ConfigMap").stream()
+                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst().orElseThrow();
+        JsonNode e3conf = DeployFiles.YAML.readTree(jobConfig.path("data").path("e3stream.yaml").asText());
+        assertTrue(e3conf.path("model.bundle").asText().startsWith("/opt/e3/models/"), e3conf.toString());
+        assertEquals("CUDA", e3conf.path("model.device").asText());
+
+        // PodMonitor scrapes ports that the pod template names
+        Set<String> ports = new HashSet<>();
+        fd.path("spec").path("podTemplate").path("spec").path("containers").get(0).path("ports")
+                .forEach(p -> ports.add(p.path("name").asText()));
+        JsonNode pm = ofKind(objects, "PodMonitor").get(0);
+        for (JsonNode ep : pm.path("spec").path("podMetricsEndpoints")) {
+            assertTrue(ports.contains(ep.path("port").asText()), "PodMonitor port " + ep + " not in " + ports);
+        }
+        JsonNode podLabels = fd.path("spec").path("podTemplate").path("metadata").path("labels");
+        pm.path("spec").path("selector").path("matchLabels").fields().forEachRemaining(e ->
+                assertEquals(e.getValue().asText(), podLabels.path(e.getKey()).asText(), "PodMonitor selects pods"));
+    }
+
+    @Test
+    void strimziTopicsAreExactlyTheE3Topics() throws Exception {
+        Set<String> names = new TreeSet<>();
+        for (JsonNode t : ofKind(k8sObjects(), "KafkaTopic")) {
+            names.add(t.path("spec").path("topicName").asText(t.path("metadata").path("name").asText()));
+            assertTrue(t.path("spec").path("partitions").asInt() > 0 && t.path("spec").path("replicas").asInt() > 0);
+        }
+        assertEquals(new TreeSet<>(TOPICS), names);
+    }
+
+    @Test
+    void prometheusRuleAndDashboardConfigMapEqualTheirSources() throws Exception {
+        List<JsonNode> objects = k8sObjects();
+        JsonNode rule = ofKind(objects, "PrometheusRule").get(0);
+        JsonNode rules = DeployFiles.readYaml(DeployFiles.deployDir().resolve("prometheus/rules/e3-alerts.yml"));
+        assertEquals(rules, rule.path("spec"),
+                "deploy/k8s/prometheus-rule.yaml is out of date: run deploy/k8s/generate.sh");
+        JsonNode dashboard = DeployFiles.readJson(DashboardMetricsTest.DASHBOARD);
+        JsonNode cm = ofKind(objects, "ConfigMap").stream()
+                .filter(c -> c.path("data").has("e3-stream.json")).findFirst()
+                .orElseThrow(() -> new AssertionError("no ConfigMap embeds e3-stream.json"));
+        assertEquals("1", cm.path("metadata").path("labels").path("grafana_dashboard").asText());
+        assertEquals(dashboard, DeployFiles.JSON.readTree(cm.path("data").path("e3-stream.json").asText()),
+                "deploy/k8s/grafana-dashboard-configmap.yaml is out of date: run deploy/k8s/generate.sh");
+    }
+
+    @Test
+    void composeServicesAreCompleteAndTheTaskManagerReservesAGpu() throws Exception {
+        JsonNode compose = DeployFiles.readYaml(COMPOSE);
+        JsonNode services = compose.path("services");
+        Set<String> names = new TreeSet<>();
+        services.fieldNames().forEachRemaining(names::add);
+        assertTrue(names.containsAll(Set.of("kafka", "jobmanager", "taskmanager", "prometheus", "grafana", "producer")),
+                names.toString());
+        Set<String> namedVolumes = new HashSet<>();
+        compose.path("volumes").fieldNames().forEachRemaining(namedVolumes::add);
+        Path composeDir = COMPOSE.getParent();
+        List<String> problems = new ArrayList<>();
+        for (String name : names) {
+            JsonNode s = merged(compose, services.path(name));
+            if (!s.hasNonNull("image") && !s.has("build")) {
+                problems.add(name + ": neither image nor build");
+            }
+            JsonNode deps = s.path("depends_on");
+            (deps.isArray() ? iterable(deps) : fieldNames(deps)).forEach(d -> {
+                if (!names.contains(d)) {
+                    problems.add(name + ": depends_on unknown service " + d);
+                }
+            });
+            for (JsonNode v : s.path("volumes")) {
+                String source = v.asText().split(":")[0];
+                if (source.startsWith(".")) {
+                    if (!Files.exists(composeDir.resolve(source).normalize())
+                            && !source.contains("/target")) { // build outputs exist after ./mvnw package
+                        problems.add(name + ": volume source " + source + " does not exist");
+                    }
+                } else if (!namedVolumes.contains(source)) {
+                    problems.add(name + ": undeclared named volume " + source);
+                }
+            }
+        }
+        if (merged(compose, services.path("taskmanager")).path("build").has("dockerfile")) {
+            Path dockerfile = composeDir.resolve(merged(compose, services.path("taskmanager")).path("build")
+                    .path("dockerfile").asText());
+            String df = Files.readString(dockerfile, StandardCharsets.UTF_8);
+            assertTrue(df.contains("cuda:12") && df.contains("cudnn"), "TaskManager image: CUDA 12 + cuDNN");
+        }
+        assertEquals(List.of(), problems);
+        JsonNode devices = services.path("taskmanager").path("deploy").path("resources").path("reservations")
+                .path("devices");
+        assertEquals("nvidia", devices.get(0).path("driver").asText());
+        assertTrue(iterable(devices.get(0).path("capabilities")).contains("gpu"));
+        String flinkProps = merged(compose, services.path("taskmanager")).path("environment").path("FLINK_PROPERTIES")
+                .asText();
+        assertTrue(flinkProps.contains("metrics.reporter.prom.port: \"9249\""), flinkProps);
+        JsonNode jobConfig = DeployFiles.readYaml(composeDir.resolve("e3stream.yaml"));
+        assertEquals("CUDA", jobConfig.path("model.device").asText());
+        assertEquals("kafka:9092", jobConfig.path("kafka.bootstrap-servers").asText());
+    }
+
+    @Test
+    void prometheusConfigsPassPromtool() throws Exception {
+        String promtool = DeployFiles.executable("promtool", "e3.promtool",
+                "install the Debian package prometheus (apt-get install prometheus)");
+        var compose = DeployFiles.run(DeployFiles.repoRoot(), 60, promtool, "check", "config", "--syntax-only",
+                DeployFiles.deployDir().resolve("compose/prometheus.yml").toString());
+        assertEquals(0, compose.exitCode(), compose.output());
+        // the local template, rendered the way e3-local.sh renders it, with the real rule file
+        String template = Files.readString(DeployFiles.deployDir().resolve("prometheus/prometheus.yml"));
+        Map<String, String> values = new HashMap<>(Map.of("E3_PROMETHEUS_SCRAPE_INTERVAL", "5s",
+                "E3_PROMETHEUS_RULES", DeployFiles.deployDir().resolve("prometheus/rules/e3-alerts.yml").toString(),
+                "E3_FLINK_JM_METRICS_PORT", "19249", "E3_TM_TARGETS", "'127.0.0.1:19250', '127.0.0.1:19251'",
+                "E3_JOB_TARGETS", "", "E3_PROMETHEUS_PORT", "19090"));
+        for (var e : values.entrySet()) {
+            template = template.replace("${" + e.getKey() + "}", e.getValue());
+        }
+        if (template.matches("(?s).*\\$\\{E3_\\w+}.*")) {
+            fail("unfilled placeholder in deploy/prometheus/prometheus.yml:\n" + template);
+        }
+        Path rendered = Files.createTempFile("prometheus-local", ".yml");
+        try {
+            Files.writeString(rendered, template);
+            var local = DeployFiles.run(DeployFiles.repoRoot(), 60, promtool, "check", "config", rendered.toString());
+            assertEquals(0, local.exitCode(), local.output());
+        } finally {
+            Files.deleteIfExists(rendered);
+        }
+    }
+
+    /** A compose service with YAML merge keys ({@code <<: *anchor}) applied (Jackson does not apply them). */
+    private static JsonNode merged(JsonNode compose, JsonNode service) {
+        if (!service.has("<<")) {
+            return service;
+        }
+        ObjectNode out = DeployFiles.JSON.createObjectNode();
+        JsonNode base = service.get("<<");
+        (base.isArray() ? base : DeployFiles.JSON.createArrayNode().add(base)).forEach(b -> out.setAll((ObjectNode) b));
+        service.fields().forEachRemaining(e -> {
+            if (!e.getKey().equals("<<")) {
+                out.set(e.getKey(), e.getValue());
+            }
+        });
+        return out;
+    }
+
+    private static List<String> iterable(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static List<String> fieldNames(JsonNode object) {
+        List<String> out = new ArrayList<>();
+        object.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+}
