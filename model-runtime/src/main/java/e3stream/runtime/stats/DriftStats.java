@@ -1,0 +1,259 @@
+package e3stream.runtime.stats;
+
+import e3stream.runtime.uncertainty.Uncertainty;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Label-free drift statistics of a prediction stream against the bundle's {@link ReferenceDistributions} (a
+ * mergeable accumulator). Per item it takes confidence, entropy and mutual information (nats), the predicted class and
+ * the triage decision. Figures ({@link DriftSnapshot}; NaN when no item was added):
+ * <ul>
+ *   <li>mean confidence, mean entropy, mean mutual information, review rate;</li>
+ *   <li>estimated accuracy (CBPE-style): the mean calibrated confidence. The bundle's confidence is already calibrated
+ *       by its fitted temperature, so this is the mean confidence; it is reported under its own name because it is
+ *       the figure that tracks accuracy while labels are missing (on in-distribution data it matches the reference
+ *       accuracy when the temperature is well fitted);</li>
+ *   <li>PSI per signal over the reference bins (confidence, entropy, mutual information: the reference's decile
+ *       bins; predicted_class: one bin per class): {@code sum_i (a_i - e_i) ln(a_i / e_i)} with actual share
+ *       {@code a_i} and reference share {@code e_i}, each floored at {@link #PSI_EPSILON} = 1e-4 so that empty bins
+ *       give a large finite value instead of infinity (no renormalisation). Rule of thumb: below 0.1 stable, above
+ *       0.25 shifted;</li>
+ *   <li>Kolmogorov–Smirnov distance per continuous signal: {@code max |F_live(x) - F_ref(x)|}, {@code F_ref}
+ *       linear between the reference's 101 percentiles. To keep memory bounded, each signal is kept in a fixed
+ *       histogram of 2048 bins (confidence: uniform in {@code sqrt(1 - c)} over [0, 1], about 1e-4 wide at 0.99;
+ *       entropy and mutual information: uniform in {@code sqrt(v / ln C)} over [0, ln C], about 1.5e-4 wide at
+ *       0.01 nats for C = 10) and the distance is evaluated at its bin edges, where {@code F_live} is exact; the
+ *       error is at most the larger probability mass of one bin;</li>
+ *   <li>Jensen–Shannon divergence of the predicted-class shares against the reference, natural log, in [0, ln 2].</li>
+ * </ul>
+ * Memory is bounded (about 50 KB plus the reference) regardless of items seen; counts are integers and sums exact
+ * fixed point, so {@code a.merge(b)} leaves exactly the state of adding both streams to one accumulator. Not
+ * thread-safe: one accumulator per Flink subtask, combined with {@link #merge}.
+ *
+ * <pre>{@code
+ * DriftStats drift = new DriftStats(ReferenceDistributions.fromJson(manifest.referenceJson()));
+ * drift.add(uncertainty, decision.decision() == Decision.REVIEW);
+ * double psi = drift.snapshot().psi().get("confidence");
+ * }</pre>
+ */
+public final class DriftStats implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Floor of both shares in a PSI term. */
+    public static final double PSI_EPSILON = 1e-4;
+    /** Key of the predicted-class PSI in {@link DriftSnapshot#psi()}. */
+    public static final String PREDICTED_CLASS = "predicted_class";
+
+    private static final int CONF = 0;
+    private static final int ENT = 1;
+    private static final int MI = 2;
+
+    private final ReferenceDistributions reference;
+    private final FineGrid[] grids;
+    private long count;
+    private long reviewed;
+    private final FixedPointSums sums = new FixedPointSums(3); // confidence, entropy, MI
+    private final long[][] psiCounts = new long[3][];
+    private final long[][] fine = new long[3][FineGrid.BINS];
+    private final long[] classCounts;
+
+    public DriftStats(ReferenceDistributions reference) {
+        if (reference == null) {
+            throw new IllegalArgumentException("drift statistics need the bundle's reference distributions");
+        }
+        this.reference = reference;
+        double maxEntropy = Math.log(reference.numClasses());
+        grids = new FineGrid[] {new FineGrid(0, 1, true), new FineGrid(0, maxEntropy, false),
+            new FineGrid(0, maxEntropy, false)};
+        for (int s = 0; s < 3; s++) {
+            psiCounts[s] = new long[reference.signal(ReferenceDistributions.SIGNALS.get(s)).bins()];
+        }
+        classCounts = new long[reference.numClasses()];
+    }
+
+    public ReferenceDistributions reference() {
+        return reference;
+    }
+
+    public long count() {
+        return count;
+    }
+
+    public void add(Uncertainty u, boolean reviewed) {
+        add(u.confidence(), u.entropy(), u.mutualInformation(), u.classIndex(), reviewed);
+    }
+
+    /**
+     * Adds one prediction.
+     *
+     * @throws IllegalArgumentException on a NaN or negative signal, a confidence above 1, or a class outside the
+     *                                  reference's classes
+     */
+    public void add(double confidence, double entropy, double mutualInformation, int predictedClass,
+                    boolean reviewed) {
+        if (!(confidence >= 0 && confidence <= 1)) {
+            throw new IllegalArgumentException("confidence " + confidence + " is outside [0, 1]");
+        }
+        if (!(entropy >= 0 && entropy < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("entropy " + entropy + " must be a finite number >= 0");
+        }
+        if (!(mutualInformation >= 0 && mutualInformation < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("mutual information " + mutualInformation
+                    + " must be a finite number >= 0");
+        }
+        if (predictedClass < 0 || predictedClass >= classCounts.length) {
+            throw new IllegalArgumentException("predicted class " + predictedClass + " is outside [0, "
+                    + classCounts.length + ") (the reference has " + classCounts.length + " classes)");
+        }
+        double[] v = {confidence, entropy, mutualInformation};
+        count++;
+        this.reviewed += reviewed ? 1 : 0;
+        for (int s = 0; s < 3; s++) {
+            sums.add(s, v[s]);
+            psiCounts[s][reference.signal(ReferenceDistributions.SIGNALS.get(s)).bin(v[s])]++;
+            fine[s][grids[s].bin(v[s])]++;
+        }
+        classCounts[predictedClass]++;
+    }
+
+    /**
+     * Adds another accumulator's items to this one; afterwards this is exactly the accumulator of both streams.
+     *
+     * @throws IllegalArgumentException if the two were built against different references
+     */
+    public DriftStats merge(DriftStats other) {
+        if (!reference.equals(other.reference)) {
+            throw new IllegalArgumentException("cannot merge drift statistics built against different reference "
+                    + "distributions (different bundles or versions)");
+        }
+        count += other.count;
+        reviewed += other.reviewed;
+        sums.addAll(other.sums);
+        for (int s = 0; s < 3; s++) {
+            for (int i = 0; i < psiCounts[s].length; i++) {
+                psiCounts[s][i] += other.psiCounts[s][i];
+            }
+            for (int i = 0; i < FineGrid.BINS; i++) {
+                fine[s][i] += other.fine[s][i];
+            }
+        }
+        for (int c = 0; c < classCounts.length; c++) {
+            classCounts[c] += other.classCounts[c];
+        }
+        return this;
+    }
+
+    /** A new accumulator holding the items of both (neither argument changes). */
+    public static DriftStats merge(DriftStats a, DriftStats b) {
+        return a.copy().merge(b);
+    }
+
+    public DriftStats copy() {
+        return new DriftStats(reference).merge(this);
+    }
+
+    public DriftSnapshot snapshot() {
+        double n = count;
+        Map<String, Double> psi = new LinkedHashMap<>();
+        Map<String, Double> ks = new LinkedHashMap<>();
+        for (int s = 0; s < 3; s++) {
+            String name = ReferenceDistributions.SIGNALS.get(s);
+            SignalReference ref = reference.signal(name);
+            psi.put(name, psi(psiCounts[s], ref.fractions()));
+            ks.put(name, ks(fine[s], grids[s], ref));
+        }
+        double[] expectedClasses = reference.predictedClass();
+        psi.put(PREDICTED_CLASS, psi(classCounts, expectedClasses));
+        List<Double> classShares = new ArrayList<>(classCounts.length);
+        for (long k : classCounts) {
+            classShares.add(count == 0 ? Double.NaN : k / n);
+        }
+        double meanConf = count == 0 ? Double.NaN : sums.value(CONF) / n;
+        return new DriftSnapshot(count, meanConf, meanConf, count == 0 ? Double.NaN : (double) reviewed / n,
+                count == 0 ? Double.NaN : sums.value(ENT) / n, count == 0 ? Double.NaN : sums.value(MI) / n,
+                Collections.unmodifiableMap(psi), Collections.unmodifiableMap(ks),
+                jensenShannon(classCounts, expectedClasses), classShares);
+    }
+
+    private double psi(long[] counts, double[] expected) {
+        if (count == 0) {
+            return Double.NaN;
+        }
+        double total = 0;
+        for (int i = 0; i < counts.length; i++) {
+            double a = Math.max((double) counts[i] / count, PSI_EPSILON);
+            double e = Math.max(expected[i], PSI_EPSILON);
+            total += (a - e) * Math.log(a / e);
+        }
+        return total;
+    }
+
+    private double ks(long[] hist, FineGrid grid, SignalReference ref) {
+        if (count == 0) {
+            return Double.NaN;
+        }
+        double max = 0; // below the grid's range both CDFs are 0 (signals are >= 0)
+        long cum = 0;
+        for (int j = 0; j < hist.length; j++) {
+            cum += hist[j];
+            max = Math.max(max, Math.abs((double) cum / count - ref.cdf(grid.upperEdge(j))));
+        }
+        return max;
+    }
+
+    private double jensenShannon(long[] counts, double[] q) {
+        if (count == 0) {
+            return Double.NaN;
+        }
+        double js = 0;
+        for (int i = 0; i < counts.length; i++) {
+            double p = (double) counts[i] / count;
+            double m = (p + q[i]) / 2;
+            if (p > 0) {
+                js += 0.5 * p * Math.log(p / m);
+            }
+            if (q[i] > 0) {
+                js += 0.5 * q[i] * Math.log(q[i] / m);
+            }
+        }
+        return Math.max(0.0, js);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DriftStats d && reference.equals(d.reference) && count == d.count
+                && reviewed == d.reviewed && sums.equals(d.sums) && Arrays.deepEquals(psiCounts, d.psiCounts)
+                && Arrays.deepEquals(fine, d.fine) && Arrays.equals(classCounts, d.classCounts);
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(count) * 31 + sums.hashCode();
+    }
+
+    /**
+     * Drift figures at one moment (see {@link DriftStats} for the definitions); NaN where undefined.
+     *
+     * @param psi                     by signal: confidence, entropy, mutual_information, predicted_class
+     * @param ks                      by signal: confidence, entropy, mutual_information
+     * @param predictedClassFractions live share per class
+     */
+    public record DriftSnapshot(long count, double meanConfidence, double estimatedAccuracy, double reviewRate,
+                                double meanEntropy, double meanMutualInformation, Map<String, Double> psi,
+                                Map<String, Double> ks, double predictedClassJsDivergence,
+                                List<Double> predictedClassFractions) implements Serializable {
+
+        public DriftSnapshot {
+            psi = Collections.unmodifiableMap(new LinkedHashMap<>(psi));
+            ks = Collections.unmodifiableMap(new LinkedHashMap<>(ks));
+            predictedClassFractions = Collections.unmodifiableList(new ArrayList<>(predictedClassFractions));
+        }
+    }
+}
