@@ -19,14 +19,17 @@ public final class FlopsFormula {
         // A deep ensemble is M copies of a single model (a V-MoE when it has experts, else a ViT).
         String kind = deepEnsemble ? (arch.experts() > 0 ? "vmoe" : "vit") : arch.kind();
         int ensemble = deepEnsemble ? 1 : arch.ensembleSize();
-        long s1 = ceilDiv(arch.imageSize(), 2);
+        // Stem: 3x3 convolutions C->c at full resolution, c->c to half, c->2c to a quarter; then a 3x3 patch
+        // embedding 2c->d onto the token grid.
+        long s0 = arch.imageSize();
+        long s1 = ceilDiv(s0, 2);
         long s2 = ceilDiv(s1, 2);
         long c = arch.stemChannels();
-        long stem = 2 * (s1 * s1 * c * arch.channels() * 9 + s2 * s2 * c * c * 9);
+        long stem = 2 * 9 * (s0 * s0 * c * arch.channels() + s1 * s1 * c * c + s2 * s2 * 2 * c * c);
         long t = arch.tokens();
         long d = arch.hidden();
         long f = arch.mlpDim();
-        long embed = 2 * t * c * d * 9;
+        long embed = 2 * t * 2 * c * d * 9;
         long attention = 2 * (t * d * 3 * d + 2 * t * t * d + t * d * d);
         long mlp = 2 * t * 2 * d * f;
         Set<Integer> moe = new HashSet<>(arch.moeLayers());
