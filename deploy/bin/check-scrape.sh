@@ -20,15 +20,21 @@ for source in "$@"; do
 done
 
 missing=()
+absent_optional=()
 total=0
-while read -r name; do
+while read -r name flag; do
   total=$((total + 1))
   # a sample line starts with the name followed by '{' or a space
-  grep -qE "^${name}(\{| )" "$scrape" || missing+=("$name")
-done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$METRICS" | grep -v '^$')
+  if ! grep -qE "^${name}(\{| )" "$scrape"; then
+    if [[ "$flag" == "optional" ]]; then absent_optional+=("$name"); else missing+=("$name"); fi
+  fi
+done < <(sed -e 's/#.*//' "$METRICS" | grep -v '^[[:space:]]*$')
 
+if [[ ${#absent_optional[@]} -gt 0 ]]; then
+  echo "absent but optional: ${absent_optional[*]}"
+fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "missing from the scrape: ${missing[*]} ($(( total - ${#missing[@]} )) of $total present)"
   exit 1
 fi
-echo "all $total metrics of $(basename "$METRICS") are present in the scrape"
+echo "all $(( total - ${#absent_optional[@]} )) required metrics of $(basename "$METRICS") are present in the scrape ($total listed)"

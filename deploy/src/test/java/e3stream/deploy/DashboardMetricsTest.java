@@ -33,6 +33,7 @@ class DashboardMetricsTest {
     static Set<String> listedMetrics() throws Exception {
         return Files.readAllLines(METRICS, StandardCharsets.UTF_8).stream()
                 .map(l -> l.replaceAll("#.*", "").trim()).filter(l -> !l.isEmpty())
+                .map(l -> l.split("\\s+")[0])
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
@@ -148,7 +149,9 @@ class DashboardMetricsTest {
                 lines.add(m + "{job=\"x\"} 1.0");
             }
             Files.write(complete, lines);
-            Set<String> dropped = new LinkedHashSet<>(List.of("e3_drift_psi", "flink_jobmanager_job_numRestarts"));
+            // e3_review_ratio_reference is listed as optional: its absence is reported but not a failure
+            Set<String> dropped = new LinkedHashSet<>(List.of("e3_drift_psi", "flink_jobmanager_job_numRestarts",
+                    "e3_review_ratio_reference"));
             // e3_drift_psi_extra must not count as e3_drift_psi: names match whole
             List<String> partialLines = new ArrayList<>(lines.stream()
                     .filter(l -> dropped.stream().noneMatch(d -> l.startsWith(d + "{"))).toList());
@@ -157,10 +160,12 @@ class DashboardMetricsTest {
 
             var ok = DeployFiles.run(DeployFiles.repoRoot(), 60, CHECK_SCRAPE.toString(), complete.toString());
             assertEquals(0, ok.exitCode(), ok.output());
+            assertFalse(ok.output().contains("absent"), ok.output());
             var missing = DeployFiles.run(DeployFiles.repoRoot(), 60, CHECK_SCRAPE.toString(), partial.toString());
             assertEquals(1, missing.exitCode(), missing.output());
-            assertTrue(missing.output().contains("missing from the scrape: e3_drift_psi flink_jobmanager_job_numRestarts"),
+            assertTrue(missing.output().contains("missing from the scrape: e3_drift_psi flink_jobmanager_job_numRestarts ("),
                     missing.output());
+            assertTrue(missing.output().contains("absent but optional: e3_review_ratio_reference"), missing.output());
             var unreadable = DeployFiles.run(DeployFiles.repoRoot(), 60, CHECK_SCRAPE.toString(),
                     partial.resolveSibling("no-such-scrape.txt").toString());
             assertEquals(2, unreadable.exitCode(), unreadable.output());
