@@ -1,6 +1,7 @@
 package e3stream.runtime.decode;
 
 import e3stream.runtime.decode.DecodeException.Code;
+import e3stream.runtime.model.InputSpec;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -24,9 +25,9 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * (one image of an NCHW batch), normalised as {@code (x / 255 - mean[c]) / std[c]}.
  *
  * <pre>{@code
- * ImageDecoder decoder = ImageDecoder.builder().channels(1).height(28).width(28)
- *         .mean(0.286).std(0.353).limits(DecodeLimits.defaults()).build();
+ * ImageDecoder decoder = ImageDecoder.forInput(bundle.manifest().input(), DecodeLimits.defaults());
  * float[] chw = decoder.decode("image/png", bytes, null, null, null);
+ * // or from plain values: ImageDecoder.builder().channels(1).height(28).width(28).mean(0.286).std(0.353).build()
  * }</pre>
  *
  * <h2>Content types</h2>
@@ -85,6 +86,17 @@ public final class ImageDecoder {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * A decoder for a model bundle's input (model.json {@code input}).
+     *
+     * @throws IllegalArgumentException if the input has a channel count other than 1 or 3
+     */
+    public static ImageDecoder forInput(InputSpec input, DecodeLimits limits) {
+        Objects.requireNonNull(input, "input");
+        return builder().channels(input.channels()).height(input.height()).width(input.width()).mean(input.mean())
+                .std(input.std()).limits(limits).build();
     }
 
     /**
