@@ -361,7 +361,7 @@ public final class BatcherBenchmark {
 
         // 2. queue wait vs max delay
         StringBuilder waits = new StringBuilder("| max delay (ms) | load | throughput (req/s) | mean batch"
-                + " | queue wait p50 (ms) | queue wait p99 (ms) | failed |\n|---|---|---|---|---|---|---|\n");
+                + " | queue wait p50 (ms) | queue wait p99 (ms) | rejected or failed |\n|---|---|---|---|---|---|---|\n");
         for (double d : delays) {
             Batched sat = bench.closedLoop(callers, batch, d, window, warmup);
             Batched light = bench.openLoop(lightRate, batch, d, window, warmup);

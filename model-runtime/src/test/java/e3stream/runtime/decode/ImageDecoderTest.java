@@ -137,6 +137,23 @@ class ImageDecoderTest {
     }
 
     @Test
+    void palettePngUsesThePaletteColours() throws Exception {
+        byte[] reds = {0, (byte) 85, (byte) 255, (byte) 255};
+        byte[] greens = {0, (byte) 85, (byte) 255, 0};
+        byte[] blues = {0, (byte) 85, (byte) 255, 0};
+        BufferedImage img = new BufferedImage(4, 1, BufferedImage.TYPE_BYTE_INDEXED,
+                new java.awt.image.IndexColorModel(2, 4, reds, greens, blues));
+        for (int x = 0; x < 4; x++) {
+            img.getRaster().setSample(x, 0, 0, x);
+        }
+        ImageDecoder decoder = ImageDecoder.builder().channels(1).height(1).width(4).mean(0).std(1).build();
+
+        float[] tensor = decoder.decode(ImageDecoder.PNG, encode(img, "png"), null, null, null);
+
+        assertArrayEquals(new float[] {0f, 85 / 255f, 1f, 0.299f}, tensor, 1e-6f);
+    }
+
+    @Test
     void threeChannelModelGetsRgbPlanesAndReplicatedGrey() throws Exception {
         ImageDecoder decoder = ImageDecoder.builder().channels(3).height(1).width(2)
                 .mean(0.1, 0.2, 0.3).std(0.5, 0.5, 0.5).build();
