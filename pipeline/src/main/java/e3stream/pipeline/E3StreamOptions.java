@@ -1,0 +1,488 @@
+package e3stream.pipeline;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.Configuration;
+
+/**
+ * Every setting of the E3 Stream job as a typed Flink {@link ConfigOption}, and the validated, immutable set of values
+ * one job runs with.
+ *
+ * <p>Values come from a YAML or properties file ({@code --config FILE}) and then from command-line overrides
+ * ({@code --key value}, later wins). Keys under {@value #KAFKA_PROPERTIES_PREFIX} pass through unchanged to every
+ * Kafka client (security, SASL, TLS, ...). Anything else that is not an option here is rejected, as is any value of the
+ * wrong type or out of range, with a message naming the key: bad configuration stops start-up.
+ *
+ * <pre>{@code
+ * E3StreamOptions options = E3StreamOptions.fromArgs(new String[] {"--config", "job.yaml", "--inference.max-batch-size", "64"});
+ * int batch = options.get(E3StreamOptions.MAX_BATCH_SIZE);
+ * Properties kafka = options.kafkaProperties();
+ * }</pre>
+ *
+ * <p>Immutable and serializable; safe to share between threads and to ship to operators.
+ */
+public final class E3StreamOptions implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Prefix of Kafka client properties passed through to every source, sink and admin client. */
+    public static final String KAFKA_PROPERTIES_PREFIX = "kafka.properties.";
+
+    /** How records reach the output topics. */
+    public enum Delivery {
+        /** Kafka transactions committed on checkpoints: read_committed consumers see every record once. */
+        EXACTLY_ONCE,
+        /** Records are flushed on checkpoints but may repeat after a failure; lower end-to-end latency. */
+        AT_LEAST_ONCE
+    }
+
+    /** Where the Kafka sources start when the consumer group has no committed offsets. */
+    public enum StartingOffsets { EARLIEST, LATEST }
+
+    /** Inference device. */
+    public enum Device { CPU, CUDA }
+
+    // ---- Kafka -------------------------------------------------------------------------------------------------
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
+            .stringType().noDefaultValue()
+            .withDescription("Kafka bootstrap servers, host:port[,host:port...]. Required.");
+
+    public static final ConfigOption<String> TOPIC_IMAGES = ConfigOptions.key("kafka.topic.images")
+            .stringType().defaultValue("images").withDescription("Input topic of image events.");
+
+    public static final ConfigOption<String> TOPIC_LABELS = ConfigOptions.key("kafka.topic.labels")
+            .stringType().defaultValue("labels").withDescription("Input topic of label events (delayed ground truth).");
+
+    public static final ConfigOption<String> TOPIC_PREDICTIONS = ConfigOptions.key("kafka.topic.predictions")
+            .stringType().defaultValue("predictions").withDescription("Output topic of accepted predictions.");
+
+    public static final ConfigOption<String> TOPIC_REVIEW = ConfigOptions.key("kafka.topic.review")
+            .stringType().defaultValue("review").withDescription("Output topic of predictions sent to human review.");
+
+    public static final ConfigOption<String> TOPIC_DLQ = ConfigOptions.key("kafka.topic.dlq")
+            .stringType().defaultValue("images-dlq")
+            .withDescription("Output topic of image events that could not be parsed or decoded (dead letters).");
+
+    public static final ConfigOption<String> TOPIC_CALIBRATION = ConfigOptions.key("kafka.topic.calibration")
+            .stringType().defaultValue("calibration")
+            .withDescription("Output topic of per-window calibration and drift snapshots.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
+            .stringType().defaultValue("e3stream")
+            .withDescription("Consumer group id of the sources (offsets are committed on checkpoints).");
+
+    public static final ConfigOption<StartingOffsets> STARTING_OFFSETS = ConfigOptions.key("kafka.starting-offsets")
+            .enumType(StartingOffsets.class).defaultValue(StartingOffsets.EARLIEST)
+            .withDescription("Where to start reading when the group has no committed offset: EARLIEST or LATEST.");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("kafka.transactional-id-prefix")
+            .stringType().defaultValue("e3stream")
+            .withDescription("Prefix of the Kafka transactional ids of the exactly-once sink; unique per job on a cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("transaction.timeout.ms of the exactly-once sink; must be below the broker's "
+                    + "transaction.max.timeout.ms (15 min by default) and well above the checkpoint interval.");
+
+    // ---- Delivery and checkpoints ------------------------------------------------------------------------------
+
+    public static final ConfigOption<Delivery> DELIVERY = ConfigOptions.key("delivery.guarantee")
+            .enumType(Delivery.class).defaultValue(Delivery.EXACTLY_ONCE)
+            .withDescription("EXACTLY_ONCE (transactions; outputs become visible to read_committed consumers when a "
+                    + "checkpoint completes) or AT_LEAST_ONCE (visible at once, may repeat after a failure).");
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("checkpoint.interval")
+            .durationType().defaultValue(Duration.ofSeconds(2))
+            .withDescription("Checkpoint interval. With EXACTLY_ONCE this bounds how long outputs stay invisible.");
+
+    public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("job.parallelism")
+            .intType().defaultValue(2)
+            .withDescription("Parallelism of the sources, decoding and inference operators.");
+
+    public static final ConfigOption<String> JOB_NAME = ConfigOptions.key("job.name")
+            .stringType().defaultValue("e3stream").withDescription("Flink job name.");
+
+    public static final ConfigOption<Integer> RESTART_ATTEMPTS = ConfigOptions.key("job.restart-attempts")
+            .intType().defaultValue(10)
+            .withDescription("Restarts from the last checkpoint before the job fails (fixed-delay strategy).");
+
+    // ---- Model and inference -----------------------------------------------------------------------------------
+
+    public static final ConfigOption<String> MODEL_BUNDLE = ConfigOptions.key("model.bundle")
+            .stringType().noDefaultValue()
+            .withDescription("Directory of the model bundle (model.onnx, model.json), e.g. models/e3. Required; "
+                    + "must be readable on every TaskManager.");
+
+    public static final ConfigOption<Device> DEVICE = ConfigOptions.key("model.device")
+            .enumType(Device.class).defaultValue(Device.CPU)
+            .withDescription("CPU or CUDA (needs the onnxruntime_gpu build, CUDA 12 and cuDNN 9 on the TaskManager).");
+
+    public static final ConfigOption<Integer> CUDA_DEVICE_ID = ConfigOptions.key("model.cuda-device-id")
+            .intType().defaultValue(0).withDescription("CUDA device ordinal when model.device is CUDA.");
+
+    public static final ConfigOption<Integer> INTRA_OP_THREADS = ConfigOptions.key("model.intra-op-threads")
+            .intType().defaultValue(0)
+            .withDescription("ONNX Runtime intra-op threads of the shared session; 0 = ONNX Runtime's default.");
+
+    public static final ConfigOption<Duration> MODEL_IDLE_RELEASE = ConfigOptions.key("model.idle-release")
+            .durationType().defaultValue(Duration.ofMinutes(2))
+            .withDescription("How long the JVM-wide model session stays loaded after its last operator closed, so "
+                    + "that a task restart in the same JVM does not reload it.");
+
+    public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("inference.max-batch-size")
+            .intType().defaultValue(32).withDescription("Largest batch sent to the model (images).");
+
+    public static final ConfigOption<Duration> MAX_DELAY = ConfigOptions.key("inference.max-delay")
+            .durationType().defaultValue(Duration.ofMillis(5))
+            .withDescription("Longest time the first image of a batch waits for the batch to fill.");
+
+    public static final ConfigOption<Integer> QUEUE_CAPACITY = ConfigOptions.key("inference.queue-capacity")
+            .intType().defaultValue(4096)
+            .withDescription("Capacity of the JVM-wide batcher queue (images); must be at least "
+                    + "job.parallelism x inference.async-capacity so that async I/O never overfills it.");
+
+    public static final ConfigOption<Integer> ASYNC_CAPACITY = ConfigOptions.key("inference.async-capacity")
+            .intType().defaultValue(128)
+            .withDescription("In-flight images per inference subtask (Flink async I/O capacity); these are part of "
+                    + "checkpoints.");
+
+    public static final ConfigOption<Duration> INFERENCE_TIMEOUT = ConfigOptions.key("inference.timeout")
+            .durationType().defaultValue(Duration.ofSeconds(60))
+            .withDescription("An image not scored within this time fails the task (restart from checkpoint).");
+
+    public static final ConfigOption<Integer> MAX_PAYLOAD_BYTES = ConfigOptions.key("decode.max-payload-bytes")
+            .intType().defaultValue(1 << 20)
+            .withDescription("Largest accepted encoded image (bytes); larger ones go to the dead-letter topic.");
+
+    public static final ConfigOption<Integer> MAX_PIXELS = ConfigOptions.key("decode.max-pixels")
+            .intType().defaultValue(4096 * 4096)
+            .withDescription("Largest accepted decoded image (width x height); larger ones go to the dead-letter topic.");
+
+    // ---- Triage (defaults come from the bundle's model.json) -------------------------------------------------
+
+    public static final ConfigOption<Double> MIN_CONFIDENCE = ConfigOptions.key("triage.min-confidence")
+            .doubleType().noDefaultValue()
+            .withDescription("Accept only predictions with confidence >= this (0..1). Default: model.json triage.");
+
+    public static final ConfigOption<Double> MAX_ENTROPY = ConfigOptions.key("triage.max-entropy")
+            .doubleType().noDefaultValue()
+            .withDescription("Accept only predictions with predictive entropy <= this (nats). Default: model.json triage.");
+
+    public static final ConfigOption<Double> MAX_MUTUAL_INFORMATION = ConfigOptions.key("triage.max-mutual-information")
+            .doubleType().noDefaultValue()
+            .withDescription("Accept only predictions with mutual information (epistemic) <= this (nats). "
+                    + "Default: model.json triage.");
+
+    // ---- Labels, windows, statistics ---------------------------------------------------------------------------
+
+    public static final ConfigOption<Duration> WINDOW_SIZE = ConfigOptions.key("windows.size")
+            .durationType().defaultValue(Duration.ofSeconds(10))
+            .withDescription("Size of the tumbling event-time windows of the calibration and drift statistics.");
+
+    public static final ConfigOption<Duration> MAX_OUT_OF_ORDERNESS = ConfigOptions.key("windows.max-out-of-orderness")
+            .durationType().defaultValue(Duration.ofSeconds(2))
+            .withDescription("Watermark delay of image events: how late (in event time) an image may arrive.");
+
+    public static final ConfigOption<Duration> LABEL_MAX_DELAY = ConfigOptions.key("labels.max-delay")
+            .durationType().defaultValue(Duration.ofSeconds(30))
+            .withDescription("How long after its image a label may arrive and still count in its window's "
+                    + "calibration statistics (watermark delay of the joined stream).");
+
+    public static final ConfigOption<Duration> LABEL_TTL = ConfigOptions.key("labels.ttl")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("How long a prediction waits for its label, or a label for its prediction, in keyed "
+                    + "state (processing time); unmatched labels then count in e3_labels_expired_total.");
+
+    public static final ConfigOption<Integer> CALIBRATION_BINS = ConfigOptions.key("calibration.bins")
+            .intType().defaultValue(15).withDescription("Number of equal-width confidence bins of ECE and reliability.");
+
+    public static final ConfigOption<Duration> IDLENESS = ConfigOptions.key("windows.idleness")
+            .durationType().defaultValue(Duration.ofSeconds(5))
+            .withDescription("A source split without events for this long stops holding back the watermark.");
+
+    // ---- Metrics -----------------------------------------------------------------------------------------------
+
+    public static final ConfigOption<Integer> METRICS_PORT = ConfigOptions.key("metrics.port")
+            .intType().defaultValue(9464)
+            .withDescription("Port of the Prometheus endpoint (/metrics) each JVM running the job serves; 0 = none. "
+                    + "If the port is taken (several TaskManagers on one host) that JVM serves none and logs why.");
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final Map<String, String> values;
+
+    private E3StreamOptions(Map<String, String> values) {
+        this.values = Collections.unmodifiableMap(new TreeMap<>(values));
+        validate();
+    }
+
+    /** All options of this class, in declaration order. */
+    public static List<ConfigOption<?>> all() {
+        List<ConfigOption<?>> options = new ArrayList<>();
+        for (Field field : E3StreamOptions.class.getFields()) {
+            if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class) {
+                try {
+                    options.add((ConfigOption<?>) field.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return options;
+    }
+
+    /**
+     * Parses {@code [--config FILE] [--key value]...}.
+     *
+     * @throws IllegalArgumentException naming the argument or key that is wrong
+     */
+    public static E3StreamOptions fromArgs(String[] args) {
+        Map<String, String> file = new LinkedHashMap<>();
+        Map<String, String> overrides = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--") || arg.length() == 2) {
+                throw new IllegalArgumentException("expected --key value, found '" + arg + "' (argument " + (i + 1) + ")");
+            }
+            String key = arg.substring(2);
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("option --" + key + " needs a value");
+            }
+            String value = args[++i];
+            if (key.equals("config")) {
+                file.putAll(readFile(Path.of(value)));
+            } else {
+                overrides.put(key, value);
+            }
+        }
+        Map<String, String> merged = new LinkedHashMap<>(file);
+        merged.putAll(overrides);
+        return of(merged);
+    }
+
+    /** Validated options from flat {@code key -> value} pairs. */
+    public static E3StreamOptions of(Map<String, String> values) {
+        return new E3StreamOptions(values);
+    }
+
+    /** A copy with some values replaced (validated again). */
+    public E3StreamOptions with(Map<String, String> changes) {
+        Map<String, String> merged = new LinkedHashMap<>(values);
+        merged.putAll(changes);
+        return new E3StreamOptions(merged);
+    }
+
+    /** Reads a {@code .properties} file, or YAML (nested maps become dotted keys). */
+    static Map<String, String> readFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("configuration file " + file + " does not exist or is not a file");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        try (InputStream in = Files.newInputStream(file)) {
+            if (name.endsWith(".properties")) {
+                Properties props = new Properties();
+                props.load(in);
+                props.stringPropertyNames().forEach(k -> out.put(k.trim(), props.getProperty(k).trim()));
+            } else {
+                JsonNode root = YAML.readTree(in);
+                if (root != null && !root.isNull()) {
+                    if (!root.isObject()) {
+                        throw new IllegalArgumentException("configuration file " + file + " must hold a map of keys");
+                    }
+                    flatten("", root, out);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+        if (node.isObject()) {
+            node.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(),
+                    e.getValue(), out));
+        } else if (node.isArray()) {
+            List<String> items = new ArrayList<>();
+            node.forEach(n -> items.add(n.asText()));
+            out.put(prefix, String.join(",", items));
+        } else if (!node.isNull()) {
+            out.put(prefix, node.asText());
+        }
+    }
+
+    /** The value of an option (its default when unset; {@code null} for an unset option without default). */
+    public <T> T get(ConfigOption<T> option) {
+        try {
+            return configuration().get(option);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("bad value '" + values.get(option.key()) + "' for " + option.key()
+                    + ": " + rootMessage(e), e);
+        }
+    }
+
+    /** Whether an option was given explicitly. */
+    public boolean isSet(ConfigOption<?> option) {
+        return values.containsKey(option.key());
+    }
+
+    /** Kafka client properties: bootstrap servers plus every {@value #KAFKA_PROPERTIES_PREFIX}* key, prefix removed. */
+    public Properties kafkaProperties() {
+        Properties props = new Properties();
+        values.forEach((k, v) -> {
+            if (k.startsWith(KAFKA_PROPERTIES_PREFIX)) {
+                props.setProperty(k.substring(KAFKA_PROPERTIES_PREFIX.length()), v);
+            }
+        });
+        props.setProperty("bootstrap.servers", get(BOOTSTRAP_SERVERS));
+        return props;
+    }
+
+    /** The raw key/value pairs given. */
+    public Map<String, String> values() {
+        return values;
+    }
+
+    private Configuration configuration() {
+        return Configuration.fromMap(values);
+    }
+
+    private void validate() {
+        List<String> known = new ArrayList<>();
+        for (ConfigOption<?> option : all()) {
+            known.add(option.key());
+        }
+        for (String key : values.keySet()) {
+            if (!key.startsWith(KAFKA_PROPERTIES_PREFIX) && !known.contains(key)) {
+                throw new IllegalArgumentException("unknown option '" + key + "'; valid options are " + known
+                        + " and " + KAFKA_PROPERTIES_PREFIX + "<any Kafka client property>");
+            }
+        }
+        for (ConfigOption<?> option : all()) {
+            get(option); // type check, names the key
+        }
+        require(BOOTSTRAP_SERVERS);
+        require(MODEL_BUNDLE);
+        positive(PARALLELISM);
+        positive(MAX_BATCH_SIZE);
+        positive(QUEUE_CAPACITY);
+        positive(ASYNC_CAPACITY);
+        positive(MAX_PAYLOAD_BYTES);
+        positive(MAX_PIXELS);
+        positive(CALIBRATION_BINS);
+        if (get(RESTART_ATTEMPTS) < 0) {
+            throw new IllegalArgumentException(RESTART_ATTEMPTS.key() + " must be >= 0, found " + get(RESTART_ATTEMPTS));
+        }
+        int port = get(METRICS_PORT);
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(METRICS_PORT.key() + " must be 0..65535, found " + port);
+        }
+        positive(CHECKPOINT_INTERVAL);
+        positive(WINDOW_SIZE);
+        positive(LABEL_TTL);
+        positive(INFERENCE_TIMEOUT);
+        notNegative(MAX_DELAY);
+        notNegative(MAX_OUT_OF_ORDERNESS);
+        notNegative(LABEL_MAX_DELAY);
+        notNegative(MODEL_IDLE_RELEASE);
+        positive(IDLENESS);
+        unit(MIN_CONFIDENCE);
+        notNegativeDouble(MAX_ENTROPY);
+        notNegativeDouble(MAX_MUTUAL_INFORMATION);
+        long inFlight = (long) get(PARALLELISM) * get(ASYNC_CAPACITY);
+        if (inFlight > get(QUEUE_CAPACITY)) {
+            throw new IllegalArgumentException(QUEUE_CAPACITY.key() + " (" + get(QUEUE_CAPACITY) + ") must be at least "
+                    + PARALLELISM.key() + " x " + ASYNC_CAPACITY.key() + " (" + inFlight + ")");
+        }
+        if (get(DELIVERY) == Delivery.EXACTLY_ONCE) {
+            Duration timeout = get(TRANSACTION_TIMEOUT);
+            if (timeout.compareTo(get(CHECKPOINT_INTERVAL)) <= 0) {
+                throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
+                        + CHECKPOINT_INTERVAL.key() + " (" + get(CHECKPOINT_INTERVAL) + ") with EXACTLY_ONCE");
+            }
+            if (get(TRANSACTIONAL_ID_PREFIX).isBlank()) {
+                throw new IllegalArgumentException(DELIVERY.key() + "=EXACTLY_ONCE requires a non-empty "
+                        + TRANSACTIONAL_ID_PREFIX.key());
+            }
+        }
+        for (ConfigOption<String> topic : List.of(TOPIC_IMAGES, TOPIC_LABELS, TOPIC_PREDICTIONS, TOPIC_REVIEW,
+                TOPIC_DLQ, TOPIC_CALIBRATION)) {
+            if (get(topic).isBlank()) {
+                throw new IllegalArgumentException(topic.key() + " must not be empty");
+            }
+        }
+    }
+
+    private void require(ConfigOption<?> option) {
+        Object value = get(option);
+        if (value == null || value.toString().isBlank()) {
+            throw new IllegalArgumentException("missing required option " + option.key() + ": "
+                    + option.description().toString().replaceAll("\\s+", " "));
+        }
+    }
+
+    private void positive(ConfigOption<?> option) {
+        Object value = get(option);
+        boolean ok = value instanceof Duration d ? !d.isNegative() && !d.isZero() : ((Number) value).longValue() > 0;
+        if (!ok) {
+            throw new IllegalArgumentException(option.key() + " must be positive, found " + values.get(option.key()));
+        }
+    }
+
+    private void notNegative(ConfigOption<Duration> option) {
+        if (get(option).isNegative()) {
+            throw new IllegalArgumentException(option.key() + " must not be negative, found " + values.get(option.key()));
+        }
+    }
+
+    private void unit(ConfigOption<Double> option) {
+        Double v = get(option);
+        if (v != null && !(v >= 0 && v <= 1)) {
+            throw new IllegalArgumentException(option.key() + " must be in [0, 1], found " + v);
+        }
+    }
+
+    private void notNegativeDouble(ConfigOption<Double> option) {
+        Double v = get(option);
+        if (v != null && !(v >= 0)) {
+            throw new IllegalArgumentException(option.key() + " must be >= 0, found " + v);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    @Override
+    public String toString() {
+        Map<String, String> shown = new TreeMap<>(values);
+        shown.replaceAll((k, v) -> k.toLowerCase(Locale.ROOT).matches(".*(password|secret|jaas|token).*") ? "******" : v);
+        return "E3StreamOptions" + shown;
+    }
+}

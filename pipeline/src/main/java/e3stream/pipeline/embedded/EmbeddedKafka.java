@@ -1,0 +1,191 @@
+package e3stream.pipeline.embedded;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.metadata.storage.Formatter;
+import org.apache.kafka.server.common.Feature;
+import org.apache.kafka.server.common.MetadataVersion;
+
+/**
+ * A single-node Kafka 4.2 broker in KRaft combined mode (broker + controller), in this JVM, listening on loopback
+ * on free ports, with its log directory in a temporary folder that {@link #close()} deletes.
+ *
+ * <p>Formatted with {@code transaction.version=1}: with the v2 transaction protocol (the Kafka 4.2 default) the
+ * Flink Kafka sink reports fencing errors when it recovers transactions after a restart (shared/DESIGN.md section 6).
+ * Producers must keep {@code transaction.timeout.ms} below {@link #MAX_TRANSACTION_TIMEOUT_MS}.
+ *
+ * <pre>{@code
+ * try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+ *     kafka.createTopics(2, "images", "predictions");
+ *     String servers = kafka.bootstrapServers();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safety: {@link #createTopics} may be called from any thread; {@link #close()} once, by the owner.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+
+    /** The broker's {@code transaction.max.timeout.ms}. */
+    public static final long MAX_TRANSACTION_TIMEOUT_MS = 900_000L;
+
+    private final KafkaRaftServer server;
+    private final Path logDir;
+    private final String bootstrapServers;
+    private boolean closed;
+
+    private EmbeddedKafka(KafkaRaftServer server, Path logDir, String bootstrapServers) {
+        this.server = server;
+        this.logDir = logDir;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** Formats a fresh log directory and starts the broker; returns once it accepts connections. */
+    public static EmbeddedKafka start() throws IOException {
+        Path logDir = Files.createTempDirectory("e3stream-kafka-");
+        int brokerPort = freePort();
+        int controllerPort = freePort();
+        Properties props = new Properties();
+        props.put("process.roles", "broker,controller");
+        props.put("node.id", "1");
+        props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("controller.listener.names", "CONTROLLER");
+        props.put("inter.broker.listener.name", "PLAINTEXT");
+        props.put("log.dirs", logDir.toString());
+        props.put("num.partitions", "1");
+        props.put("offsets.topic.replication.factor", "1");
+        props.put("offsets.topic.num.partitions", "2");
+        props.put("transaction.state.log.replication.factor", "1");
+        props.put("transaction.state.log.min.isr", "1");
+        props.put("transaction.state.log.num.partitions", "2");
+        props.put("transaction.max.timeout.ms", Long.toString(MAX_TRANSACTION_TIMEOUT_MS));
+        props.put("group.initial.rebalance.delay.ms", "0");
+        props.put("share.coordinator.state.topic.replication.factor", "1");
+        props.put("share.coordinator.state.topic.min.isr", "1");
+        props.put("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
+        props.put("auto.create.topics.enable", "false");
+        try {
+            new Formatter()
+                    .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+                    .setSupportedFeatures(Feature.PRODUCTION_FEATURES)
+                    .setNodeId(1)
+                    .setClusterId(Uuid.randomUuid().toString())
+                    .setDirectories(List.of(logDir.toString()))
+                    .setMetadataLogDirectory(logDir.toString())
+                    .setControllerListenerName("CONTROLLER")
+                    .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+                    .setFeatureLevel(Feature.TRANSACTION_VERSION.featureName(), (short) 1)
+                    .run();
+        } catch (Exception e) {
+            deleteRecursively(logDir);
+            throw new IOException("could not format the embedded Kafka log directory " + logDir + ": " + e, e);
+        }
+        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
+        try {
+            server.startup();
+        } catch (RuntimeException e) {
+            deleteRecursively(logDir);
+            throw new IOException("the embedded Kafka broker did not start: " + e, e);
+        }
+        EmbeddedKafka kafka = new EmbeddedKafka(server, logDir, "127.0.0.1:" + brokerPort);
+        kafka.awaitReady();
+        return kafka;
+    }
+
+    /** {@code host:port} of the PLAINTEXT listener. */
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    /** Creates each topic (replication 1) unless it exists. */
+    public void createTopics(int partitions, String... topics) {
+        try (Admin admin = admin()) {
+            List<NewTopic> newTopics = new ArrayList<>();
+            for (String topic : topics) {
+                newTopics.add(new NewTopic(topic, partitions, (short) 1));
+            }
+            for (var entry : admin.createTopics(newTopics).values().entrySet()) {
+                try {
+                    entry.getValue().get();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("could not create topic " + entry.getKey() + ": " + e.getCause(), e);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+
+    private Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000));
+    }
+
+    private void awaitReady() throws IOException {
+        try (Admin admin = admin()) {
+            admin.describeCluster().nodes().get();
+        } catch (ExecutionException e) {
+            close();
+            throw new IOException("the embedded Kafka broker did not answer: " + e.getCause(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new IOException("interrupted while waiting for the embedded Kafka broker", e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            server.shutdown();
+            server.awaitShutdown();
+        } finally {
+            deleteRecursively(logDir);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // a temporary folder; the OS cleans up what is left
+        }
+    }
+}

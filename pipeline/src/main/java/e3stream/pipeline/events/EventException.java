@@ -1,0 +1,37 @@
+package e3stream.pipeline.events;
+
+/**
+ * An input event that cannot be processed; {@link #code()} is the machine-readable error code written to the
+ * dead-letter topic, the message says what was wrong and with which value.
+ */
+public final class EventException extends Exception {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Not valid UTF-8 JSON, or not a JSON object. */
+    public static final String INVALID_JSON = "INVALID_JSON";
+    /** A required field is absent or null. */
+    public static final String MISSING_FIELD = "MISSING_FIELD";
+    /** A field has the wrong type or an out-of-range value. */
+    public static final String INVALID_FIELD = "INVALID_FIELD";
+    /** The {@code image} field is not valid base64. */
+    public static final String INVALID_BASE64 = "INVALID_BASE64";
+
+    private final String code;
+    private final String id;
+
+    public EventException(String code, String message, String id) {
+        super(message);
+        this.code = code;
+        this.id = id;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    /** The event id when it could be read, else {@code null}. */
+    public String id() {
+        return id;
+    }
+}

@@ -1,0 +1,20 @@
+package e3stream.pipeline.events;
+
+/**
+ * A label event (shared/DESIGN.md section 3): the true class of an image, known later. {@code label} is the class
+ * index; names are resolved against the bundle's classes by {@link LabelEventParser}. A Flink POJO.
+ */
+public class LabelEvent {
+    public String id;
+    public int label;
+    public long timestamp;
+
+    public LabelEvent() {
+    }
+
+    public LabelEvent(String id, int label, long timestamp) {
+        this.id = id;
+        this.label = label;
+        this.timestamp = timestamp;
+    }
+}

@@ -1,0 +1,26 @@
+package e3stream.pipeline.events;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * Keeps every Kafka record whole ({@link RawRecord}); parsing happens downstream, where a failure becomes a dead
+ * letter instead of a job failure. Never throws, never drops a record (a null value becomes an empty one).
+ */
+public final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
+
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
+        out.collect(new RawRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
+                System.currentTimeMillis(), record.key(), record.value() == null ? new byte[0] : record.value()));
+    }
+
+    @Override
+    public TypeInformation<RawRecord> getProducedType() {
+        return TypeInformation.of(RawRecord.class);
+    }
+}
