@@ -38,19 +38,15 @@ public final class ImageEventParser {
             event.source = source.asText();
         }
         event.contentType = requireString(root, "content_type", id);
-        if ("application/x-raw-u8".equals(event.contentType)) {
-            event.width = requirePositiveInt(root, "width", id);
-            event.height = requirePositiveInt(root, "height", id);
-            event.channels = requirePositiveInt(root, "channels", id);
-        }
+        // Presence and consistency of the raw dimensions are the decoder's check (BAD_RAW_DIMENSIONS).
+        event.width = optionalInt(root, "width", id);
+        event.height = optionalInt(root, "height", id);
+        event.channels = optionalInt(root, "channels", id);
         String image = requireString(root, "image", id);
         try {
             event.image = Base64.getMimeDecoder().decode(image);
         } catch (IllegalArgumentException e) {
             throw new EventException(EventException.INVALID_BASE64, "field 'image' is not valid base64: " + e.getMessage(), id);
-        }
-        if (event.image.length == 0) {
-            throw new EventException(EventException.INVALID_FIELD, "field 'image' is empty", id);
         }
         return event;
     }
@@ -120,15 +116,14 @@ public final class ImageEventParser {
         return node.asText();
     }
 
-    private static int requirePositiveInt(JsonNode root, String field, String id) throws EventException {
+    private static Integer optionalInt(JsonNode root, String field, String id) throws EventException {
         JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
-            throw new EventException(EventException.MISSING_FIELD, "field '" + field
-                    + "' is required for application/x-raw-u8", id);
+            return null;
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() <= 0) {
+        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
             throw new EventException(EventException.INVALID_FIELD, "field '" + field
-                    + "' must be a positive integer, found " + node, id);
+                    + "' must be an integer, found " + node, id);
         }
         return node.asInt();
     }

@@ -1,0 +1,193 @@
+package e3stream.pipeline;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+import e3stream.pipeline.events.OutputRecord;
+import e3stream.pipeline.events.OutputRecordSerializer;
+import e3stream.pipeline.events.Prediction;
+import e3stream.pipeline.events.RawRecord;
+import e3stream.pipeline.events.RawRecordDeserializer;
+import e3stream.pipeline.inference.DecodedImage;
+import e3stream.pipeline.inference.InferenceFunction;
+import e3stream.pipeline.inference.ModelSpec;
+import e3stream.pipeline.inference.ParseDecodeFunction;
+import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.runtime.decode.DecodeLimits;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The E3 Stream job: images from Kafka, parsed and decoded in parallel (bad ones to the dead-letter topic), scored
+ * by the shared E3 model session through async I/O, triaged to {@code predictions} or {@code review}; labels joined
+ * for windowed calibration statistics and label-free drift statistics to the {@code calibration} topic and
+ * Prometheus. All outputs go through one Kafka sink, exactly-once by default.
+ *
+ * <pre>{@code
+ * StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(E3StreamJob.flinkConfiguration(options));
+ * E3StreamJob.build(env, options);
+ * env.execute(options.get(E3StreamOptions.JOB_NAME));
+ * }</pre>
+ *
+ * <p>{@link #main} runs it on whatever environment it is started in: a cluster ({@code flink run}) or, started as a
+ * plain Java program, a local MiniCluster in this JVM.
+ */
+public final class E3StreamJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(E3StreamJob.class);
+
+    private E3StreamJob() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        E3StreamOptions options;
+        try {
+            options = E3StreamOptions.fromArgs(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("e3stream: bad configuration: " + e.getMessage());
+            System.err.println("usage: [--config FILE.yaml|FILE.properties] [--<key> <value>]...  (keys: README-config.md)");
+            System.exit(2);
+            return;
+        }
+        LOG.info("starting with {}", options);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(options));
+        build(env, options);
+        JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
+        LOG.info("job finished after {} ms", result.getNetRuntime());
+    }
+
+    /** Flink settings the job needs: checkpointing, restart strategy. */
+    public static Configuration flinkConfiguration(E3StreamOptions options) {
+        Configuration conf = new Configuration();
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, options.get(E3StreamOptions.RESTART_ATTEMPTS));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(500));
+        return conf;
+    }
+
+    /** Adds the job's sources, operators and sink to {@code env}. */
+    public static void build(StreamExecutionEnvironment env, E3StreamOptions options) {
+        int parallelism = options.get(E3StreamOptions.PARALLELISM);
+        env.setParallelism(parallelism);
+        env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
+        String bundle = options.get(E3StreamOptions.MODEL_BUNDLE);
+
+        DataStream<RawRecord> images = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_IMAGES)),
+                WatermarkStrategy.noWatermarks(), "images-source").uid("images-source");
+
+        SingleOutputStreamOperator<DecodedImage> decoded = images
+                .process(new ParseDecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ),
+                        new DecodeLimits(options.get(E3StreamOptions.MAX_PAYLOAD_BYTES), options.get(E3StreamOptions.MAX_PIXELS))))
+                .name("parse-decode").uid("parse-decode");
+        DataStream<OutputRecord> deadLetters = decoded.getSideOutput(ParseDecodeFunction.DEAD_LETTERS);
+
+        DataStream<DecodedImage> timed = decoded.assignTimestampsAndWatermarks(
+                WatermarkStrategy.<DecodedImage>forBoundedOutOfOrderness(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS))
+                        .withTimestampAssigner((image, ts) -> image.timestamp)
+                        .withIdleness(options.get(E3StreamOptions.IDLENESS)))
+                .name("event-time").uid("event-time");
+
+        DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(timed,
+                        new InferenceFunction(ModelSpec.of(options), triageOverrides(options)),
+                        options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
+                        options.get(E3StreamOptions.ASYNC_CAPACITY))
+                .name("e3-inference").uid("e3-inference");
+
+        String acceptTopic = options.get(E3StreamOptions.TOPIC_PREDICTIONS);
+        String reviewTopic = options.get(E3StreamOptions.TOPIC_REVIEW);
+        DataStream<OutputRecord> decisions = predictions
+                .map(new ToOutput(acceptTopic, reviewTopic, options.get(E3StreamOptions.METRICS_PORT)))
+                .name("to-output").uid("to-output");
+
+        DataStream<OutputRecord> out = decisions.union(deadLetters);
+        out.sinkTo(sink(options)).name("kafka-sink").uid("kafka-sink");
+    }
+
+    static Map<String, String> triageOverrides(E3StreamOptions options) {
+        Map<String, String> overrides = new HashMap<>();
+        if (options.isSet(E3StreamOptions.MIN_CONFIDENCE)) {
+            overrides.put("min_confidence", options.get(E3StreamOptions.MIN_CONFIDENCE).toString());
+        }
+        if (options.isSet(E3StreamOptions.MAX_ENTROPY)) {
+            overrides.put("max_entropy", options.get(E3StreamOptions.MAX_ENTROPY).toString());
+        }
+        if (options.isSet(E3StreamOptions.MAX_MUTUAL_INFORMATION)) {
+            overrides.put("max_mutual_information", options.get(E3StreamOptions.MAX_MUTUAL_INFORMATION).toString());
+        }
+        return overrides;
+    }
+
+    static KafkaSource<RawRecord> source(E3StreamOptions options, String topic) {
+        Properties props = options.kafkaProperties();
+        // Only committed input: a transactional producer's aborted records never become events.
+        props.putIfAbsent("isolation.level", "read_committed");
+        OffsetResetStrategy reset = options.get(E3StreamOptions.STARTING_OFFSETS) == E3StreamOptions.StartingOffsets.LATEST
+                ? OffsetResetStrategy.LATEST : OffsetResetStrategy.EARLIEST;
+        return KafkaSource.<RawRecord>builder()
+                .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
+                .setProperties(props)
+                .setTopics(topic)
+                .setGroupId(options.get(E3StreamOptions.GROUP_ID))
+                .setClientIdPrefix(options.get(E3StreamOptions.GROUP_ID) + "-" + topic)
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(reset))
+                .setDeserializer(new RawRecordDeserializer())
+                .build();
+    }
+
+    static KafkaSink<OutputRecord> sink(E3StreamOptions options) {
+        Properties props = options.kafkaProperties();
+        boolean exactlyOnce = options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE;
+        props.setProperty("transaction.timeout.ms", Long.toString(options.get(E3StreamOptions.TRANSACTION_TIMEOUT).toMillis()));
+        if (!exactlyOnce) {
+            props.putIfAbsent("linger.ms", "0");
+        }
+        return KafkaSink.<OutputRecord>builder()
+                .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
+                .setKafkaProducerConfig(props)
+                .setRecordSerializer(new OutputRecordSerializer())
+                .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
+                .setTransactionalIdPrefix(options.get(E3StreamOptions.TRANSACTIONAL_ID_PREFIX))
+                .build();
+    }
+
+    /** Addresses a prediction to {@code predictions} or {@code review}; starts the JVM's metrics endpoint. */
+    static final class ToOutput extends RichMapFunction<Prediction, OutputRecord> {
+        private static final long serialVersionUID = 1L;
+        private final String acceptTopic;
+        private final String reviewTopic;
+        private final int metricsPort;
+
+        ToOutput(String acceptTopic, String reviewTopic, int metricsPort) {
+            this.acceptTopic = acceptTopic;
+            this.reviewTopic = reviewTopic;
+            this.metricsPort = metricsPort;
+        }
+
+        @Override
+        public void open(OpenContext context) {
+            MetricsServer.ensureStarted(metricsPort);
+        }
+
+        @Override
+        public OutputRecord map(Prediction p) {
+            return new OutputRecord(p.accepted ? acceptTopic : reviewTopic, p.id, p.toJson(), p.timestamp);
+        }
+    }
+}

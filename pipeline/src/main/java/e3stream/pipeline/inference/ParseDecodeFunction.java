@@ -1,0 +1,85 @@
+package e3stream.pipeline.inference;
+
+import java.nio.file.Path;
+
+import e3stream.pipeline.events.DeadLetters;
+import e3stream.pipeline.events.EventException;
+import e3stream.pipeline.events.ImageEvent;
+import e3stream.pipeline.events.ImageEventParser;
+import e3stream.pipeline.events.OutputRecord;
+import e3stream.pipeline.events.RawRecord;
+import e3stream.pipeline.metrics.PipelineMetrics;
+import e3stream.runtime.decode.DecodeException;
+import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.decode.ImageDecoder;
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.InputSpec;
+import e3stream.runtime.model.ModelBundle;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Parses and decodes image records in parallel: a valid image becomes a {@link DecodedImage}; anything else a dead
+ * letter on {@link #DEAD_LETTERS} with its error code ({@link EventException} codes for the envelope,
+ * {@link DecodeException.Code} names for the image), original bytes and coordinates. Never throws on bad data.
+ */
+public final class ParseDecodeFunction extends ProcessFunction<RawRecord, DecodedImage> {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Dead letters, already addressed to the dead-letter topic. */
+    public static final OutputTag<OutputRecord> DEAD_LETTERS = new OutputTag<>("dead-letters") { };
+
+    private final String bundle;
+    private final String dlqTopic;
+    private final DecodeLimits limits;
+    private transient ImageDecoder decoder;
+
+    public ParseDecodeFunction(String bundle, String dlqTopic, DecodeLimits limits) {
+        this.bundle = bundle;
+        this.dlqTopic = dlqTopic;
+        this.limits = limits;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
+        decoder = decoderFor(manifest.input(), limits);
+    }
+
+    /** The decoder the job uses for a model input (also used by tests to compute the expected tensors). */
+    public static ImageDecoder decoderFor(InputSpec input, DecodeLimits limits) {
+        return ImageDecoder.builder().channels(input.channels()).height(input.height()).width(input.width())
+                .mean(input.mean()).std(input.std()).limits(limits).build();
+    }
+
+    @Override
+    public void processElement(RawRecord raw, Context ctx, Collector<DecodedImage> out) {
+        ImageEvent event;
+        try {
+            event = ImageEventParser.parse(raw);
+        } catch (EventException e) {
+            deadLetter(ctx, raw, e.id(), e.code(), e.getMessage());
+            return;
+        }
+        float[] tensor;
+        try {
+            tensor = decoder.decode(event.contentType, event.image, event.width, event.height, event.channels);
+        } catch (DecodeException e) {
+            deadLetter(ctx, raw, event.id, e.code().name(), e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            // A decoder bug must not stop the stream either; the record keeps its bytes in the DLQ.
+            deadLetter(ctx, raw, event.id, "DECODE_ERROR", e.toString());
+            return;
+        }
+        out.collect(new DecodedImage(event.id, event.timestamp, event.receivedAtMs, tensor));
+    }
+
+    private void deadLetter(Context ctx, RawRecord raw, String id, String code, String message) {
+        PipelineMetrics.get().events.labels(PipelineMetrics.DEAD_LETTER).inc();
+        ctx.output(DEAD_LETTERS, DeadLetters.of(dlqTopic, raw, id, code, message));
+    }
+}
