@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.UnaryOperator;
 
 import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.events.OutputRecordSerializer;
@@ -84,6 +85,15 @@ public final class E3StreamJob {
 
     /** Adds the job's sources, operators and sink to {@code env}. */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options) {
+        build(env, options, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #build(StreamExecutionEnvironment, E3StreamOptions)}, with {@code beforeInference} applied to the
+     * decoded images (tests inject faults there).
+     */
+    public static void build(StreamExecutionEnvironment env, E3StreamOptions options,
+                             UnaryOperator<DataStream<DecodedImage>> beforeInference) {
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
@@ -104,7 +114,7 @@ public final class E3StreamJob {
                         .withIdleness(options.get(E3StreamOptions.IDLENESS)))
                 .name("event-time").uid("event-time");
 
-        DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(timed,
+        DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(timed),
                         new InferenceFunction(ModelSpec.of(options), triageOverrides(options)),
                         options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
                         options.get(E3StreamOptions.ASYNC_CAPACITY))

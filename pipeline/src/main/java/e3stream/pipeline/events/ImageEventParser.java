@@ -87,7 +87,7 @@ public final class ImageEventParser {
         String text = id.asText();
         if (text.isEmpty() || text.length() > MAX_ID_LENGTH) {
             throw new EventException(EventException.INVALID_FIELD, "field 'id' must have 1.." + MAX_ID_LENGTH
-                    + " characters, found " + text.length(), text.isEmpty() ? null : text.substring(0, Math.min(text.length(), MAX_ID_LENGTH)));
+                    + " characters, found " + text.length(), null);
         }
         return text;
     }

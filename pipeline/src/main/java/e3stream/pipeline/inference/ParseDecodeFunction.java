@@ -34,19 +34,21 @@ public final class ParseDecodeFunction extends ProcessFunction<RawRecord, Decode
 
     private final String bundle;
     private final String dlqTopic;
-    private final DecodeLimits limits;
+    private final long maxPayloadBytes;
+    private final long maxPixels;
     private transient ImageDecoder decoder;
 
     public ParseDecodeFunction(String bundle, String dlqTopic, DecodeLimits limits) {
         this.bundle = bundle;
         this.dlqTopic = dlqTopic;
-        this.limits = limits;
+        this.maxPayloadBytes = limits.maxPayloadBytes();
+        this.maxPixels = limits.maxPixels();
     }
 
     @Override
     public void open(OpenContext context) {
         BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
-        decoder = decoderFor(manifest.input(), limits);
+        decoder = decoderFor(manifest.input(), new DecodeLimits(maxPayloadBytes, maxPixels));
     }
 
     /** The decoder the job uses for a model input (also used by tests to compute the expected tensors). */

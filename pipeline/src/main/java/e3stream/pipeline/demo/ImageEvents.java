@@ -1,0 +1,75 @@
+package e3stream.pipeline.demo;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.WritableRaster;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Base64;
+
+import javax.imageio.ImageIO;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.pipeline.events.Json;
+
+/**
+ * Writes the events producers send (shared/DESIGN.md section 3): grayscale PNGs wrapped in image events, and label
+ * events. Used by the embedded demo, the benchmark and the tests. Stateless and thread-safe.
+ */
+public final class ImageEvents {
+
+    private ImageEvents() {
+    }
+
+    /** A grayscale PNG of {@code height x width} unsigned bytes (row-major). */
+    public static byte[] png(byte[] pixels, int height, int width) {
+        if (pixels.length != height * width) {
+            throw new IllegalArgumentException("expected " + height * width + " pixels, found " + pixels.length);
+        }
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        WritableRaster raster = image.getRaster();
+        int[] row = new int[width];
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                row[x] = pixels[y * width + x] & 0xff;
+            }
+            raster.setPixels(0, y, width, 1, row);
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+        try {
+            if (!ImageIO.write(image, "png", out)) {
+                throw new IllegalStateException("no PNG writer in this JVM");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** The JSON value of an image event carrying {@code payload} of {@code contentType}. */
+    public static byte[] imageEvent(String id, long timestamp, String source, String contentType, byte[] payload) {
+        ObjectNode node = Json.object();
+        node.put("id", id);
+        node.put("timestamp", timestamp);
+        if (source != null) {
+            node.put("source", source);
+        }
+        node.put("content_type", contentType);
+        node.put("image", Base64.getEncoder().encodeToString(payload));
+        return Json.bytes(node);
+    }
+
+    /** The JSON value of a PNG image event. */
+    public static byte[] pngEvent(String id, long timestamp, String source, byte[] pixels, int height, int width) {
+        return imageEvent(id, timestamp, source, "image/png", png(pixels, height, width));
+    }
+
+    /** The JSON value of a label event with a class index. */
+    public static byte[] labelEvent(String id, int label, long timestamp) {
+        ObjectNode node = Json.object();
+        node.put("id", id);
+        node.put("label", label);
+        node.put("timestamp", timestamp);
+        return Json.bytes(node);
+    }
+}

@@ -1,0 +1,46 @@
+package e3stream.pipeline.testutils;
+
+import java.util.function.UnaryOperator;
+
+import e3stream.pipeline.E3StreamJob;
+import e3stream.pipeline.E3StreamOptions;
+import e3stream.pipeline.inference.DecodedImage;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/** The job running on a Flink MiniCluster in this JVM; {@link #close()} cancels it. */
+public final class RunningJob implements AutoCloseable {
+
+    private final JobClient client;
+
+    private RunningJob(JobClient client) {
+        this.client = client;
+    }
+
+    public static RunningJob start(E3StreamOptions options) throws Exception {
+        return start(options, UnaryOperator.identity());
+    }
+
+    public static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook) throws Exception {
+        Configuration conf = E3StreamJob.flinkConfiguration(options);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
+                options.get(E3StreamOptions.PARALLELISM), conf);
+        E3StreamJob.build(env, options, hook);
+        return new RunningJob(env.executeAsync(options.get(E3StreamOptions.JOB_NAME)));
+    }
+
+    public JobStatus status() throws Exception {
+        return client.getJobStatus().get();
+    }
+
+    @Override
+    public void close() throws Exception {
+        JobStatus status = client.getJobStatus().get();
+        if (!status.isGloballyTerminalState()) {
+            client.cancel().get();
+        }
+    }
+}
