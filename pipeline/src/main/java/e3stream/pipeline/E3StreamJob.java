@@ -6,7 +6,23 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
+import java.nio.file.Path;
+
+import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.OutputRecord;
+import e3stream.pipeline.labels.LabelJoinFunction;
+import e3stream.pipeline.labels.LabelledPrediction;
+import e3stream.pipeline.labels.ParseLabelFunction;
+import e3stream.pipeline.stats.CalibrationAggregate;
+import e3stream.pipeline.stats.CalibrationWindowFunction;
+import e3stream.pipeline.stats.DriftAggregate;
+import e3stream.pipeline.stats.DriftWindowFunction;
+import e3stream.pipeline.stats.LateLabelCounter;
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.stats.ReferenceDistributions;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.util.OutputTag;
 import e3stream.pipeline.events.OutputRecordSerializer;
 import e3stream.pipeline.events.Prediction;
 import e3stream.pipeline.events.RawRecord;
@@ -53,6 +69,8 @@ import org.slf4j.LoggerFactory;
 public final class E3StreamJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(E3StreamJob.class);
+
+    private static final OutputTag<LabelledPrediction> LATE_LABELS = new OutputTag<>("late-labels") { };
 
     private E3StreamJob() {
     }
@@ -126,7 +144,42 @@ public final class E3StreamJob {
                 .map(new ToOutput(acceptTopic, reviewTopic, options.get(E3StreamOptions.METRICS_PORT)))
                 .name("to-output").uid("to-output");
 
-        DataStream<OutputRecord> out = decisions.union(deadLetters);
+        BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
+        String calibrationTopic = options.get(E3StreamOptions.TOPIC_CALIBRATION);
+        Duration window = options.get(E3StreamOptions.WINDOW_SIZE);
+
+        // Label-free drift: every prediction, windowed by image event time.
+        DataStream<OutputRecord> drift = predictions
+                .windowAll(TumblingEventTimeWindows.of(window))
+                .aggregate(new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson())),
+                        new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version()))
+                .name("drift-window").uid("drift-window");
+
+        // Delayed labels joined by id, then calibration per window of the image's event time.
+        DataStream<LabelEvent> labels = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_LABELS)),
+                        WatermarkStrategy.noWatermarks(), "labels-source").uid("labels-source")
+                .process(new ParseLabelFunction(bundle)).name("parse-labels").uid("parse-labels");
+        DataStream<LabelledPrediction> joined = predictions.keyBy(p -> p.id)
+                .connect(labels.keyBy(l -> l.id))
+                .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
+                .name("label-join").uid("label-join")
+                // Joined items arrive in label order: their own watermark allows labels.max-delay of lateness.
+                .assignTimestampsAndWatermarks(WatermarkStrategy
+                        .<LabelledPrediction>forBoundedOutOfOrderness(options.get(E3StreamOptions.LABEL_MAX_DELAY)
+                                .plus(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS)))
+                        .withTimestampAssigner((l, ts) -> l.timestamp)
+                        .withIdleness(options.get(E3StreamOptions.IDLENESS)))
+                .name("labelled-event-time").uid("labelled-event-time");
+        SingleOutputStreamOperator<OutputRecord> calibration = joined
+                .windowAll(TumblingEventTimeWindows.of(window))
+                .sideOutputLateData(LATE_LABELS)
+                .aggregate(new CalibrationAggregate(manifest.classes().size()),
+                        new CalibrationWindowFunction(calibrationTopic, manifest.name(), manifest.version()))
+                .name("calibration-window").uid("calibration-window");
+        DataStream<OutputRecord> late = calibration.getSideOutput(LATE_LABELS)
+                .process(new LateLabelCounter()).name("late-labels").uid("late-labels");
+
+        DataStream<OutputRecord> out = decisions.union(deadLetters, drift, calibration, late);
         out.sinkTo(sink(options)).name("kafka-sink").uid("kafka-sink");
     }
 

@@ -214,9 +214,6 @@ public final class E3StreamOptions implements Serializable {
             .withDescription("How long a prediction waits for its label, or a label for its prediction, in keyed "
                     + "state (processing time); unmatched labels then count in e3_labels_expired_total.");
 
-    public static final ConfigOption<Integer> CALIBRATION_BINS = ConfigOptions.key("calibration.bins")
-            .intType().defaultValue(15).withDescription("Number of equal-width confidence bins of ECE and reliability.");
-
     public static final ConfigOption<Duration> IDLENESS = ConfigOptions.key("windows.idleness")
             .durationType().defaultValue(Duration.ofSeconds(5))
             .withDescription("A source split without events for this long stops holding back the watermark.");
@@ -391,7 +388,6 @@ public final class E3StreamOptions implements Serializable {
         positive(ASYNC_CAPACITY);
         positive(MAX_PAYLOAD_BYTES);
         positive(MAX_PIXELS);
-        positive(CALIBRATION_BINS);
         if (get(RESTART_ATTEMPTS) < 0) {
             throw new IllegalArgumentException(RESTART_ATTEMPTS.key() + " must be >= 0, found " + get(RESTART_ATTEMPTS));
         }

@@ -22,10 +22,10 @@ import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.testutils.Expected;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
+import e3stream.pipeline.testutils.SharedKafka;
 import e3stream.pipeline.testutils.TestData;
 import e3stream.runtime.data.ImageSet;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -39,14 +39,7 @@ class E3StreamJobITCase {
 
     @BeforeAll
     static void startKafka() throws Exception {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
+        kafka = SharedKafka.get();
     }
 
     static E3StreamOptions options(String prefix, Map<String, String> extra) {
@@ -241,8 +234,7 @@ class E3StreamJobITCase {
     @Test
     void everyEventEndsExactlyOnceInPredictionsReviewOrDeadLetters() throws Exception {
         String prefix = "e2e-";
-        kafka.createTopics(2, prefix + "images", prefix + "labels", prefix + "predictions", prefix + "review",
-                prefix + "images-dlq", prefix + "calibration");
+        SharedKafka.createTopics(prefix);
         Map<String, byte[]> pngs = pngs(2000);
         List<Object[]> bad = malformed();
         assertTrue(bad.size() >= 20);

@@ -1,0 +1,387 @@
+package e3stream.pipeline.demo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.DelayQueue;
+import java.util.concurrent.Delayed;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.E3StreamJob;
+import e3stream.pipeline.E3StreamOptions;
+import e3stream.pipeline.embedded.EmbeddedKafka;
+import e3stream.pipeline.events.Json;
+import e3stream.pipeline.inference.SharedModel;
+import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.pipeline.metrics.PipelineMetrics;
+import e3stream.runtime.data.IdxReader;
+import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.eval.Corruption;
+import e3stream.runtime.eval.Corruptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * README command 1: an in-process KRaft Kafka broker, a Flink MiniCluster and the E3 Stream job on the shipped
+ * bundle, fed with Fashion-MNIST test images as PNG events in phases (clean; corrupted with rising severity;
+ * out-of-distribution MNIST digits mixed in; clean again), with labels published after a delay. Prints one line per
+ * closed window (events/s, review rate, ECE, PSI, estimated vs realised accuracy) and a summary per phase, serves
+ * Prometheus metrics, and exits (or, with {@code --forever}, keeps replaying clean images until Ctrl-C).
+ *
+ * <p>Options: {@code --rate N} events/s (150), {@code --phase-size N} images per phase (1200), {@code --window S}
+ * seconds (4), {@code --label-delay MS} (1500), {@code --metrics-port P} (9464; 0 = none), {@code --bundle DIR}
+ * (models/e3), {@code --data DIR} (data), {@code --parallelism N} (2), {@code --forever}.
+ */
+public final class EmbeddedDemo {
+
+    private record Phase(String name, long start, long end) { }
+
+    private final Map<String, String> flags;
+    private final List<Phase> phases = new ArrayList<>();
+    private final Map<Long, JsonNode> drift = new TreeMap<>();
+    private final Map<Long, JsonNode> calibration = new TreeMap<>();
+    private final AtomicBoolean stop = new AtomicBoolean();
+
+    private EmbeddedDemo(Map<String, String> flags) {
+        this.flags = flags;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> flags = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--forever")) {
+                flags.put("forever", "true");
+            } else if (args[i].startsWith("--") && i + 1 < args.length) {
+                flags.put(args[i].substring(2), args[++i]);
+            } else {
+                System.err.println("usage: EmbeddedDemo [--rate N] [--phase-size N] [--window SECONDS] [--label-delay MS] "
+                        + "[--metrics-port P] [--bundle DIR] [--data DIR] [--parallelism N] [--forever]");
+                System.exit(2);
+            }
+        }
+        new EmbeddedDemo(flags).run();
+        System.exit(0);
+    }
+
+    private String flag(String name, String fallback) {
+        return flags.getOrDefault(name, fallback);
+    }
+
+    private Path repoPath(String relative) {
+        Path p = Path.of(relative);
+        if (p.isAbsolute() || Files.exists(p)) {
+            return p;
+        }
+        String root = System.getProperty("e3.repo.root");
+        return root == null ? p : Path.of(root).resolve(relative);
+    }
+
+    private void run() throws Exception {
+        int rate = Integer.parseInt(flag("rate", "150"));
+        int phaseSize = Integer.parseInt(flag("phase-size", "1200"));
+        int windowSeconds = Integer.parseInt(flag("window", "4"));
+        long labelDelay = Long.parseLong(flag("label-delay", "1500"));
+        int metricsPort = Integer.parseInt(flag("metrics-port", "9464"));
+        boolean forever = flags.containsKey("forever");
+        Path bundle = repoPath(flag("bundle", "models/e3"));
+        Path data = repoPath(flag("data", "data"));
+
+        ImageSet fashion = IdxReader.read("fashion-mnist-test-2000", data.resolve("fashion-mnist-test-2000-images-idx3-ubyte.gz"),
+                data.resolve("fashion-mnist-test-2000-labels-idx1-ubyte.gz"));
+        ImageSet digits = IdxReader.read("mnist-500", data.resolve("mnist-500-images-idx3-ubyte.gz"),
+                data.resolve("mnist-500-labels-idx1-ubyte.gz"));
+
+        System.out.println("E3 Stream demo: starting an in-process Kafka broker and a Flink MiniCluster ...");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            kafka.createTopics(2, "images", "labels", "predictions", "review", "images-dlq", "calibration");
+            int port = MetricsServer.ensureStarted(metricsPort);
+            Map<String, String> opts = new LinkedHashMap<>();
+            opts.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+            opts.put("model.bundle", bundle.toString());
+            opts.put("job.parallelism", flag("parallelism", "2"));
+            opts.put("checkpoint.interval", "1 s");
+            opts.put("windows.size", windowSeconds + " s");
+            opts.put("windows.max-out-of-orderness", "500 ms");
+            opts.put("windows.idleness", "1 s");
+            opts.put("labels.max-delay", (labelDelay + 2500) + " ms");
+            opts.put("labels.ttl", "1 min");
+            opts.put("metrics.port", Integer.toString(metricsPort));
+            E3StreamOptions options = E3StreamOptions.of(opts);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
+                    options.get(E3StreamOptions.PARALLELISM), E3StreamJob.flinkConfiguration(options));
+            E3StreamJob.build(env, options);
+            JobClient job = env.executeAsync("e3stream-demo");
+            System.out.printf("broker %s, job %s, Prometheus metrics: %s%n", kafka.bootstrapServers(), job.getJobID(),
+                    port > 0 ? "http://localhost:" + port + "/metrics" : "off");
+            System.out.printf("model %s, %d events/s, windows of %d s, labels %d ms after their image%n%n",
+                    bundle, rate, windowSeconds, labelDelay);
+            System.out.println("phase      window    events  ev/s  review  PSI(conf) PSI(MI)  est.acc  accuracy  ECE     NLL");
+
+            Thread printer = new Thread(() -> consume(kafka.bootstrapServers(), windowSeconds), "demo-printer");
+            printer.setDaemon(true);
+            printer.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop.set(true)));
+
+            try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
+                LabelSender labels = new LabelSender(producer, labelDelay);
+                labels.start();
+                Replayer replay = new Replayer(producer, labels, rate);
+                replay.phase("clean", fashion.first(phaseSize), null, 0);
+                ImageSet base = fashion.first(Math.min(phaseSize, fashion.count()));
+                Corruption[] kinds = {Corruption.GAUSSIAN_NOISE, Corruption.GAUSSIAN_BLUR, Corruption.CONTRAST,
+                        Corruption.ROTATION, Corruption.PIXELATE};
+                int per = Math.max(1, phaseSize / 5);
+                long startCorrupted = System.currentTimeMillis();
+                for (int severity = 1; severity <= 5 && !stop.get(); severity++) {
+                    int[] idx = new int[per];
+                    for (int i = 0; i < per; i++) {
+                        idx[i] = ((severity - 1) * per + i) % base.count();
+                    }
+                    ImageSet slice = base.select("slice", idx);
+                    ImageSet corrupted = Corruptions.apply(slice, kinds[severity - 1], severity, Corruptions.DEFAULT_SEED + severity);
+                    replay.send("corrupt-s" + severity + "-" + kinds[severity - 1].id(), corrupted, null, 0);
+                }
+                phases.add(new Phase("corrupted", startCorrupted, System.currentTimeMillis()));
+                ImageSet rest = fashion.select("rest", range(fashion.count() - Math.min(phaseSize, fashion.count()) / 2,
+                        fashion.count()));
+                replay.phase("ood-mixed", rest, digits, 1);
+                replay.phase("clean", fashion.first(phaseSize), null, 0);
+                while (forever && !stop.get()) {
+                    replay.phase("clean", fashion, null, 0);
+                }
+                labels.drain();
+            }
+            // Let the last windows close: labels arrive, then the watermark passes the window ends.
+            long waitUntil = System.currentTimeMillis() + (labelDelay + 2500 + windowSeconds * 1000L) * 2 + 8000;
+            while (System.currentTimeMillis() < waitUntil && !stop.get()) {
+                Thread.sleep(500);
+            }
+            stop.set(true);
+            job.cancel().get();
+            printer.join(5000);
+            summary();
+        } finally {
+            MetricsServer.stop();
+            SharedModel.releaseIdleNow();
+        }
+    }
+
+    private static int[] range(int from, int to) {
+        int[] r = new int[Math.max(0, to - from)];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = from + i;
+        }
+        return r;
+    }
+
+    private static KafkaProducer<byte[], byte[]> producer(String servers) {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", servers);
+        props.put("key.serializer", ByteArraySerializer.class.getName());
+        props.put("value.serializer", ByteArraySerializer.class.getName());
+        props.put("linger.ms", "5");
+        return new KafkaProducer<>(props);
+    }
+
+    /** Sends images at a fixed rate; each FASHION image's label goes to the label sender. */
+    private final class Replayer {
+        private final KafkaProducer<byte[], byte[]> producer;
+        private final LabelSender labels;
+        private final long nanosPerEvent;
+        private long next = System.nanoTime();
+        private long sent;
+
+        Replayer(KafkaProducer<byte[], byte[]> producer, LabelSender labels, int rate) {
+            this.producer = producer;
+            this.labels = labels;
+            this.nanosPerEvent = 1_000_000_000L / Math.max(1, rate);
+        }
+
+        void phase(String name, ImageSet images, ImageSet ood, int oodEvery) {
+            long start = System.currentTimeMillis();
+            send(name, images, ood, oodEvery);
+            phases.add(new Phase(name, start, System.currentTimeMillis()));
+        }
+
+        /** Sends {@code images}; with {@code ood}, one OOD digit after every {@code oodEvery} images. */
+        void send(String source, ImageSet images, ImageSet ood, int oodEvery) {
+            int o = 0;
+            for (int i = 0; i < images.count() && !stop.get(); i++) {
+                String id = "img-" + UUID.randomUUID();
+                one(id, source, images.imageBytes(i), images.height(), images.width());
+                labels.later(id, images.label(i));
+                if (ood != null && (i + 1) % oodEvery == 0) {
+                    one("ood-" + UUID.randomUUID(), "mnist", ood.imageBytes(o % ood.count()), ood.height(), ood.width());
+                    o++;
+                }
+            }
+        }
+
+        private void one(String id, String source, byte[] pixels, int h, int w) {
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    stop.set(true);
+                }
+            }
+            next = Math.max(next + nanosPerEvent, System.nanoTime() - 50 * nanosPerEvent);
+            long now = System.currentTimeMillis();
+            producer.send(new ProducerRecord<>("images", null, now, id.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    ImageEvents.pngEvent(id, now, source, pixels, h, w)));
+            sent++;
+        }
+    }
+
+    /** Publishes labels {@code delayMs} after their image, from its own thread. */
+    private static final class LabelSender extends Thread {
+        private record Pending(String id, int label, long due) implements Delayed {
+            @Override
+            public long getDelay(TimeUnit unit) {
+                return unit.convert(due - System.currentTimeMillis(), TimeUnit.MILLISECONDS);
+            }
+
+            @Override
+            public int compareTo(Delayed o) {
+                return Long.compare(due, ((Pending) o).due);
+            }
+        }
+
+        private final DelayQueue<Pending> queue = new DelayQueue<>();
+        private final KafkaProducer<byte[], byte[]> producer;
+        private final long delayMs;
+        private volatile boolean draining;
+
+        LabelSender(KafkaProducer<byte[], byte[]> producer, long delayMs) {
+            super("demo-labels");
+            setDaemon(true);
+            this.producer = producer;
+            this.delayMs = delayMs;
+        }
+
+        void later(String id, int label) {
+            queue.add(new Pending(id, label, System.currentTimeMillis() + delayMs));
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!(draining && queue.isEmpty())) {
+                    Pending p = queue.poll(100, TimeUnit.MILLISECONDS);
+                    if (p != null) {
+                        long ts = p.due - delayMs;
+                        producer.send(new ProducerRecord<>("labels", null, ts, p.id.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                ImageEvents.labelEvent(p.id, p.label, ts)));
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void drain() throws InterruptedException {
+            draining = true;
+            join();
+        }
+    }
+
+    private void consume(String servers, int windowSeconds) {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", servers);
+        props.put("group.id", "demo-printer");
+        props.put("auto.offset.reset", "earliest");
+        props.put("isolation.level", "read_committed");
+        props.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        props.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+            consumer.subscribe(List.of("calibration"));
+            while (!stop.get()) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(300))) {
+                    JsonNode j;
+                    try {
+                        j = Json.MAPPER.readTree(r.value());
+                    } catch (Exception e) {
+                        continue;
+                    }
+                    long start = j.path("window").path("start").asLong();
+                    synchronized (this) {
+                        if ("drift".equals(j.path("kind").asText())) {
+                            drift.put(start, j);
+                        } else {
+                            calibration.put(start, j);
+                            print(start, windowSeconds);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void print(long start, int windowSeconds) {
+        JsonNode d = drift.get(start);
+        JsonNode c = calibration.get(start);
+        if (d == null || c == null) {
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%-10s %s %6d %5.0f  %5.1f%%  %8.3f %8.3f  %7.3f  %8.3f  %6.3f  %6.3f%n",
+                phaseOf(start + windowSeconds * 500L), String.format(Locale.ROOT, "%tT", start),
+                d.path("count").asLong(), d.path("count").asDouble() / windowSeconds,
+                100 * d.path("review_rate").asDouble(), d.path("psi").path("confidence").asDouble(),
+                d.path("psi").path("mutual_information").asDouble(), d.path("estimated_accuracy").asDouble(),
+                c.path("accuracy").asDouble(), c.path("ece").asDouble(), c.path("nll").asDouble());
+    }
+
+    private String phaseOf(long t) {
+        for (Phase p : phases) {
+            if (t >= p.start && t <= p.end) {
+                return p.name;
+            }
+        }
+        return phases.isEmpty() ? "?" : (t < phases.get(0).start ? "warm-up" : phases.get(phases.size() - 1).name);
+    }
+
+    private synchronized void summary() {
+        System.out.println();
+        System.out.println("summary by phase (mean over its windows):");
+        System.out.println("phase        windows  review   PSI(conf)  est.acc  accuracy  ECE");
+        Map<String, double[]> sums = new LinkedHashMap<>();
+        for (Map.Entry<Long, JsonNode> e : calibration.entrySet()) {
+            JsonNode d = drift.get(e.getKey());
+            if (d == null) {
+                continue;
+            }
+            String phase = phaseOf(e.getKey() + 1);
+            double[] s = sums.computeIfAbsent(phase, k -> new double[6]);
+            s[0]++;
+            s[1] += d.path("review_rate").asDouble();
+            s[2] += d.path("psi").path("confidence").asDouble();
+            s[3] += d.path("estimated_accuracy").asDouble();
+            s[4] += e.getValue().path("accuracy").asDouble();
+            s[5] += e.getValue().path("ece").asDouble();
+        }
+        sums.forEach((phase, s) -> System.out.printf(Locale.ROOT, "%-12s %7.0f  %5.1f%%  %9.3f  %7.3f  %8.3f  %6.3f%n",
+                phase, s[0], 100 * s[1] / s[0], s[2] / s[0], s[3] / s[0], s[4] / s[0], s[5] / s[0]));
+        PipelineMetrics m = PipelineMetrics.get();
+        System.out.printf(Locale.ROOT, "%nevents: %.0f accepted, %.0f to review, %.0f dead letters; labels joined %.0f%n",
+                m.events.labels(PipelineMetrics.ACCEPT).get(), m.events.labels(PipelineMetrics.REVIEW).get(),
+                m.events.labels(PipelineMetrics.DEAD_LETTER).get(), m.labelsJoined.get());
+    }
+}

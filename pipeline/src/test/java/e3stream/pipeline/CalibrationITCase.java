@@ -1,0 +1,140 @@
+package e3stream.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.metrics.PipelineMetrics;
+import e3stream.pipeline.testutils.Expected;
+import e3stream.pipeline.testutils.KafkaIO;
+import e3stream.pipeline.testutils.RunningJob;
+import e3stream.pipeline.testutils.SharedKafka;
+import e3stream.pipeline.testutils.TestData;
+import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.stats.CalibrationStats;
+import e3stream.runtime.stats.DriftStats;
+import e3stream.runtime.stats.ReferenceDistributions;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Delayed labels, before and after their images: the calibration and drift figures the job publishes per window
+ * equal model-runtime's statistics computed offline over the same events.
+ */
+class CalibrationITCase {
+
+    static final long BASE = 1_700_000_000_000L; // a multiple of the 10 s window
+    static final int N = 600;
+    static final long STEP_MS = 50; // 600 images over 30 s: three windows of 200
+
+    @Test
+    void publishedWindowFiguresEqualAnOfflineComputationOverTheSameEvents() throws Exception {
+        String prefix = "cal-";
+        SharedKafka.createTopics(prefix);
+        String servers = SharedKafka.get().bootstrapServers();
+        ImageSet set = TestData.fashionTest();
+        Map<String, byte[]> pngs = new LinkedHashMap<>();
+        Map<String, Integer> labels = new HashMap<>();
+        Map<String, Long> times = new HashMap<>();
+        for (int i = 0; i < N; i++) {
+            String id = "cal-" + i;
+            pngs.put(id, ImageEvents.png(set.imageBytes(i), set.height(), set.width()));
+            labels.put(id, set.label(i));
+            times.put(id, BASE + i * STEP_MS);
+        }
+        E3StreamOptions options = E3StreamJobITCase.options(prefix, KafkaIO.map(
+                "windows.size", "10 s", "labels.max-delay", "5 s", "windows.idleness", "1 s"));
+        double joinedBefore = PipelineMetrics.get().labelsJoined.get();
+        List<KafkaIO.Read> reads;
+        try (RunningJob job = RunningJob.start(options);
+             KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(servers)) {
+            // Labels of even images come before their image, those of odd images after.
+            for (String id : pngs.keySet()) {
+                if (Integer.parseInt(id.substring(4)) % 2 == 0) {
+                    KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, labels.get(id), times.get(id)), times.get(id));
+                }
+            }
+            producer.flush();
+            for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
+                long ts = times.get(e.getKey());
+                KafkaIO.send(producer, prefix + "images", e.getKey(),
+                        ImageEvents.imageEvent(e.getKey(), ts, "test", "image/png", e.getValue()), ts);
+            }
+            for (String id : pngs.keySet()) {
+                if (Integer.parseInt(id.substring(4)) % 2 == 1) {
+                    KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, labels.get(id), times.get(id)), times.get(id));
+                }
+            }
+            producer.flush();
+            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+            while (PipelineMetrics.get().labelsJoined.get() - joinedBefore < N && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertEquals(N, PipelineMetrics.get().labelsJoined.get() - joinedBefore, 0.0, "labels joined");
+            // Later events (and their labels) move event time on, so the three windows close.
+            for (int i = 0; i < 20; i++) {
+                String id = "cal-late-" + i;
+                long ts = BASE + 120_000 + i;
+                KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, ts, "test", "image/png",
+                        ImageEvents.png(set.imageBytes(N + i), set.height(), set.width())), ts);
+                KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, set.label(N + i), ts), ts);
+            }
+            producer.flush();
+            reads = KafkaIO.readUntil(servers, List.of(prefix + "calibration"),
+                    r -> r.stream().filter(x -> x.json().path("window").path("start").asLong() < BASE + 30_000).count() >= 6,
+                    Duration.ofMinutes(3), Duration.ofSeconds(2));
+        }
+
+        Map<String, Expected.Scored> scored = Expected.score(pngs, Map.of());
+        ReferenceDistributions reference = ReferenceDistributions.fromJson(
+                ModelBundle.load(TestData.bundle()).manifest().referenceJson());
+        Map<Long, CalibrationStats> calibration = new TreeMap<>();
+        Map<Long, DriftStats> drift = new TreeMap<>();
+        for (String id : pngs.keySet()) {
+            long window = times.get(id) - Math.floorMod(times.get(id), 10_000L);
+            Expected.Scored s = scored.get(id);
+            boolean reviewed = !s.decision().accepted();
+            calibration.computeIfAbsent(window, w -> new CalibrationStats(10)).add(s.uncertainty(), labels.get(id), reviewed);
+            drift.computeIfAbsent(window, w -> new DriftStats(reference)).add(s.uncertainty(), reviewed);
+        }
+        assertEquals(3, calibration.size());
+        for (long window : calibration.keySet()) {
+            JsonNode cal = only(reads, "calibration", window);
+            CalibrationStats.CalibrationSnapshot want = calibration.get(window).snapshot();
+            assertEquals(want.count(), cal.get("count").asLong(), "labelled events in window " + window);
+            assertEquals(want.ece(), cal.get("ece").asDouble(), 1e-6, "ECE of window " + window);
+            assertEquals(want.nll(), cal.get("nll").asDouble(), 1e-6, "NLL of window " + window);
+            assertEquals(want.brier(), cal.get("brier").asDouble(), 1e-6, "Brier of window " + window);
+            assertEquals(want.accuracy(), cal.get("accuracy").asDouble(), 1e-12, "accuracy of window " + window);
+            assertEquals(want.reviewRate(), cal.get("review_rate").asDouble(), 1e-12);
+            assertEquals(CalibrationStats.ECE_BINS, cal.get("reliability").size());
+
+            JsonNode dr = only(reads, "drift", window);
+            DriftStats.DriftSnapshot d = drift.get(window).snapshot();
+            assertEquals(d.count(), dr.get("count").asLong(), "events in drift window " + window);
+            assertEquals(d.reviewRate(), dr.get("review_rate").asDouble(), 1e-12);
+            assertEquals(d.estimatedAccuracy(), dr.get("estimated_accuracy").asDouble(), 1e-6);
+            for (String signal : d.psi().keySet()) {
+                assertEquals(d.psi().get(signal), dr.path("psi").get(signal).asDouble(), 1e-6, "PSI " + signal);
+            }
+        }
+        assertTrue(calibration.values().stream().allMatch(c -> c.count() == 200));
+    }
+
+    static JsonNode only(List<KafkaIO.Read> reads, String kind, long window) {
+        List<JsonNode> found = reads.stream().map(KafkaIO.Read::json)
+                .filter(j -> kind.equals(j.path("kind").asText()) && j.path("window").path("start").asLong() == window)
+                .toList();
+        assertEquals(1, found.size(), "one " + kind + " snapshot for window " + window + " in " + reads.size() + " records");
+        return found.get(0);
+    }
+}

@@ -1,0 +1,79 @@
+package e3stream.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import e3stream.pipeline.inference.DecodedImage;
+import e3stream.pipeline.inference.SharedModel;
+import e3stream.pipeline.testutils.KafkaIO;
+import e3stream.pipeline.testutils.RunningJob;
+import e3stream.pipeline.testutils.SharedKafka;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.junit.jupiter.api.Test;
+
+/** A task failure mid-stream: the job restarts from its last checkpoint, outputs stay exactly once, the model stays loaded. */
+class FailureRecoveryITCase {
+
+    /** Throws once, on the first image after the test arms it; counts completed checkpoints. Static: one JVM. */
+    static final class FailOnce extends RichMapFunction<DecodedImage, DecodedImage> implements CheckpointListener {
+        static final AtomicBoolean ARMED = new AtomicBoolean();
+        static final AtomicBoolean FAILED = new AtomicBoolean();
+        static final AtomicInteger CHECKPOINTS = new AtomicInteger();
+
+        @Override
+        public DecodedImage map(DecodedImage image) {
+            if (ARMED.get() && FAILED.compareAndSet(false, true)) {
+                throw new IllegalStateException("injected failure (test) at image " + image.id);
+            }
+            return image;
+        }
+
+        @Override
+        public void notifyCheckpointComplete(long checkpointId) {
+            CHECKPOINTS.incrementAndGet();
+        }
+    }
+
+    @Test
+    void restartsFromTheCheckpointWithoutLosingOrRepeatingAnEventOrReloadingTheModel() throws Exception {
+        String prefix = "fail-";
+        SharedKafka.createTopics(prefix);
+        E3StreamJobITCase.kafka = SharedKafka.get();
+        Map<String, byte[]> all = E3StreamJobITCase.pngs(1200);
+        Map<String, byte[]> first = new LinkedHashMap<>();
+        Map<String, byte[]> second = new LinkedHashMap<>();
+        all.forEach((id, png) -> (first.size() < 600 ? first : second).put(id, png));
+        List<Object[]> bad = E3StreamJobITCase.malformed();
+        List<Object[]> badFirst = new ArrayList<>(bad.subList(0, bad.size() / 2));
+        List<Object[]> badSecond = new ArrayList<>(bad.subList(bad.size() / 2, bad.size()));
+        List<String> outputs = List.of(prefix + "predictions", prefix + "review", prefix + "images-dlq");
+
+        try (RunningJob job = RunningJob.start(E3StreamJobITCase.options(prefix, Map.of()),
+                s -> s.map(new FailOnce()).name("fail-once"))) {
+            int sent = E3StreamJobITCase.produce(prefix + "images", first, badFirst, 1_700_000_000_000L);
+            // Everything of the first half committed means at least one checkpoint completed.
+            KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs, r -> r.size() >= first.size() + badFirst.size(),
+                    Duration.ofMinutes(3), Duration.ZERO);
+            int loadsBeforeFailure = SharedModel.loads();
+            assertTrue(FailOnce.CHECKPOINTS.get() >= 1, "a checkpoint completed before the failure");
+            FailOnce.ARMED.set(true);
+            sent += E3StreamJobITCase.produce(prefix + "images", second, badSecond, 1_700_000_100_000L);
+
+            List<KafkaIO.Read> reads = KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs,
+                    r -> r.size() >= all.size() + bad.size(), Duration.ofMinutes(4), Duration.ofSeconds(5));
+            assertTrue(FailOnce.FAILED.get(), "the injected failure happened");
+            E3StreamJobITCase.assertExactlyOnce(prefix, reads, all, bad);
+            assertEquals(sent, reads.size());
+            assertEquals(loadsBeforeFailure, SharedModel.loads(), "the restarted tasks reused the loaded model session");
+        }
+    }
+}
