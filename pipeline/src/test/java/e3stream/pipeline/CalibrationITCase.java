@@ -3,6 +3,11 @@ package e3stream.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -12,6 +17,7 @@ import java.util.TreeMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.metrics.MetricsServer;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.Expected;
 import e3stream.pipeline.testutils.KafkaIO;
@@ -37,7 +43,7 @@ class CalibrationITCase {
     static final long STEP_MS = 50; // 600 images over 30 s: three windows of 200
 
     @Test
-    void publishedWindowFiguresEqualAnOfflineComputationOverTheSameEvents() throws Exception {
+    void publishedWindowFiguresEqualAnOfflineComputationOverTheSameEventsAndPrometheusServesThem() throws Exception {
         String prefix = "cal-";
         SharedKafka.createTopics(prefix);
         String servers = SharedKafka.get().bootstrapServers();
@@ -54,7 +60,10 @@ class CalibrationITCase {
         E3StreamOptions options = E3StreamJobITCase.options(prefix, KafkaIO.map(
                 "windows.size", "10 s", "labels.max-delay", "5 s", "windows.idleness", "1 s"));
         double joinedBefore = PipelineMetrics.get().labelsJoined.get();
+        int port = MetricsServer.ensureStarted(freePort());
+        assertTrue(port > 0, "metrics endpoint started");
         List<KafkaIO.Read> reads;
+        String scrape;
         try (RunningJob job = RunningJob.start(options);
              KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(servers)) {
             // Labels of even images come before their image, those of odd images after.
@@ -75,7 +84,7 @@ class CalibrationITCase {
                 }
             }
             producer.flush();
-            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+            long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
             while (PipelineMetrics.get().labelsJoined.get() - joinedBefore < N && System.nanoTime() < deadline) {
                 Thread.sleep(200);
             }
@@ -91,8 +100,10 @@ class CalibrationITCase {
             producer.flush();
             reads = KafkaIO.readUntil(servers, List.of(prefix + "calibration"),
                     r -> r.stream().filter(x -> x.json().path("window").path("start").asLong() < BASE + 30_000).count() >= 6,
-                    Duration.ofMinutes(3), Duration.ofSeconds(2));
+                    Duration.ofMinutes(10), Duration.ofSeconds(2));
+            scrape = scrape(port);
         }
+        assertMetrics(scrape, N);
 
         Map<String, Expected.Scored> scored = Expected.score(pngs, Map.of());
         ReferenceDistributions reference = ReferenceDistributions.fromJson(
@@ -128,6 +139,59 @@ class CalibrationITCase {
             }
         }
         assertTrue(calibration.values().stream().allMatch(c -> c.count() == 200));
+    }
+
+    static int freePort() throws Exception {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static String scrape(int port) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode());
+        return response.body();
+    }
+
+    /** The value of the first sample line starting with {@code prefix} (name plus labels), or NaN. */
+    static double sample(String scrape, String prefix) {
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith(prefix + " ") || (line.startsWith(prefix) && prefix.endsWith("}"))) {
+                String[] parts = line.trim().split(" ");
+                return Double.parseDouble(parts[parts.length - 1]);
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** Every DESIGN.md section 4 stem is served, with values a working job would have. */
+    static void assertMetrics(String scrape, int labelled) {
+        assertTrue(sample(scrape, "e3_events_total{outcome=\"accept\",}") + sample(scrape, "e3_events_total{outcome=\"review\",}")
+                >= labelled, "e3_events_total counts the scored events:\n" + scrape);
+        assertTrue(sample(scrape, "e3_inference_batch_size_count{model=\"e3\",}") > 0, "batches were observed");
+        assertTrue(sample(scrape, "e3_inference_batch_size_sum{model=\"e3\",}")
+                >= sample(scrape, "e3_inference_batch_size_count{model=\"e3\",}"), "batches hold at least one image");
+        assertTrue(sample(scrape, "e3_inference_seconds_count{model=\"e3\",}") > 0);
+        assertTrue(sample(scrape, "e3_queue_wait_seconds_count{model=\"e3\",}") > 0);
+        assertTrue(scrape.contains("e3_inference_seconds_bucket{"), "histograms have buckets");
+        assertBetween(scrape, "e3_review_ratio", 0, 1);
+        assertBetween(scrape, "e3_calibration_ece", 0, 1);
+        assertBetween(scrape, "e3_calibration_nll", 0, 20);
+        assertBetween(scrape, "e3_calibration_brier", 0, 2);
+        assertBetween(scrape, "e3_accuracy", 0.5, 1);
+        assertBetween(scrape, "e3_estimated_accuracy", 0.5, 1);
+        for (String signal : List.of("confidence", "entropy", "mutual_information", "predicted_class")) {
+            assertBetween(scrape, "e3_drift_psi{signal=\"" + signal + "\",}", 0, 50);
+        }
+        assertTrue(sample(scrape, "e3_labels_joined_total") >= labelled);
+        assertTrue(sample(scrape, "e3_labels_expired_total") >= 0);
+    }
+
+    static void assertBetween(String scrape, String prefix, double lo, double hi) {
+        double v = sample(scrape, prefix);
+        assertTrue(v >= lo && v <= hi, prefix + " = " + v + ", expected in [" + lo + ", " + hi + "]");
     }
 
     static JsonNode only(List<KafkaIO.Read> reads, String kind, long window) {

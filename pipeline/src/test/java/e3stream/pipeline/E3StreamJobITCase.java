@@ -244,7 +244,7 @@ class E3StreamJobITCase {
         try (RunningJob job = RunningJob.start(options(prefix, Map.of()))) {
             reads = KafkaIO.readUntil(kafka.bootstrapServers(),
                     List.of(prefix + "predictions", prefix + "review", prefix + "images-dlq"),
-                    atLeast(sent), Duration.ofMinutes(3), Duration.ofSeconds(3));
+                    atLeast(sent), Duration.ofMinutes(10), Duration.ofSeconds(3));
         }
         assertExactlyOnce(prefix, reads, pngs, bad);
         assertEquals(sent, reads.size());

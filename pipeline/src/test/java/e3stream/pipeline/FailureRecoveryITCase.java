@@ -62,14 +62,14 @@ class FailureRecoveryITCase {
             int sent = E3StreamJobITCase.produce(prefix + "images", first, badFirst, 1_700_000_000_000L);
             // Everything of the first half committed means at least one checkpoint completed.
             KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs, r -> r.size() >= first.size() + badFirst.size(),
-                    Duration.ofMinutes(3), Duration.ZERO);
+                    Duration.ofMinutes(10), Duration.ZERO);
             int loadsBeforeFailure = SharedModel.loads();
             assertTrue(FailOnce.CHECKPOINTS.get() >= 1, "a checkpoint completed before the failure");
             FailOnce.ARMED.set(true);
             sent += E3StreamJobITCase.produce(prefix + "images", second, badSecond, 1_700_000_100_000L);
 
             List<KafkaIO.Read> reads = KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs,
-                    r -> r.size() >= all.size() + bad.size(), Duration.ofMinutes(4), Duration.ofSeconds(5));
+                    r -> r.size() >= all.size() + bad.size(), Duration.ofMinutes(10), Duration.ofSeconds(5));
             assertTrue(FailOnce.FAILED.get(), "the injected failure happened");
             E3StreamJobITCase.assertExactlyOnce(prefix, reads, all, bad);
             assertEquals(sent, reads.size());

@@ -87,6 +87,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("share.coordinator.state.topic.min.isr", "1");
         props.put("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
         props.put("auto.create.topics.enable", "false");
+        // A single in-process node on a busy machine: do not fence ourselves over a late heartbeat.
+        props.put("broker.session.timeout.ms", "60000");
+        props.put("controller.quorum.fetch.timeout.ms", "60000");
+        props.put("controller.quorum.election.timeout.ms", "10000");
         try {
             new Formatter()
                     .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))

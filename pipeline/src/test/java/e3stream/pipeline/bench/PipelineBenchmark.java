@@ -1,0 +1,211 @@
+package e3stream.pipeline.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+import e3stream.pipeline.E3StreamOptions;
+import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.embedded.EmbeddedKafka;
+import e3stream.pipeline.inference.ParseDecodeFunction;
+import e3stream.pipeline.inference.SharedModel;
+import e3stream.pipeline.testutils.KafkaIO;
+import e3stream.pipeline.testutils.RunningJob;
+import e3stream.pipeline.testutils.TestData;
+import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.decode.ImageDecoder;
+import e3stream.runtime.model.E3Model;
+import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.model.ModelBundle;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The pipeline benchmark (BENCHMARKS.md, section "Pipeline"), all in one JVM and one run:
+ * <ol>
+ *   <li>raw model throughput: {@link E3Model#memberLogits} on batches of {@code inference.max-batch-size};</li>
+ *   <li>end-to-end throughput: N PNG events already in Kafka, the job (exactly-once) from its first to its last
+ *       committed output;</li>
+ *   <li>end-to-end latency (event timestamp = send time to visible to a read_committed consumer) at half the
+ *       measured end-to-end throughput, in EXACTLY_ONCE and AT_LEAST_ONCE mode.</li>
+ * </ol>
+ * Command: {@code ./mvnw -q -pl pipeline -am test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:java
+ * -Dexec.classpathScope=test -Dexec.mainClass=e3stream.pipeline.bench.PipelineBenchmark -Dexec.args="4000 20"}
+ * (events for the throughput run, seconds per latency run).
+ */
+public final class PipelineBenchmark {
+
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 4000;
+        int latencySeconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        ImageSet set = TestData.fashionTest();
+        List<byte[]> pngs = new ArrayList<>();
+        for (int i = 0; i < set.count(); i++) {
+            pngs.add(ImageEvents.png(set.imageBytes(i), set.height(), set.width()));
+        }
+        int batch = 32;
+        double raw = rawThroughput(pngs, batch, Duration.ofSeconds(10));
+        System.out.printf(Locale.ROOT, "raw model throughput (batch %d, 1 session): %.0f images/s%n", batch, raw);
+
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            double e2e = throughput(kafka, pngs, n);
+            System.out.printf(Locale.ROOT, "end-to-end throughput (EXACTLY_ONCE, %d events): %.0f events/s = %.2f x raw%n",
+                    n, e2e, e2e / raw);
+            int rate = (int) Math.max(1, e2e / 2);
+            for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
+                double[] p = latency(kafka, pngs, mode, rate, latencySeconds);
+                System.out.printf(Locale.ROOT, "latency at %d events/s, %s: p50 %.0f ms, p99 %.0f ms (%d events)%n",
+                        rate, mode, p[0], p[1], (long) p[2]);
+            }
+        }
+        SharedModel.releaseIdleNow();
+        System.exit(0);
+    }
+
+    static double rawThroughput(List<byte[]> pngs, int batch, Duration duration) throws Exception {
+        ModelBundle bundle = ModelBundle.load(TestData.bundle());
+        ImageDecoder decoder = ParseDecodeFunction.decoderFor(bundle.manifest().input(), DecodeLimits.defaults());
+        int size = decoder.tensorSize();
+        float[] stacked = new float[batch * size];
+        for (int i = 0; i < batch; i++) {
+            System.arraycopy(decoder.decode(ImageDecoder.PNG, pngs.get(i), null, null, null), 0, stacked, i * size, size);
+        }
+        try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
+            for (int i = 0; i < 20; i++) {
+                model.memberLogits(stacked, batch);
+            }
+            long images = 0;
+            long start = System.nanoTime();
+            long end = start + duration.toNanos();
+            while (System.nanoTime() < end) {
+                model.memberLogits(stacked, batch);
+                images += batch;
+            }
+            return images / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode) {
+        Map<String, String> m = new LinkedHashMap<>(KafkaIO.map(
+                "kafka.bootstrap-servers", kafka.bootstrapServers(),
+                "model.bundle", TestData.bundle().toString(),
+                "kafka.topic.images", prefix + "images", "kafka.topic.labels", prefix + "labels",
+                "kafka.topic.predictions", prefix + "predictions", "kafka.topic.review", prefix + "review",
+                "kafka.topic.dlq", prefix + "images-dlq", "kafka.topic.calibration", prefix + "calibration",
+                "kafka.group-id", prefix + "job", "kafka.transactional-id-prefix", prefix + "tx",
+                "delivery.guarantee", mode.name(), "checkpoint.interval", "1 s", "metrics.port", "0",
+                "job.parallelism", "2", "inference.max-batch-size", "32", "inference.max-delay", "5 ms"));
+        return E3StreamOptions.of(m);
+    }
+
+    static void createTopics(EmbeddedKafka kafka, String prefix) {
+        kafka.createTopics(2, prefix + "images", prefix + "labels", prefix + "predictions", prefix + "review",
+                prefix + "images-dlq", prefix + "calibration");
+    }
+
+    static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n) throws Exception {
+        String prefix = "bench-tp-";
+        createTopics(kafka, prefix);
+        try (KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
+            for (int i = 0; i < n; i++) {
+                String id = "tp-" + i;
+                KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, i, "bench", "image/png",
+                        pngs.get(i % pngs.size())), System.currentTimeMillis());
+            }
+            producer.flush();
+        }
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, E3StreamOptions.Delivery.EXACTLY_ONCE));
+             KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
+            long first = 0;
+            long last = 0;
+            long seen = 0;
+            long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
+            while (seen < n && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+                    long now = System.nanoTime();
+                    if (seen == 0) {
+                        first = now;
+                    }
+                    last = now;
+                    seen++;
+                }
+            }
+            if (seen < n) {
+                throw new IllegalStateException("only " + seen + " of " + n + " outputs arrived");
+            }
+            // From the first committed output to the last: excludes start-up, includes the final checkpoint.
+            return (seen - 1) / ((last - first) / 1e9);
+        }
+    }
+
+    static double[] latency(EmbeddedKafka kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds)
+            throws Exception {
+        String prefix = "bench-lat-" + mode.name().toLowerCase(Locale.ROOT) + "-";
+        createTopics(kafka, prefix);
+        List<Long> latencies = new ArrayList<>();
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode));
+             KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
+             KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
+            // Warm up until the job answers, then measure.
+            Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
+            Thread sender = new Thread(() -> {
+                long total = (long) rate * (seconds + 10);
+                long start = System.nanoTime();
+                for (long i = 0; i < total; i++) {
+                    long due = start + i * 1_000_000_000L / rate;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    }
+                    String id = "lat-" + i + "-" + UUID.randomUUID();
+                    long now = System.currentTimeMillis();
+                    sentAt.put(id, now);
+                    KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, now, "bench", "image/png",
+                            pngs.get((int) (i % pngs.size()))), now);
+                }
+                producer.flush();
+            }, "bench-sender");
+            sender.start();
+            long measureFrom = System.currentTimeMillis() + 10_000; // the first 10 s warm up
+            long measureTo = measureFrom + seconds * 1000L;
+            while (System.currentTimeMillis() < measureTo + 5000) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
+                    long now = System.currentTimeMillis();
+                    Long sent = sentAt.get(new String(r.key(), StandardCharsets.UTF_8));
+                    if (sent != null && sent >= measureFrom && sent < measureTo) {
+                        latencies.add(now - sent);
+                    }
+                }
+            }
+            sender.join();
+        }
+        long[] l = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        if (l.length == 0) {
+            throw new IllegalStateException("no outputs in the measured interval");
+        }
+        return new double[] {l[l.length / 2], l[Math.min(l.length - 1, (int) Math.ceil(l.length * 0.99) - 1)], l.length};
+    }
+
+    static KafkaConsumer<byte[], byte[]> consumer(EmbeddedKafka kafka, String prefix) {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", kafka.bootstrapServers());
+        props.put("group.id", prefix + "bench-" + UUID.randomUUID());
+        props.put("auto.offset.reset", "earliest");
+        props.put("isolation.level", "read_committed");
+        props.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        props.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
+        consumer.subscribe(Arrays.asList(prefix + "predictions", prefix + "review", prefix + "images-dlq"));
+        return consumer;
+    }
+}
