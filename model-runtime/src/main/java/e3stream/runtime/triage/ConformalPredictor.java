@@ -129,19 +129,17 @@ public final class ConformalPredictor {
         return Arrays.copyOf(order, size);
     }
 
-    /** Class indices by descending probability, ties by ascending index. */
+    /** Class indices by descending probability, ties by ascending index (insertion sort: C is small). */
     static int[] ranking(double[] probabilities) {
-        Integer[] idx = new Integer[probabilities.length];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = i;
-        }
-        Arrays.sort(idx, (a, b) -> {
-            int cmp = Double.compare(probabilities[b], probabilities[a]);
-            return cmp != 0 ? cmp : Integer.compare(a, b);
-        });
-        int[] out = new int[idx.length];
-        for (int i = 0; i < idx.length; i++) {
-            out[i] = idx[i];
+        int[] out = new int[probabilities.length];
+        for (int i = 0; i < out.length; i++) {
+            int c = i;
+            int j = i - 1;
+            while (j >= 0 && probabilities[out[j]] < probabilities[c]) { // strict: equal stays after lower index
+                out[j + 1] = out[j];
+                j--;
+            }
+            out[j + 1] = c;
         }
         return out;
     }

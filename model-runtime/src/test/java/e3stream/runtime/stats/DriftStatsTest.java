@@ -81,7 +81,7 @@ class DriftStatsTest {
         Random rnd = new Random(5);
         DriftStats same = new DriftStats(reference(0.5, 0.5));
         DriftStats shifted = new DriftStats(reference(0.5, 0.5));
-        for (int i = 0; i < 100_000; i++) {
+        for (int i = 0; i < 50_000; i++) {
             double u = rnd.nextDouble();
             same.add(u, 0.6 * rnd.nextDouble(), 0.1 * rnd.nextDouble(), rnd.nextInt(2), false);
             shifted.add(u * u, 0.6 * rnd.nextDouble(), 0.1 * rnd.nextDouble(), rnd.nextDouble() < 0.8 ? 0 : 1, false);
@@ -100,6 +100,22 @@ class DriftStatsTest {
                 t.psi().get("confidence"), 0.01);
         assertTrue(t.psi().get("predicted_class") > 0.25);
         assertTrue(t.ks().get("entropy") < 0.01, "unshifted signal stays quiet");
+    }
+
+    @Test
+    void singleModelWithZeroMutualInformationShowsNoDrift() {
+        // M = 1: mutual information is exactly 0 on the reference split and live
+        SignalReference zero = SignalReference.fromSamples(new double[] {0, 0, 0});
+        ReferenceDistributions ref = new ReferenceDistributions("validation", 3, Map.of("confidence", uniform(1.0),
+                "entropy", uniform(0.6), "mutual_information", zero), new double[] {0.5, 0.5}, null, null, null);
+        DriftStats d = new DriftStats(ref);
+        for (int i = 0; i < 100; i++) {
+            d.add(0.5 + i / 200.0, 0.3, 0.0, i % 2, false);
+        }
+        assertEquals(0.0, d.snapshot().psi().get("mutual_information"), 0.0);
+        assertEquals(0.0, d.snapshot().ks().get("mutual_information"), 0.0);
+        d.add(0.9, 0.3, 0.2, 0, false);
+        assertEquals(1 / 101.0, d.snapshot().ks().get("mutual_information"), 1e-12);
     }
 
     @Test

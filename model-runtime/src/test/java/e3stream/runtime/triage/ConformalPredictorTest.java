@@ -46,6 +46,12 @@ class ConformalPredictorTest {
     }
 
     @Test
+    void rankingIsByDescendingProbabilityWithTiesToTheLowerIndex() {
+        assertArrayEquals(new int[] {1, 3, 0, 2}, ConformalPredictor.ranking(new double[] {0.2, 0.4, 0.1, 0.3}));
+        assertArrayEquals(new int[] {1, 2, 0, 3}, ConformalPredictor.ranking(new double[] {0.2, 0.3, 0.3, 0.2}));
+    }
+
+    @Test
     void lacSetHoldsClassesAboveOneMinusThresholdAndCanBeEmpty() {
         ConformalPredictor lac = new ConformalPredictor(ConformalMethod.LAC, 0.1, 0.7);
         assertArrayEquals(new int[] {0, 1}, lac.predictionSet(new double[] {0.5, 0.35, 0.15}));
