@@ -71,6 +71,20 @@ public final class Predictions {
         return p;
     }
 
+    /** Raw member logits {@code [N][M][C]} of every image of {@code images}, run in batches of {@code batchSize}. */
+    public static float[][][] memberLogits(E3Model model, ImageSet images, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+        }
+        float[][][] out = new float[images.count()][][];
+        for (int from = 0; from < images.count(); from += batchSize) {
+            int to = Math.min(images.count(), from + batchSize);
+            float[][][] logits = model.memberLogits(images.normalised(from, to, model.manifest().input()), to - from);
+            System.arraycopy(logits, 0, out, from, logits.length);
+        }
+        return out;
+    }
+
     public String dataset() {
         return dataset;
     }

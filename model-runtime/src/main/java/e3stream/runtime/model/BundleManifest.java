@@ -1,6 +1,9 @@
 package e3stream.runtime.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -287,10 +290,19 @@ public final class BundleManifest {
         return new BundleManifest(copy, "model.json of " + name + " " + version + " after calibration");
     }
 
-    /** Writes this manifest as pretty-printed JSON (atomically: temp file then move). */
+    /**
+     * Writes this manifest as pretty-printed JSON (atomically: temp file then move), indented like Python's
+     * {@code json.dump(indent=2)} that wrote it at export, so a rewrite shows only the changed values in a diff.
+     */
     public void write(Path modelJson) throws IOException {
         Path tmp = modelJson.resolveSibling(modelJson.getFileName() + ".tmp");
-        MAPPER.writeValue(tmp.toFile(), json);
+        DefaultIndenter indenter = new DefaultIndenter("  ", "\n");
+        DefaultPrettyPrinter printer = new DefaultPrettyPrinter()
+                .withSeparators(Separators.createDefaultInstance()
+                        .withObjectFieldValueSpacing(Separators.Spacing.AFTER));
+        printer.indentObjectsWith(indenter);
+        printer.indentArraysWith(indenter);
+        MAPPER.writer(printer).writeValue(tmp.toFile(), json);
         Files.move(tmp, modelJson, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }

@@ -1,0 +1,214 @@
+package e3stream.runtime.eval;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.data.FashionMnist;
+import e3stream.runtime.data.IdxReader;
+import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.E3Model;
+import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.triage.CalibrationGoal;
+import e3stream.runtime.triage.CalibrationResult;
+import e3stream.runtime.triage.ConformalMethod;
+import e3stream.runtime.triage.ConformalPredictor;
+import e3stream.runtime.triage.ThresholdCalibrator;
+import e3stream.runtime.triage.TriageDecision;
+import e3stream.runtime.triage.TriagePolicy;
+import e3stream.runtime.uncertainty.EnsembleUncertainty;
+import e3stream.runtime.uncertainty.Uncertainty;
+import java.io.IOException;
+import java.io.PrintStream;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The {@code calibrate} command: runs a bundle over the Fashion-MNIST validation split (the last 5,000 of numpy's
+ * {@code RandomState(0).permutation(60000)}, the images the models were not trained on), fits the temperature and
+ * triage thresholds for a user goal with {@link ThresholdCalibrator}, writes them into the bundle's model.json (with
+ * the drift reference recomputed at the new temperature; model.onnx and its sha256 untouched), prints the expected
+ * review rate and accepted-item error on held-out validation data, and checks on the test split that the conformal
+ * coverage holds.
+ *
+ * <pre>
+ * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.eval.Calibrate \
+ *   -Dexec.args="--bundle models/e3 --max-accepted-error 0.02"
+ * </pre>
+ */
+public final class Calibrate {
+    static final String USAGE = """
+            usage: Calibrate --bundle DIR (--max-accepted-error X | --max-review-rate Y) [options]
+              --bundle DIR              model bundle folder whose model.json is rewritten
+              --max-accepted-error X    goal: error among accepted items <= X (e.g. 0.02), reviewing as little as possible
+              --max-review-rate Y       goal: share sent to review <= Y (e.g. 0.10), accepting as accurately as possible
+              --fashion-mnist DIR       folder of the four Fashion-MNIST idx .gz files
+                                        (default /usr/share/datasets/fashion-mnist)
+              --test-images F --test-labels F
+                                        idx files for the coverage check instead of the full test set
+              --conformal lac|aps|none  conformal rule (default lac)
+              --alpha A                 conformal miscoverage level (default 0.05: sets cover the true class 95%%)
+              --mi-quantile Q|none      max_mutual_information = Q-quantile of validation MI (default 0.99)
+              --max-entropy H           max_entropy in nats (default: not used)
+              --seed N                  seed of the calibration/holdout halves (default 17)
+              --batch-size N            inference batch size (default 256)
+              --dry-run                 print the result without writing model.json
+            """;
+
+    private Calibrate() {
+    }
+
+    public static void main(String[] args) {
+        try {
+            run(args, System.out);
+        } catch (CliArgs.UsageException e) {
+            System.err.println("calibrate: " + e.getMessage());
+            System.err.println(USAGE);
+            System.exit(2);
+        } catch (RuntimeException | IOException e) {
+            System.err.println("calibrate failed: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /** What the command did: the calibration and the coverage check on the test split. */
+    public record Outcome(CalibrationResult calibration, TestCheck test, boolean written) {
+    }
+
+    /**
+     * The fitted policy on the test split.
+     *
+     * @param coverageTolerance two standard deviations of the test coverage around its expectation: split conformal
+     *                          guarantees {@code E[coverage] >= 1 - alpha} over calibration draws; for one calibration
+     *                          set of {@code n} items coverage varies with variance about {@code alpha(1-alpha)/(n+2)},
+     *                          and measuring it on {@code m} test items adds {@code alpha(1-alpha)/m}
+     */
+    public record TestCheck(int count, double reviewRate, double acceptedError, double conformalCoverage,
+                            double targetCoverage, double meanSetSize, double coverageTolerance) {
+
+        /** "holds", "holds within sampling noise" or "DOES NOT HOLD". */
+        public String coverageVerdict() {
+            if (conformalCoverage >= targetCoverage) {
+                return "holds";
+            }
+            return conformalCoverage >= targetCoverage - coverageTolerance
+                    ? String.format(Locale.ROOT, "holds within sampling noise (2 sd = %.4f)", coverageTolerance)
+                    : "DOES NOT HOLD";
+        }
+    }
+
+    public static Outcome run(String[] args, PrintStream out) throws IOException {
+        CliArgs a = new CliArgs(args, Set.of("bundle", "max-accepted-error", "max-review-rate", "fashion-mnist",
+                "test-images", "test-labels", "conformal", "alpha", "mi-quantile", "max-entropy", "seed",
+                "batch-size"), Set.of("dry-run", "help"));
+        if (a.has("help")) {
+            out.println(USAGE);
+            return null;
+        }
+        String bundleDir = a.get("bundle", null);
+        if (bundleDir == null) {
+            throw new CliArgs.UsageException("give the bundle to calibrate: --bundle DIR");
+        }
+        if (a.has("max-accepted-error") == a.has("max-review-rate")) {
+            throw new CliArgs.UsageException("give exactly one goal: --max-accepted-error X or --max-review-rate Y");
+        }
+        CalibrationGoal goal = a.has("max-accepted-error")
+                ? CalibrationGoal.maxAcceptedError(a.getDouble("max-accepted-error", 0))
+                : CalibrationGoal.maxReviewRate(a.getDouble("max-review-rate", 0));
+        String conformal = a.get("conformal", "lac");
+        ConformalMethod method = "none".equals(conformal) ? null : ConformalMethod.parse(conformal);
+        String miQuantile = a.get("mi-quantile", "0.99");
+        ThresholdCalibrator calibrator = ThresholdCalibrator.builder().goal(goal)
+                .conformal(method, a.getDouble("alpha", 0.05))
+                .mutualInformationQuantile("none".equals(miQuantile) ? null : a.getDouble("mi-quantile", 0.99))
+                .maxEntropy(a.has("max-entropy") ? a.getDouble("max-entropy", 0) : null)
+                .seed(a.getInt("seed", 17))
+                .build();
+        int batch = a.getInt("batch-size", 256);
+        if (batch < 1) {
+            throw new CliArgs.UsageException("option --batch-size must be >= 1, got " + batch);
+        }
+        Path fashion = Path.of(a.get("fashion-mnist", FashionMnist.DEBIAN_DIR.toString()));
+        ImageSet validation = FashionMnist.validation(fashion);
+        ImageSet test = a.has("test-images") || a.has("test-labels")
+                ? IdxReader.read("fashion-mnist test", Path.of(a.get("test-images", "")), Path.of(a.get("test-labels",
+                "")))
+                : FashionMnist.test(fashion);
+
+        ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
+        String shaBefore = ModelBundle.sha256(bundle.onnxPath());
+        CalibrationResult result;
+        TestCheck check;
+        try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
+            out.printf(Locale.ROOT, "calibrating %s %s on %d validation images for goal %s%n",
+                    bundle.manifest().name(), bundle.manifest().version(), validation.count(), goal);
+            result = calibrator.calibrate(Predictions.memberLogits(model, validation, batch), validation.labels());
+            check = checkOnTest(model, test, batch, result);
+        }
+        out.print(result.summary());
+        out.printf(Locale.ROOT, "test split (%d images): review rate %.4f, accepted-item error %.4f", check.count(),
+                check.reviewRate(), check.acceptedError());
+        if (!Double.isNaN(check.conformalCoverage())) {
+            out.printf(Locale.ROOT, ", conformal coverage %.4f (guarantee: >= %.4f in expectation) %s, mean set size "
+                    + "%.3f", check.conformalCoverage(), check.targetCoverage(), check.coverageVerdict(),
+                    check.meanSetSize());
+        }
+        out.println();
+
+        boolean write = !a.has("dry-run");
+        if (write) {
+            ObjectNode json = bundle.manifest().toJson();
+            result.applyTo(json);
+            BundleManifest updated = BundleManifest.fromJson(json, bundle.manifestPath().toString());
+            updated.write(bundle.manifestPath());
+            // The model file is untouched, so the bundle must still verify against the sha256 in model.json.
+            ModelBundle reloaded = ModelBundle.load(bundle.directory());
+            if (!reloaded.manifest().sha256().equals(shaBefore)) {
+                throw new IllegalStateException("model.json sha256 changed during calibration; restore it from git");
+            }
+            out.println("wrote temperature, triage and reference into " + bundle.manifestPath());
+        } else {
+            out.println("dry run: " + bundle.manifestPath() + " not changed");
+        }
+        return new Outcome(result, check, write);
+    }
+
+    /** Applies the fitted temperature and triage to the test split. */
+    static TestCheck checkOnTest(E3Model model, ImageSet test, int batch, CalibrationResult result) {
+        EnsembleUncertainty math = new EnsembleUncertainty(result.temperature());
+        TriagePolicy policy = new TriagePolicy(result.triage());
+        ConformalPredictor conformal = result.triage().conformal() == null ? null
+                : new ConformalPredictor(result.triage().conformal());
+        float[][][] logits = Predictions.memberLogits(model, test, batch);
+        int reviewed = 0;
+        int acceptedWrong = 0;
+        int covered = 0;
+        long setSizes = 0;
+        for (int i = 0; i < logits.length; i++) {
+            Uncertainty u = math.compute(logits[i]);
+            TriageDecision d = policy.decide(u);
+            if (d.accepted()) {
+                acceptedWrong += u.classIndex() != test.label(i) ? 1 : 0;
+            } else {
+                reviewed++;
+            }
+            if (conformal != null) {
+                int[] set = conformal.predictionSet(u.probabilities());
+                setSizes += set.length;
+                for (int c : set) {
+                    covered += c == test.label(i) ? 1 : 0;
+                }
+            }
+        }
+        int n = logits.length;
+        int accepted = n - reviewed;
+        double alpha = conformal == null ? Double.NaN : conformal.config().alpha();
+        double tolerance = 2 * Math.sqrt(alpha * (1 - alpha) * (1.0 / (result.calibration().count() + 2) + 1.0 / n));
+        return new TestCheck(n, (double) reviewed / n, accepted == 0 ? Double.NaN : (double) acceptedWrong / accepted,
+                conformal == null ? Double.NaN : (double) covered / n,
+                conformal == null ? Double.NaN : 1 - conformal.config().alpha(),
+                conformal == null ? Double.NaN : (double) setSizes / n, tolerance);
+    }
+
+}
