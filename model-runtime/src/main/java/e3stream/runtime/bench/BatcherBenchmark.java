@@ -43,9 +43,12 @@ import java.util.concurrent.locks.LockSupport;
  *       {@code runBatch} (stack the images, one {@code session.run}, split the result) on the same session, one call
  *       at a time, so the ratio is the cost of batching itself (queueing, hand-offs, futures, batches that start
  *       before they are full). The two alternate in {@code --rounds} (default 5) windows of {@code --window}
- *       (default 5) seconds, so background load hits both alike. Reported twice: images per wall-clock second, and
- *       images per CPU second of the whole process (callers included), which does not depend on how much of a
- *       shared machine the scheduler happens to give each path.
+ *       (default 5) seconds, so background load hits both alike. Reported three ways: images per wall-clock second
+ *       (on a shared machine this is mostly how much CPU the scheduler gives each path); CPU time per image of the
+ *       compute thread (the direct loop's thread vs the batcher's worker, whose whole cycle per batch is counted:
+ *       batching logic, model call, completing the futures) — the critical path, so their ratio is the throughput
+ *       ratio when that thread has a core; and images per CPU second of the whole process (callers included).
+ *       A third closed loop whose batch function skips the model measures the batcher's own cost per request.
  *   <li><b>Queue wait vs max delay</b>: for each of {@code --delays-ms} (default 0,1,2,5,10), the same saturated
  *       closed loop and an open loop at {@code --light-rate} requests/s (default 200; arrivals at fixed intervals,
  *       not waiting for results); the wait of each request, from submission to the start of its batch, is measured
@@ -93,7 +96,9 @@ public final class BatcherBenchmark {
     // ---------------------------------------------------------------- measurements
 
     /** Throughput (images per wall second) and efficiency (images per CPU second of this whole process). */
-    private record Measured(double throughput, double perCpuSecond) {}
+    private record Measured(double throughput, double perCpuSecond, double computeThreadCpuUsPerImage) {}
+
+    private static final java.lang.management.ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private static final com.sun.management.OperatingSystemMXBean OS =
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -106,6 +111,7 @@ public final class BatcherBenchmark {
         }
         long end = System.nanoTime() + (long) (windowS * 1e9);
         long cpu0 = OS.getProcessCpuTime();
+        long thread0 = THREADS.getCurrentThreadCpuTime();
         long start = System.nanoTime();
         long done = 0;
         long now;
@@ -115,21 +121,31 @@ public final class BatcherBenchmark {
             now = System.nanoTime();
         } while (now < end);
         long cpu = OS.getProcessCpuTime() - cpu0;
-        return new Measured(done / ((now - start) / 1e9), done / (cpu / 1e9));
+        long threadCpu = THREADS.getCurrentThreadCpuTime() - thread0;
+        return new Measured(done / ((now - start) / 1e9), done / (cpu / 1e9), threadCpu / 1e3 / done);
     }
 
     /** What one batched run saw. */
-    private record Batched(double throughput, double perCpuSecond, double meanBatch, long[] waitsNanos, long failed) {}
+    private record Batched(double throughput, double perCpuSecond, double meanBatch, long[] waitsNanos, long failed,
+            double workerCpuUsPerRequest) {}
 
     /** Records exact waits and batch sizes, from the worker thread only, while {@code measuring}. */
     private final class Recorder {
         final AtomicBoolean measuring = new AtomicBoolean();
         /** Skip the model: measures the batcher's own cost per request. */
         final boolean noModel;
+
+        double workerCpuUsPerRequest() {
+            return requestsBeforeLatest == 0 ? Double.NaN : (workerCpuLatest - workerCpuFirst) / 1e3 / requestsBeforeLatest;
+        }
         long[] waits = new long[1 << 16];
         int count;
         long batches;
         long batchedRequests;
+        /** Worker-thread CPU time at the start of the first and latest measured batch, and requests in between. */
+        long workerCpuFirst = -1;
+        long workerCpuLatest;
+        long requestsBeforeLatest;
 
         Recorder(boolean noModel) {
             this.noModel = noModel;
@@ -138,6 +154,12 @@ public final class BatcherBenchmark {
         List<float[][]> apply(List<Request> batch) {
             long start = System.nanoTime();
             if (measuring.get()) {
+                // the worker's whole cycle per batch (waiting logic, model, completing futures) lies between two starts
+                workerCpuLatest = THREADS.getCurrentThreadCpuTime();
+                if (workerCpuFirst < 0) {
+                    workerCpuFirst = workerCpuLatest;
+                }
+                requestsBeforeLatest = batchedRequests;
                 batches++;
                 batchedRequests += batch.size();
                 for (Request r : batch) {
@@ -208,7 +230,7 @@ public final class BatcherBenchmark {
             batcher.close(); // joins the worker: its recorder writes happen-before the reads below
             return new Batched((c1 - c0) / ((t1 - t0) / 1e9), (c1 - c0) / (cpu / 1e9),
                     (double) recorder.batchedRequests / recorder.batches, Arrays.copyOf(recorder.waits, recorder.count),
-                    rejected.sum());
+                    rejected.sum(), recorder.workerCpuUsPerRequest());
         }
     }
 
@@ -257,7 +279,7 @@ public final class BatcherBenchmark {
             batcher.close();
             return new Batched((c1 - c0) / windowS, (c1 - c0) / (cpu / 1e9),
                     (double) recorder.batchedRequests / recorder.batches, Arrays.copyOf(recorder.waits, recorder.count),
-                    rejected.sum());
+                    rejected.sum(), recorder.workerCpuUsPerRequest());
         }
     }
 
@@ -318,12 +340,15 @@ public final class BatcherBenchmark {
         double batchedSum = 0;
         double directCpuSum = 0;
         double batchedCpuSum = 0;
+        double directThreadSum = 0;
+        double workerSum = 0;
         double[] wallRatios = new double[rounds];
         double[] cpuRatios = new double[rounds];
-        double bestDirectPerCpuS = 0;
+        double[] threadRatios = new double[rounds];
         StringBuilder table = new StringBuilder("| round | direct (images/s) | batched, " + callers
-                + " callers (images/s) | batched / direct | direct (images/CPU-s) | batched (images/CPU-s)"
-                + " | batched / direct per CPU-s | mean batch |\n|---|---|---|---|---|---|---|---|\n");
+                + " callers (images/s) | wall ratio | direct: compute thread (CPU-us/image)"
+                + " | batched: worker thread (CPU-us/request) | compute-thread ratio | process images/CPU-s ratio"
+                + " | mean batch |\n|---|---|---|---|---|---|---|---|---|\n");
         for (int r = 1; r <= rounds; r++) {
             Measured d = bench.direct(batch, window);
             Batched b = bench.closedLoop(callers, batch, delayMs, window, warmup);
@@ -331,32 +356,32 @@ public final class BatcherBenchmark {
             batchedSum += b.throughput();
             directCpuSum += d.perCpuSecond();
             batchedCpuSum += b.perCpuSecond();
-            bestDirectPerCpuS = Math.max(bestDirectPerCpuS, d.perCpuSecond());
+            directThreadSum += d.computeThreadCpuUsPerImage();
+            workerSum += b.workerCpuUsPerRequest();
             wallRatios[r - 1] = b.throughput() / d.throughput();
             cpuRatios[r - 1] = b.perCpuSecond() / d.perCpuSecond();
-            String line = String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.3f | %.1f |%n", r,
-                    d.throughput(), b.throughput(), b.throughput() / d.throughput(), d.perCpuSecond(),
-                    b.perCpuSecond(), b.perCpuSecond() / d.perCpuSecond(), b.meanBatch());
+            threadRatios[r - 1] = d.computeThreadCpuUsPerImage() / b.workerCpuUsPerRequest();
+            String line = String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %.3f | %.1f |%n",
+                    r, d.throughput(), b.throughput(), wallRatios[r - 1], d.computeThreadCpuUsPerImage(),
+                    b.workerCpuUsPerRequest(), threadRatios[r - 1], cpuRatios[r - 1], b.meanBatch());
             table.append(line);
             System.out.print("round " + line);
         }
-        table.append(String.format(Locale.ROOT, "| **mean** | %.0f | %.0f | **%.3f** | %.0f | %.0f | **%.3f** | |%n",
-                directSum / rounds, batchedSum / rounds, batchedSum / directSum, directCpuSum / rounds,
-                batchedCpuSum / rounds, batchedCpuSum / directCpuSum));
-        table.append(String.format(Locale.ROOT, "| **median of rounds** | | | **%.3f** | | | **%.3f** | |%n",
-                median(wallRatios), median(cpuRatios)));
+        table.append(String.format(Locale.ROOT,
+                "| **all rounds** | %.0f | %.0f | **%.3f** | %.1f | %.1f | **%.3f** | **%.3f** | |%n",
+                directSum / rounds, batchedSum / rounds, batchedSum / directSum, directThreadSum / rounds,
+                workerSum / rounds, directThreadSum / workerSum, batchedCpuSum / directCpuSum));
+        table.append(String.format(Locale.ROOT, "| **median of rounds** | | | **%.3f** | | | **%.3f** | **%.3f** | |%n",
+                median(wallRatios), median(threadRatios), median(cpuRatios)));
 
         // batcher machinery alone: the same closed loop with a batch function that skips the model
         Batched machinery = bench.closedLoop(callers, batch, delayMs, window, warmup, true);
-        // the cheapest direct round: the smallest model cost makes the overhead estimate conservative
-        double modelCpuUs = 1e6 / bestDirectPerCpuS;
-        double batcherCpuUs = 1e6 / machinery.perCpuSecond();
         String overhead = String.format(Locale.ROOT, "Batcher machinery alone (batch function skips the model, same %d"
-                + " callers): %.0f requests/s, %.1f CPU-us per request (callers' submit/wake-up included), vs %.1f"
-                + " CPU-us per image for the model call itself (best direct round): overhead %.1f%% of the model's CPU,"
-                + " so a CPU-bound batched run can reach at most %.3f of the direct throughput.%n", callers,
-                machinery.throughput(), batcherCpuUs, modelCpuUs, 100 * batcherCpuUs / modelCpuUs,
-                modelCpuUs / (modelCpuUs + batcherCpuUs));
+                + " callers, batch %d): %.0f requests/s; worker thread %.2f CPU-us per request (the critical path);"
+                + " whole process %.1f CPU-us per request (callers' submit and wake-up included). The model call itself"
+                + " costs %.1f CPU-us per image on the direct path (mean of rounds).%n", callers, batch,
+                machinery.throughput(), machinery.workerCpuUsPerRequest(), 1e6 / machinery.perCpuSecond(),
+                directThreadSum / rounds);
         System.out.print(overhead);
 
         // 2. queue wait vs max delay
