@@ -182,6 +182,7 @@ public final class ModelEvaluation {
         t.put("nll", test.nll());
         t.put("ece", test.ece());
         t.put("ece_bins", LabelledMetrics.ECE_BINS);
+        t.put("adaptive_ece", test.adaptiveEce());
         t.put("brier", test.brier());
         t.put("accepted_accuracy_at_10pct_review", riskAt(0.1));
         ObjectNode ood = json.putObject("ood");

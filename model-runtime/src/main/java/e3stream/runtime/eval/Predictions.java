@@ -7,8 +7,7 @@ import e3stream.runtime.uncertainty.Uncertainty;
 
 /**
  * A model's ensemble predictions over an {@link ImageSet}, one row per image: probabilities (after the bundle's
- * temperature), predicted class, confidence, entropy, mutual information, the log-probability of the true label, and
- * the label. Computed with {@link EnsembleUncertainty}. Arrays are owned by this object and handed out as-is for
+ * temperature), predicted class, confidence, entropy, mutual information, and the label. Computed with {@link EnsembleUncertainty}. Arrays are owned by this object and handed out as-is for
  * speed: callers must not modify them. Immutable after construction and thread-safe.
  */
 public final class Predictions {
@@ -18,7 +17,6 @@ public final class Predictions {
     private final double[] confidence;
     private final double[] entropy;
     private final double[] mutualInformation;
-    private final double[] labelLogProbability;
     private final int[] labels;
 
     private Predictions(String dataset, int n, int classes, int[] labels) {
@@ -28,7 +26,6 @@ public final class Predictions {
         this.confidence = new double[n];
         this.entropy = new double[n];
         this.mutualInformation = new double[n];
-        this.labelLogProbability = new double[n];
         this.labels = labels;
     }
 
@@ -65,7 +62,6 @@ public final class Predictions {
                     throw new IllegalArgumentException(images.name() + ": label " + label + " of image " + i
                             + " is outside 0.." + (classes - 1));
                 }
-                p.labelLogProbability[i] = math.logProbabilities(logits[b])[label];
             }
         }
         return p;
@@ -111,11 +107,6 @@ public final class Predictions {
 
     public double[] mutualInformation() {
         return mutualInformation;
-    }
-
-    /** {@code ln p(label)} per image, stable for tiny probabilities (for NLL). */
-    public double[] labelLogProbability() {
-        return labelLogProbability;
     }
 
     public int[] labels() {

@@ -45,7 +45,10 @@ public final class Chart {
     private final List<Runnable> drawLater = new ArrayList<>();
     private final List<Object[]> legend = new ArrayList<>();
     private Graphics2D g;
-    private boolean legendLeft;
+    private Corner legendCorner = Corner.TOP_RIGHT;
+
+    /** Where the legend goes (choose the corner the data leave empty). */
+    public enum Corner { TOP_LEFT, TOP_RIGHT, BOTTOM_RIGHT }
 
     public Chart(String title, String xLabel, String yLabel) {
         this.title = title;
@@ -65,9 +68,9 @@ public final class Chart {
         return this;
     }
 
-    /** Puts the legend in the top-left corner instead of the top-right. */
-    public Chart legendTopLeft() {
-        legendLeft = true;
+    /** Puts the legend in another corner than the default top-right. */
+    public Chart legendAt(Corner corner) {
+        legendCorner = corner;
         return this;
     }
 
@@ -186,7 +189,9 @@ public final class Chart {
             g.setColor(Color.DARK_GRAY);
             String xs = tick(x, x1 - x0);
             String ys = tick(y, y1 - y0);
-            g.drawString(xs, gx - fm.stringWidth(xs) / 2, HEIGHT - BOTTOM + 16);
+            // Keep the outermost labels inside the image.
+            int xsLeft = Math.max(2, Math.min(WIDTH - 2 - fm.stringWidth(xs), gx - fm.stringWidth(xs) / 2));
+            g.drawString(xs, xsLeft, HEIGHT - BOTTOM + 16);
             g.drawString(ys, LEFT - 6 - fm.stringWidth(ys), gy + 4);
         }
         g.setColor(Color.BLACK);
@@ -225,8 +230,8 @@ public final class Chart {
         }
         int boxW = w + 40;
         int boxH = legend.size() * 18 + 8;
-        int x = legendLeft ? LEFT + 8 : WIDTH - RIGHT - boxW - 8;
-        int y = TOP + 8;
+        int x = legendCorner == Corner.TOP_LEFT ? LEFT + 8 : WIDTH - RIGHT - boxW - 8;
+        int y = legendCorner == Corner.BOTTOM_RIGHT ? HEIGHT - BOTTOM - boxH - 8 : TOP + 8;
         g.setColor(new Color(255, 255, 255, 220));
         g.fillRect(x, y, boxW, boxH);
         g.setColor(Color.GRAY);

@@ -147,7 +147,7 @@ public final class HtmlReport {
         Chart chart = new Chart("Risk-coverage: accuracy of accepted items vs share reviewed",
                 "share of items sent to review (least confident first)", "accuracy of accepted items")
                 .xRange(0, results.get(0).riskCoverage()[results.get(0).riskCoverage().length - 1][0])
-                .yRange(lo, 1);
+                .yRange(lo, 1).legendAt(Chart.Corner.BOTTOM_RIGHT);
         for (int i = 0; i < results.size(); i++) {
             double[][] curve = results.get(i).riskCoverage();
             chart.line(results.get(i).manifest().name(), column(curve, 0), column(curve, 1),
@@ -164,7 +164,7 @@ public final class HtmlReport {
         }
         Chart chart = new Chart("Accuracy under corruption by severity (mean over types)",
                 "severity (0 = clean test set)", "accuracy").xRange(0, 5)
-                .yRange(Math.max(0, Math.floor(lo * 10 - 0.5) / 10), 1);
+                .yRange(Math.max(0, Math.floor(lo * 10 - 0.5) / 10), 1).legendAt(Chart.Corner.TOP_RIGHT);
         for (int i = 0; i < results.size(); i++) {
             ModelEvaluation r = results.get(i);
             double[] ys = new double[6];
@@ -190,7 +190,7 @@ public final class HtmlReport {
                 .bars("accuracy per confidence bin", m.binAccuracy(), Chart.PALETTE[0], 0, 2)
                 .bars("share of images in bin", share, new java.awt.Color(0xaaaaaa), 1, 2)
                 .line("perfect calibration", xs, xs, java.awt.Color.BLACK, true)
-                .legendTopLeft().png();
+                .legendAt(Chart.Corner.TOP_LEFT).png();
     }
 
     static byte[] histogram(ModelEvaluation r, boolean mutualInformation) {
@@ -223,7 +223,9 @@ public final class HtmlReport {
         }
         Chart chart = new Chart(title, mutualInformation ? "mutual information (nats; values above the 99th "
                 + "percentile go in the last bin)" : "confidence", "share of images")
-                .xRange(lo, hi).yRange(0, Math.min(1, Math.ceil(ymax * 1.1 * 20) / 20));
+                .xRange(lo, hi).yRange(0, Math.min(1, Math.ceil(ymax * 1.1 * 20) / 20))
+                // Confidence piles up on the right, mutual information on the left.
+                .legendAt(mutualInformation ? Chart.Corner.TOP_RIGHT : Chart.Corner.TOP_LEFT);
         for (int i = 0; i < 3; i++) {
             chart.bars(names[i], hs[i].fractions(), Chart.PALETTE[i], i, 3);
         }
