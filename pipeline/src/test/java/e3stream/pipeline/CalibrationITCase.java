@@ -47,13 +47,13 @@ class CalibrationITCase {
         String prefix = "cal-";
         SharedKafka.createTopics(prefix);
         String servers = SharedKafka.get().bootstrapServers();
-        ImageSet set = TestData.fashionTest();
+        ImageSet set = E3StreamJobITCase.fashion();
         Map<String, byte[]> pngs = new LinkedHashMap<>();
         Map<String, Integer> labels = new HashMap<>();
         Map<String, Long> times = new HashMap<>();
         for (int i = 0; i < N; i++) {
             String id = "cal-" + i;
-            pngs.put(id, ImageEvents.png(set.imageBytes(i), set.height(), set.width()));
+            pngs.put(id, E3StreamJobITCase.png(i));
             labels.put(id, set.label(i));
             times.put(id, BASE + i * STEP_MS);
         }
@@ -94,7 +94,7 @@ class CalibrationITCase {
                 String id = "cal-late-" + i;
                 long ts = BASE + 120_000 + i;
                 KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, ts, "test", "image/png",
-                        ImageEvents.png(set.imageBytes(N + i), set.height(), set.width())), ts);
+                        E3StreamJobITCase.png(N + i)), ts);
                 KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, set.label(N + i), ts), ts);
             }
             producer.flush();

@@ -65,12 +65,30 @@ class E3StreamJobITCase {
 
     /** Image events of the first {@code n} Fashion-MNIST test images as PNGs, keyed by id. */
     static Map<String, byte[]> pngs(int n) {
-        ImageSet set = TestData.fashionTest();
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
-            out.put("img-" + i, ImageEvents.png(set.imageBytes(i), set.height(), set.width()));
+            out.put("img-" + i, png(i));
         }
         return out;
+    }
+
+    private static final Map<Integer, byte[]> PNG_CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Fashion-MNIST test image {@code i} as a PNG (encoded once per JVM). */
+    static byte[] png(int i) {
+        return PNG_CACHE.computeIfAbsent(i, k -> {
+            ImageSet set = fashion();
+            return ImageEvents.png(set.imageBytes(k), set.height(), set.width());
+        });
+    }
+
+    private static ImageSet fashion;
+
+    static synchronized ImageSet fashion() {
+        if (fashion == null) {
+            fashion = TestData.fashionTest();
+        }
+        return fashion;
     }
 
     /** Malformed inputs: id (or null when unreadable) -> [raw value, expected error code]. */
