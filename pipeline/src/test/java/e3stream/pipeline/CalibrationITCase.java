@@ -58,7 +58,7 @@ class CalibrationITCase {
             times.put(id, BASE + i * STEP_MS);
         }
         E3StreamOptions options = E3StreamJobITCase.options(prefix, KafkaIO.map(
-                "windows.size", "10 s", "labels.max-delay", "5 s", "windows.idleness", "1 s"));
+                "windows.size", "10 s", "labels.max-delay", "5 s", "windows.idleness", "60 s"));
         double joinedBefore = PipelineMetrics.get().labelsJoined.get();
         int port = MetricsServer.ensureStarted(freePort());
         assertTrue(port > 0, "metrics endpoint started");
@@ -73,14 +73,14 @@ class CalibrationITCase {
                 }
             }
             producer.flush();
+            // Each odd label right after its image: joined items then come roughly in event-time order, as they
+            // would in production, and within labels.max-delay of each other.
             for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
-                long ts = times.get(e.getKey());
-                KafkaIO.send(producer, prefix + "images", e.getKey(),
-                        ImageEvents.imageEvent(e.getKey(), ts, "test", "image/png", e.getValue()), ts);
-            }
-            for (String id : pngs.keySet()) {
+                String id = e.getKey();
+                long ts = times.get(id);
+                KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, ts, "test", "image/png", e.getValue()), ts);
                 if (Integer.parseInt(id.substring(4)) % 2 == 1) {
-                    KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, labels.get(id), times.get(id)), times.get(id));
+                    KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, labels.get(id), ts), ts);
                 }
             }
             producer.flush();
@@ -89,6 +89,7 @@ class CalibrationITCase {
                 Thread.sleep(200);
             }
             assertEquals(N, PipelineMetrics.get().labelsJoined.get() - joinedBefore, 0.0, "labels joined");
+            assertEquals(0, PipelineMetrics.get().labelsLate.get(), 0.0, "no joined label came after its window closed");
             // Later events (and their labels) move event time on, so the three windows close.
             for (int i = 0; i < 20; i++) {
                 String id = "cal-late-" + i;
