@@ -161,16 +161,24 @@ public final class EmbeddedDemo {
                 ImageSet rest = fashion.select("rest", range(fashion.count() - Math.min(phaseSize, fashion.count()) / 2,
                         fashion.count()));
                 replay.phase("ood-mixed", rest, digits, 1);
-                replay.phase("clean", fashion.first(phaseSize), null, 0);
+                replay.phase("clean-again", fashion.first(phaseSize), null, 0);
                 while (forever && !stop.get()) {
-                    replay.phase("clean", fashion, null, 0);
+                    replay.phase("clean-again", fashion, null, 0);
                 }
+                long productionEnd = System.currentTimeMillis();
+                // A trickle of clean images moves event time past the last windows, so they close.
+                replay.rate(Math.max(10, rate / 5));
+                long tailUntil = productionEnd + labelDelay + 2500 + 2L * windowSeconds * 1000 + 1000;
+                while (System.currentTimeMillis() < tailUntil && !stop.get()) {
+                    replay.send("tail", fashion.first(50), null, 0, tailUntil);
+                }
+                phases.add(new Phase("tail", productionEnd, System.currentTimeMillis()));
                 labels.drain();
-            }
-            // Let the last windows close: labels arrive, then the watermark passes the window ends.
-            long waitUntil = System.currentTimeMillis() + (labelDelay + 2500 + windowSeconds * 1000L) * 2 + 8000;
-            while (System.currentTimeMillis() < waitUntil && !stop.get()) {
-                Thread.sleep(500);
+                // Wait (at most 5 min: the job may lag on a busy machine) for the last phase's windows.
+                long deadline = System.currentTimeMillis() + 300_000;
+                while (!stop.get() && System.currentTimeMillis() < deadline && lastCalibrationEnd() < productionEnd - 1000L * windowSeconds) {
+                    Thread.sleep(500);
+                }
             }
             stop.set(true);
             job.cancel().get();
@@ -203,7 +211,7 @@ public final class EmbeddedDemo {
     private final class Replayer {
         private final KafkaProducer<byte[], byte[]> producer;
         private final LabelSender labels;
-        private final long nanosPerEvent;
+        private long nanosPerEvent;
         private long next = System.nanoTime();
         private long sent;
 
@@ -211,6 +219,10 @@ public final class EmbeddedDemo {
             this.producer = producer;
             this.labels = labels;
             this.nanosPerEvent = 1_000_000_000L / Math.max(1, rate);
+        }
+
+        void rate(int perSecond) {
+            nanosPerEvent = 1_000_000_000L / Math.max(1, perSecond);
         }
 
         void phase(String name, ImageSet images, ImageSet ood, int oodEvery) {
@@ -221,8 +233,12 @@ public final class EmbeddedDemo {
 
         /** Sends {@code images}; with {@code ood}, one OOD digit after every {@code oodEvery} images. */
         void send(String source, ImageSet images, ImageSet ood, int oodEvery) {
+            send(source, images, ood, oodEvery, Long.MAX_VALUE);
+        }
+
+        void send(String source, ImageSet images, ImageSet ood, int oodEvery, long untilMs) {
             int o = 0;
-            for (int i = 0; i < images.count() && !stop.get(); i++) {
+            for (int i = 0; i < images.count() && !stop.get() && System.currentTimeMillis() < untilMs; i++) {
                 String id = "img-" + UUID.randomUUID();
                 one(id, source, images.imageBytes(i), images.height(), images.width());
                 labels.later(id, images.label(i));
@@ -335,6 +351,14 @@ public final class EmbeddedDemo {
         }
     }
 
+    private synchronized long lastCalibrationEnd() {
+        long end = 0;
+        for (JsonNode c : calibration.values()) {
+            end = Math.max(end, c.path("window").path("end").asLong());
+        }
+        return end;
+    }
+
     private void print(long start, int windowSeconds) {
         JsonNode d = drift.get(start);
         JsonNode c = calibration.get(start);
@@ -368,7 +392,7 @@ public final class EmbeddedDemo {
             if (d == null) {
                 continue;
             }
-            String phase = phaseOf(e.getKey() + 1);
+            String phase = phaseOf((e.getKey() + e.getValue().path("window").path("end").asLong()) / 2);
             double[] s = sums.computeIfAbsent(phase, k -> new double[6]);
             s[0]++;
             s[1] += d.path("review_rate").asDouble();
