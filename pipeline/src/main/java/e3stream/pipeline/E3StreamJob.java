@@ -20,7 +20,11 @@ import e3stream.pipeline.stats.DriftWindowFunction;
 import e3stream.pipeline.stats.LateLabelCounter;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.stats.CalibrationStats;
+import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.ReferenceDistributions;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.util.OutputTag;
 import e3stream.pipeline.events.OutputRecordSerializer;
@@ -112,6 +116,11 @@ public final class E3StreamJob {
      */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options,
                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
+        // The statistics accumulators are Serializable but hold unmodifiable collections that Kryo cannot rebuild
+        // (copy-on-write snapshots and restores would fail): Java serialization for them.
+        SerializerConfigImpl serializers = (SerializerConfigImpl) env.getConfig().getSerializerConfig();
+        serializers.registerTypeWithKryoSerializer(DriftStats.class, JavaSerializer.class);
+        serializers.registerTypeWithKryoSerializer(CalibrationStats.class, JavaSerializer.class);
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());

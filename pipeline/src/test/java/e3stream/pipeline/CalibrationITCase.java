@@ -88,7 +88,8 @@ class CalibrationITCase {
             while (PipelineMetrics.get().labelsJoined.get() - joinedBefore < N && System.nanoTime() < deadline) {
                 Thread.sleep(200);
             }
-            assertEquals(N, PipelineMetrics.get().labelsJoined.get() - joinedBefore, 0.0, "labels joined");
+            // At least: counters are per JVM and count again what a restart replays; the windows below are exact.
+            assertTrue(PipelineMetrics.get().labelsJoined.get() - joinedBefore >= N, "all labels joined");
             assertEquals(0, PipelineMetrics.get().labelsLate.get(), 0.0, "no joined label came after its window closed");
             // Later events (and their labels) move event time on, so the three windows close.
             for (int i = 0; i < 20; i++) {
