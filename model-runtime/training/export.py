@@ -41,7 +41,7 @@ def bundle_model(runs, checkpoints):
     if len(loaded) == 1:
         model, state = loaded[0]
         return model, model.arch.to_json(), [state]
-    model = DeepEnsemble([m for m, _ in loaded])
+    model = DeepEnsemble([m for m, _ in loaded]).eval()
     arch = dict(loaded[0][0].arch.to_json(), kind="deep_ensemble", ensemble_size=len(loaded))
     return model, arch, [s for _, s in loaded]
 
@@ -174,6 +174,8 @@ def export(name, runs, checkpoints):
         sha = hashlib.sha256(f.read()).hexdigest()
 
     golden_x = data.normalise(test_x[:7])
+    # torch.onnx.export restores the module's earlier training flag on every child: insist on eval mode (no gating noise).
+    model.eval()
     with torch.no_grad():
         golden_logits = model(torch.from_numpy(golden_x)).numpy()
     with open(os.path.join(out_dir, "golden.json"), "w") as f:
