@@ -121,8 +121,11 @@ public final class Evaluate {
             try (E3Model model = E3Model.open(bundle, options)) {
                 ModelEvaluation r = ModelEvaluation.run(model, data, batch, throughputSeconds);
                 results.add(r);
-                out.printf(Locale.ROOT, "%s: accuracy %.4f, NLL %.4f, ECE %.4f in %.0fs%n", bundle.manifest().name(),
-                        r.test().accuracy(), r.test().nll(), r.test().ece(), (System.nanoTime() - t0) / 1e9);
+                double[] triage = r.triage();
+                out.printf(Locale.ROOT, "%s: accuracy %.4f, NLL %.4f, ECE %.4f; its triage reviews %.1f%% of test "
+                                + "(accepted accuracy %.4f), %.1f%% of MNIST, %.1f%% of corrupted; %.0fs%n",
+                        bundle.manifest().name(), r.test().accuracy(), r.test().nll(), r.test().ece(), 100 * triage[0],
+                        triage[1], 100 * triage[2], 100 * triage[3], (System.nanoTime() - t0) / 1e9);
             }
         }
         out.println();

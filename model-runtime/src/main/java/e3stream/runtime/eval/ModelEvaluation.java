@@ -31,10 +31,11 @@ public final class ModelEvaluation {
     private final double[] oodMi;
     private final double[] corruptedMi;
     private final Throughput.Result throughput;
+    private final double[] triage;
 
     private ModelEvaluation(BundleManifest manifest, Predictions test, Predictions ood,
                             Map<Corruption, LabelledMetrics[]> corruption, double[] corruptedConfidence,
-                            double[] corruptedMi, Throughput.Result throughput) {
+                            double[] corruptedMi, Throughput.Result throughput, double[] triage) {
         this.manifest = manifest;
         this.test = LabelledMetrics.of(test);
         this.aurocMaxProb = Auroc.of(Auroc.negate(ood.confidence()), Auroc.negate(test.confidence()));
@@ -49,6 +50,7 @@ public final class ModelEvaluation {
         this.oodMi = ood.mutualInformation();
         this.corruptedMi = corruptedMi;
         this.throughput = throughput;
+        this.triage = triage;
     }
 
     /**
@@ -62,16 +64,30 @@ public final class ModelEvaluation {
         Map<Corruption, LabelledMetrics[]> corruption = new EnumMap<>(Corruption.class);
         List<double[]> conf = new ArrayList<>();
         List<double[]> mi = new ArrayList<>();
+        long corruptedReviewed = 0;
+        long corruptedAccepted = 0;
+        long corruptedAcceptedCorrect = 0;
         for (EvaluationData.CorruptedSet set : data.corrupted()) {
             Predictions p = Predictions.of(model, set.images(), batchSize);
             corruption.computeIfAbsent(set.corruption(), c -> new LabelledMetrics[Corruption.SEVERITIES])
                     [set.severity() - 1] = LabelledMetrics.of(p);
             conf.add(p.confidence());
             mi.add(p.mutualInformation());
+            for (int i = 0; i < p.count(); i++) {
+                if (p.reviewed()[i]) {
+                    corruptedReviewed++;
+                } else {
+                    corruptedAccepted++;
+                    corruptedAcceptedCorrect += p.correct(i) ? 1 : 0;
+                }
+            }
         }
+        double[] triage = {test.reviewRate(), test.acceptedAccuracy(), ood.reviewRate(),
+            (double) corruptedReviewed / (corruptedReviewed + corruptedAccepted),
+            corruptedAccepted == 0 ? Double.NaN : (double) corruptedAcceptedCorrect / corruptedAccepted};
         Throughput.Result speed = throughputSeconds > 0
                 ? Throughput.measure(model, data.test(), throughputSeconds) : null;
-        return new ModelEvaluation(model.manifest(), test, ood, corruption, concat(conf), concat(mi), speed);
+        return new ModelEvaluation(model.manifest(), test, ood, corruption, concat(conf), concat(mi), speed, triage);
     }
 
     private static double[] concat(List<double[]> parts) {
@@ -157,6 +173,14 @@ public final class ModelEvaluation {
         return corruptedMi;
     }
 
+    /**
+     * The bundle's own triage policy (model.json {@code triage}) on each data set: test review rate, test accepted
+     * accuracy, MNIST review rate, corrupted review rate, corrupted accepted accuracy.
+     */
+    public double[] triage() {
+        return triage.clone();
+    }
+
     /** Throughput, or null when it was not measured. */
     public Throughput.Result throughput() {
         return throughput;
@@ -208,6 +232,11 @@ public final class ModelEvaluation {
                     .put("nll", corruptedMean(s, true));
         }
         c.putObject("mean").put("accuracy", corruptedMean(false)).put("nll", corruptedMean(true));
+        ObjectNode tr = json.putObject("triage");
+        tr.put("policy", "model.json triage section");
+        tr.putObject("test").put("review_rate", triage[0]).put("accepted_accuracy", triage[1]);
+        tr.putObject("ood").put("review_rate", triage[2]);
+        tr.putObject("corrupted").put("review_rate", triage[3]).put("accepted_accuracy", triage[4]);
         if (throughput != null) {
             json.set("throughput", throughput.toJson());
         }

@@ -2,12 +2,15 @@ package e3stream.runtime.eval;
 
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.E3Model;
+import e3stream.runtime.triage.TriageConfig;
+import e3stream.runtime.triage.TriagePolicy;
 import e3stream.runtime.uncertainty.EnsembleUncertainty;
 import e3stream.runtime.uncertainty.Uncertainty;
 
 /**
  * A model's ensemble predictions over an {@link ImageSet}, one row per image: probabilities (after the bundle's
- * temperature), predicted class, confidence, entropy, mutual information, and the label. Computed with {@link EnsembleUncertainty}. Arrays are owned by this object and handed out as-is for
+ * temperature), predicted class, confidence, entropy, mutual information, whether the bundle's own triage policy
+ * (model.json {@code triage}) sends the image to review, and the label. Computed with {@link EnsembleUncertainty}. Arrays are owned by this object and handed out as-is for
  * speed: callers must not modify them. Immutable after construction and thread-safe.
  */
 public final class Predictions {
@@ -18,6 +21,7 @@ public final class Predictions {
     private final double[] entropy;
     private final double[] mutualInformation;
     private final int[] labels;
+    private final boolean[] reviewed;
 
     private Predictions(String dataset, int n, int classes, int[] labels) {
         this.dataset = dataset;
@@ -27,6 +31,7 @@ public final class Predictions {
         this.entropy = new double[n];
         this.mutualInformation = new double[n];
         this.labels = labels;
+        this.reviewed = new boolean[n];
     }
 
     /**
@@ -43,6 +48,7 @@ public final class Predictions {
             throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
         }
         EnsembleUncertainty math = new EnsembleUncertainty(temperature);
+        TriagePolicy policy = new TriagePolicy(TriageConfig.fromJson(model.manifest().triageJson()));
         int n = images.count();
         int classes = model.numClasses();
         Predictions p = new Predictions(images.name(), n, classes, images.labels());
@@ -57,6 +63,7 @@ public final class Predictions {
                 p.confidence[i] = u.confidence();
                 p.entropy[i] = u.entropy();
                 p.mutualInformation[i] = u.mutualInformation();
+                p.reviewed[i] = !policy.decide(u).accepted();
                 int label = p.labels[i];
                 if (label < 0 || label >= classes) {
                     throw new IllegalArgumentException(images.name() + ": label " + label + " of image " + i
@@ -107,6 +114,33 @@ public final class Predictions {
 
     public double[] mutualInformation() {
         return mutualInformation;
+    }
+
+    /** Whether the bundle's triage policy sends each image to review. */
+    public boolean[] reviewed() {
+        return reviewed;
+    }
+
+    /** Share of images the bundle's triage policy sends to review. */
+    public double reviewRate() {
+        int r = 0;
+        for (boolean b : reviewed) {
+            r += b ? 1 : 0;
+        }
+        return count() == 0 ? Double.NaN : (double) r / count();
+    }
+
+    /** Accuracy of the images the triage policy accepts (NaN when it accepts none). */
+    public double acceptedAccuracy() {
+        int accepted = 0;
+        int correct = 0;
+        for (int i = 0; i < count(); i++) {
+            if (!reviewed[i]) {
+                accepted++;
+                correct += correct(i) ? 1 : 0;
+            }
+        }
+        return accepted == 0 ? Double.NaN : (double) correct / accepted;
     }
 
     public int[] labels() {

@@ -66,6 +66,7 @@ public final class HtmlReport {
                 .append("<li><b>Risk-coverage</b>: send the least confident share of items to people; the curve is the")
                 .append(" accuracy of what is accepted automatically.</li></ul>\n");
         h.append("<h2>Comparison</h2>\n").append(table(results));
+        h.append("<h2>The shipped triage policy (model.json <code>triage</code>)</h2>\n").append(triageTable(results));
         h.append("<h2>Triage and shift, all models</h2>\n");
         img(h, plots, "risk-coverage", "Risk-coverage curves");
         img(h, plots, "corruption-severity", "Accuracy by corruption severity");
@@ -106,6 +107,19 @@ public final class HtmlReport {
                     .append(td("%.2f", r.manifest().flopsPerImage() / 1e6))
                     .append(s == null ? "<td>-</td><td>-</td>" : td("%.0f", s.batch1()) + td("%.0f", s.batch32()))
                     .append("</tr>\n");
+        }
+        return t.append("</table>\n").toString();
+    }
+
+    private static String triageTable(List<ModelEvaluation> results) {
+        StringBuilder t = new StringBuilder("<table><tr><th>model</th><th>test: sent to review</th>"
+                + "<th>test: accuracy of accepted</th><th>MNIST digits: sent to review</th>"
+                + "<th>corrupted: sent to review</th><th>corrupted: accuracy of accepted</th></tr>\n");
+        for (ModelEvaluation r : results) {
+            double[] x = r.triage();
+            t.append("<tr><td>").append(esc(r.manifest().name())).append("</td>").append(td("%.3f", x[0]))
+                    .append(td("%.4f", x[1])).append(td("%.3f", x[2])).append(td("%.3f", x[3]))
+                    .append(td("%.4f", x[4])).append("</tr>\n");
         }
         return t.append("</table>\n").toString();
     }

@@ -67,6 +67,12 @@ class EvaluateCommandTest {
                         .flopsPerImage());
         assertTrue(model.get("throughput").get("batch_1_images_per_second").asDouble() > 0);
         assertTrue(model.get("throughput").get("batch_32_images_per_second").asDouble() > 0);
+        // The bundle's own triage policy sends unfamiliar digits to review more often than test images.
+        JsonNode triage = model.get("triage");
+        assertTrue(triage.get("ood").get("review_rate").asDouble() > triage.get("test").get("review_rate").asDouble(),
+                triage.toString());
+        assertTrue(triage.get("test").get("accepted_accuracy").asDouble() > test.get("accuracy").asDouble(),
+                triage.toString());
         String html = Files.readString(temp.resolve("report.html"));
         assertTrue(html.contains("<table>") && html.contains("<td>e3</td>"));
         assertEquals(5, html.split("src=\"data:image/png;base64,", -1).length - 1);
