@@ -115,18 +115,30 @@ public final class Evaluate {
                 (System.nanoTime() - began) / 1e9);
         ExecutionOptions options = ExecutionOptions.builder().intraOpThreads(threads).build();
         List<ModelEvaluation> results = new ArrayList<>();
-        for (String dir : bundles) {
-            long t0 = System.nanoTime();
-            ModelBundle bundle = ModelBundle.load(Path.of(dir));
-            try (E3Model model = E3Model.open(bundle, options)) {
-                ModelEvaluation r = ModelEvaluation.run(model, data, batch, throughputSeconds);
+        List<E3Model> models = new ArrayList<>();
+        try {
+            for (String dir : bundles) {
+                long t0 = System.nanoTime();
+                ModelBundle bundle = ModelBundle.load(Path.of(dir));
+                E3Model model = E3Model.open(bundle, options);
+                models.add(model);
+                ModelEvaluation r = ModelEvaluation.run(model, data, batch, 0);
                 results.add(r);
                 double[] triage = r.triage();
                 out.printf(Locale.ROOT, "%s: accuracy %.4f, NLL %.4f, ECE %.4f; its triage reviews %.1f%% of test "
                                 + "(accepted accuracy %.4f), %.1f%% of MNIST, %.1f%% of corrupted; %.0fs%n",
-                        bundle.manifest().name(), r.test().accuracy(), r.test().nll(), r.test().ece(), 100 * triage[0],
-                        triage[1], 100 * triage[2], 100 * triage[3], (System.nanoTime() - t0) / 1e9);
+                        bundle.manifest().name(), r.test().accuracy(), r.test().nll(), r.test().ece(),
+                        100 * triage[0], triage[1], 100 * triage[2], 100 * triage[3], (System.nanoTime() - t0) / 1e9);
             }
+            if (throughputSeconds > 0) {
+                // All models side by side in alternating rounds, so load changes hit every model alike.
+                List<Throughput.Result> speeds = Throughput.measureInterleaved(models, test, throughputSeconds, 3);
+                for (int i = 0; i < results.size(); i++) {
+                    results.get(i).attachThroughput(speeds.get(i));
+                }
+            }
+        } finally {
+            models.forEach(E3Model::close);
         }
         out.println();
         out.print(table(results));
@@ -149,8 +161,8 @@ public final class Evaluate {
                 params.add(c.parameter(s));
             }
         }
-        ArrayNode models = json.putArray("models");
-        results.forEach(r -> models.add(r.toJson()));
+        ArrayNode modelsJson = json.putArray("models");
+        results.forEach(r -> modelsJson.add(r.toJson()));
         Files.createDirectories(outDir);
         Path jsonFile = outDir.resolve("evaluation.json");
         MAPPER.writeValue(jsonFile.toFile(), json);

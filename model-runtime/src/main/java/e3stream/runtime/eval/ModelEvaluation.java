@@ -30,7 +30,7 @@ public final class ModelEvaluation {
     private final double[] testMi;
     private final double[] oodMi;
     private final double[] corruptedMi;
-    private final Throughput.Result throughput;
+    private volatile Throughput.Result throughput;
     private final double[] triage;
 
     private ModelEvaluation(BundleManifest manifest, Predictions test, Predictions ood,
@@ -179,6 +179,11 @@ public final class ModelEvaluation {
      */
     public double[] triage() {
         return triage.clone();
+    }
+
+    /** Sets the throughput measured after the evaluation (e.g. interleaved with other models). */
+    void attachThroughput(Throughput.Result measured) {
+        this.throughput = measured;
     }
 
     /** Throughput, or null when it was not measured. */

@@ -10,6 +10,8 @@ import e3stream.runtime.uncertainty.EnsembleUncertainty;
  * Images per second of one model at batch sizes 1 and 32: ONNX Runtime inference plus the ensemble uncertainty of
  * every image, on inputs normalised beforehand, timed for a fixed wall-clock duration after a warm-up. Run on one
  * thread; the session's own intra-op threads are whatever {@link e3stream.runtime.model.ExecutionOptions} set.
+ * {@link #measureInterleaved} times several models in alternating rounds, so a machine whose load changes during the
+ * run slows every model alike and the ratios between models stay meaningful.
  */
 public final class Throughput {
     private Throughput() {
@@ -29,11 +31,36 @@ public final class Throughput {
     }
 
     public static Result measure(E3Model model, ImageSet images, double seconds) {
-        return new Result(rate(model, images, 1, seconds), rate(model, images, 32, seconds), seconds,
-                Runtime.getRuntime().availableProcessors(), model.device().name());
+        return measureInterleaved(java.util.List.of(model), images, seconds, 1).get(0);
     }
 
-    static double rate(E3Model model, ImageSet images, int batch, double seconds) {
+    /**
+     * Times every model in {@code rounds} alternating rounds of {@code seconds / rounds} per batch size each; a
+     * model's rate is its images over its timed seconds summed over the rounds.
+     */
+    public static java.util.List<Result> measureInterleaved(java.util.List<E3Model> models, ImageSet images,
+                                                            double seconds, int rounds) {
+        double[][] totals = new double[models.size()][4]; // images@1, seconds@1, images@32, seconds@32
+        for (int round = 0; round < rounds; round++) {
+            for (int m = 0; m < models.size(); m++) {
+                double[] one = timed(models.get(m), images, 1, seconds / rounds);
+                double[] many = timed(models.get(m), images, 32, seconds / rounds);
+                totals[m][0] += one[0];
+                totals[m][1] += one[1];
+                totals[m][2] += many[0];
+                totals[m][3] += many[1];
+            }
+        }
+        java.util.List<Result> results = new java.util.ArrayList<>();
+        for (int m = 0; m < models.size(); m++) {
+            results.add(new Result(totals[m][0] / totals[m][1], totals[m][2] / totals[m][3], seconds,
+                    Runtime.getRuntime().availableProcessors(), models.get(m).device().name()));
+        }
+        return results;
+    }
+
+    /** Images processed and seconds taken, timed for about {@code seconds} after a short warm-up. */
+    static double[] timed(E3Model model, ImageSet images, int batch, double seconds) {
         int batches = Math.max(1, Math.min(64, images.count() / batch));
         float[][] inputs = new float[batches][];
         for (int i = 0; i < batches; i++) {
@@ -56,7 +83,7 @@ public final class Throughput {
         if (Double.isNaN(sink)) {
             throw new IllegalStateException("NaN confidence during the throughput run");
         }
-        return done / elapsed;
+        return new double[] {done, elapsed};
     }
 
     private static double run(E3Model model, EnsembleUncertainty math, float[] input, int batch) {
