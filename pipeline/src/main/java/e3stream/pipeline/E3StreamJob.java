@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.labels.LabelJoinFunction;
-import e3stream.pipeline.labels.LabelWatermarks;
 import e3stream.pipeline.labels.LabelledPrediction;
 import e3stream.pipeline.labels.ParseLabelFunction;
 import e3stream.pipeline.stats.CalibrationAggregate;
@@ -167,12 +166,19 @@ public final class E3StreamJob {
 
         // Delayed labels joined by id, then calibration per window of the image's event time.
         DataStream<LabelEvent> labels = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_LABELS)),
-                        LabelWatermarks.neverHoldBack(), "labels-source").uid("labels-source")
+                        WatermarkStrategy.noWatermarks(), "labels-source").uid("labels-source")
                 .process(new ParseLabelFunction(bundle)).name("parse-labels").uid("parse-labels");
-        DataStream<LabelledPrediction> joined = LabelWatermarks.delayed(predictions.keyBy(p -> p.id)
+        DataStream<LabelledPrediction> joined = predictions.keyBy(p -> p.id)
                 .connect(labels.keyBy(l -> l.id))
                 .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
-                .name("label-join").uid("label-join"), options.get(E3StreamOptions.LABEL_MAX_DELAY).toMillis());
+                .name("label-join").uid("label-join")
+                // Joined items arrive in label order: their own watermark allows labels.max-delay of lateness.
+                .assignTimestampsAndWatermarks(WatermarkStrategy
+                        .<LabelledPrediction>forBoundedOutOfOrderness(options.get(E3StreamOptions.LABEL_MAX_DELAY)
+                                .plus(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS)))
+                        .withTimestampAssigner((l, ts) -> l.timestamp)
+                        .withIdleness(options.get(E3StreamOptions.IDLENESS)))
+                .name("labelled-event-time").uid("labelled-event-time");
         SingleOutputStreamOperator<OutputRecord> calibration = joined
                 .windowAll(TumblingEventTimeWindows.of(window))
                 .sideOutputLateData(LATE_LABELS)

@@ -45,7 +45,10 @@ class CalibrationITCase {
     @Test
     void publishedWindowFiguresEqualAnOfflineComputationOverTheSameEventsAndPrometheusServesThem() throws Exception {
         String prefix = "cal-";
-        SharedKafka.createTopics(prefix);
+        // One input partition: the joined stream makes its own watermark (labels.max-delay behind the newest joined
+        // item), so partitions replayed from a backlog at uneven speeds would make the slower one's labels late
+        // (counted in e3_labels_late_total) -- a known limit, see pipeline/README.md.
+        SharedKafka.createTopics(prefix, 1);
         String servers = SharedKafka.get().bootstrapServers();
         ImageSet set = E3StreamJobITCase.fashion();
         Map<String, byte[]> pngs = new LinkedHashMap<>();

@@ -21,7 +21,12 @@ public final class SharedKafka {
 
     /** Creates the six topics of a test, named {@code prefix + default name}, with two partitions each. */
     public static void createTopics(String prefix) throws Exception {
-        get().createTopics(2, prefix + "images", prefix + "labels", prefix + "predictions", prefix + "review",
-                prefix + "images-dlq", prefix + "calibration");
+        createTopics(prefix, 2);
+    }
+
+    /** As {@link #createTopics(String)}, with {@code inputPartitions} partitions of the images and labels topics. */
+    public static void createTopics(String prefix, int inputPartitions) throws Exception {
+        get().createTopics(inputPartitions, prefix + "images", prefix + "labels");
+        get().createTopics(2, prefix + "predictions", prefix + "review", prefix + "images-dlq", prefix + "calibration");
     }
 }
