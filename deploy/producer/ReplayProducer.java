@@ -21,10 +21,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /**
  * Replays images of an idx file (Fashion-MNIST / MNIST format, gzip) into Kafka as E3 image events (PNG, JSON per
  * shared/DESIGN.md section 3), and their labels into the labels topic, optionally mixing in malformed events (which
- * the job must dead-letter). An independent client: it needs only kafka-clients and a JDK, not the pipeline's code.
+ * the job must dead-letter). An independent client: it needs only kafka-clients (with slf4j-api) and a JDK, not the pipeline's code.
  *
  * <pre>
- * java -cp kafka-clients.jar ReplayProducer.java --bootstrap-servers 127.0.0.1:19092 \
+ * java -cp 'deploy/local/lib/kafka/*' ReplayProducer.java     (kafka-clients and slf4j-api on the class path) --bootstrap-servers 127.0.0.1:19092 \
  *     --images data/fashion-mnist-test-2000-images-idx3-ubyte.gz --labels data/fashion-mnist-test-2000-labels-idx1-ubyte.gz \
  *     [--count 2000] [--rate 200] [--malformed-every 50] [--id-prefix run1-] [--loop]
  * </pre>

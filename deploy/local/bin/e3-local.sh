@@ -260,6 +260,10 @@ cmd_status() {
   return $all_up
 }
 
+job_ids() {  # ids of every job the cluster knows, sorted
+  { curl -sf "http://127.0.0.1:$E3_FLINK_REST_PORT/jobs" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 | sort; } || true
+}
+
 json_string() { local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "$s"; }
 
 cmd_submit() {
@@ -278,15 +282,28 @@ cmd_submit() {
   local upload jar_id body="" args=""
   upload="$(curl -sS -X POST -H "Expect:" -F "jarfile=@$jar" "http://127.0.0.1:$E3_FLINK_REST_PORT/jars/upload")" \
     || die "uploading $jar to Flink failed"
-  jar_id="$(echo "$upload" | grep -o '"filename":"[^"]*"' | cut -d'"' -f4 | xargs -r basename)"
+  jar_id="$(echo "$upload" | grep -o '"filename":"[^"]*"' | cut -d'"' -f4 | xargs -r basename || true)"
   [[ -n "$jar_id" ]] || die "Flink rejected the jar upload: $upload"
   for a in "$@"; do args+="${args:+,}$(json_string "$a")"; done
   body="{\"parallelism\":$parallelism,\"programArgsList\":[${args}]${entry:+,\"entryClass\":$(json_string "$entry")}}"
-  local run job_id
+  local run job_id before after new_jobs
+  before="$(job_ids)"
   run="$(curl -sS -X POST -H 'Content-Type: application/json' -d "$body" \
     "http://127.0.0.1:$E3_FLINK_REST_PORT/jars/$jar_id/run")" || die "running jar $jar_id failed"
-  job_id="$(echo "$run" | grep -o '"jobid":"[0-9a-f]*"' | cut -d'"' -f4)"
-  [[ -n "$job_id" ]] || die "Flink did not start the job: $run"
+  job_id="$(echo "$run" | grep -o '"jobid":"[0-9a-f]*"' | cut -d'"' -f4 || true)"
+  if [[ -z "$job_id" ]]; then
+    # A main() that throws after env.execute() submitted the job (e.g. by reading the JobExecutionResult, which a
+    # REST submission runs detached) makes Flink answer with an error although the job runs: say both.
+    after="$(job_ids)"
+    new_jobs="$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^$' || true)"
+    if [[ "$(echo "$new_jobs" | grep -c .)" == 1 ]]; then
+      log "WARNING: Flink answered the run request with an error, but the program submitted job $new_jobs, which runs;"
+      log "the job's main() failed after submitting it: $(echo "$run" | grep -o 'Caused by: [^\\]*' | tail -n 1 || true)"
+      job_id="$new_jobs"
+    else
+      die "Flink did not start the job: $run"
+    fi
+  fi
   log "submitted $jar as job $job_id (http://127.0.0.1:$E3_FLINK_REST_PORT/#/job/running/$job_id/overview)"
   echo "$job_id"
 }

@@ -150,7 +150,7 @@ class DashboardMetricsTest {
             }
             Files.write(complete, lines);
             // e3_review_ratio_reference is listed as optional: its absence is reported but not a failure
-            Set<String> dropped = new LinkedHashSet<>(List.of("e3_drift_psi", "flink_jobmanager_job_numRestarts",
+            Set<String> dropped = new LinkedHashSet<>(List.of("e3_drift_psi", "flink_jobmanager_numRegisteredTaskManagers",
                     "e3_review_ratio_reference"));
             // e3_drift_psi_extra must not count as e3_drift_psi: names match whole
             List<String> partialLines = new ArrayList<>(lines.stream()
@@ -163,7 +163,7 @@ class DashboardMetricsTest {
             assertFalse(ok.output().contains("absent"), ok.output());
             var missing = DeployFiles.run(DeployFiles.repoRoot(), 60, CHECK_SCRAPE.toString(), partial.toString());
             assertEquals(1, missing.exitCode(), missing.output());
-            assertTrue(missing.output().contains("missing from the scrape: e3_drift_psi flink_jobmanager_job_numRestarts ("),
+            assertTrue(missing.output().contains("missing from the scrape: e3_drift_psi flink_jobmanager_numRegisteredTaskManagers ("),
                     missing.output());
             assertTrue(missing.output().contains("absent but optional: e3_review_ratio_reference"), missing.output());
             var unreadable = DeployFiles.run(DeployFiles.repoRoot(), 60, CHECK_SCRAPE.toString(),

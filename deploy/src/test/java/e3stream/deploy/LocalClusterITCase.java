@@ -21,7 +21,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,6 +50,7 @@ class LocalClusterITCase {
 
     private final Map<String, String> env = new HashMap<>();
     private final Map<String, Integer> ports = new TreeMap<>();
+    private int jobMetricsPort;
 
     @BeforeAll
     void startCluster() throws Exception {
@@ -64,6 +67,9 @@ class LocalClusterITCase {
         ports.put("E3_FLINK_TM_METRICS_PORT", freePort(3)); // TaskManagers 1 and 2 (+1 spare for a restart)
         ports.put("E3_PROMETHEUS_PORT", freePort(1));
         ports.forEach((k, v) -> env.put(k, String.valueOf(v)));
+        // the job's own metrics endpoint (metrics.port): served by one TaskManager JVM on this host at a time
+        jobMetricsPort = freePort(1);
+        env.put("E3_JOB_METRICS_TARGETS", "127.0.0.1:" + jobMetricsPort);
         env.put("E3_LOCAL_RUN_DIR", runDir.toString());
         env.put("E3_TASKMANAGERS", "2");
         env.put("E3_PROMETHEUS_SCRAPE_INTERVAL", "2s");
@@ -94,17 +100,25 @@ class LocalClusterITCase {
     void prometheusScrapesTheJobManagerAndBothTaskManagers() throws Exception {
         String prometheus = "http://127.0.0.1:" + ports.get("E3_PROMETHEUS_PORT");
         Map<String, String> health = new TreeMap<>();
+        String jobTarget = null;
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
             health.clear();
             for (JsonNode t : getJson(prometheus + "/api/v1/targets?state=active").path("data").path("activeTargets")) {
-                health.put(t.path("scrapeUrl").asText(), t.path("health").asText());
+                String job = t.path("labels").path("job").asText();
+                if (job.equals("e3-job")) {
+                    // the job's own endpoint comes up only once the job runs (checked in the job test)
+                    jobTarget = t.path("scrapeUrl").asText();
+                } else {
+                    health.put(t.path("scrapeUrl").asText(), t.path("health").asText());
+                }
             }
             if (health.values().stream().allMatch("up"::equals) && health.size() >= 4 || System.nanoTime() > deadline) {
                 break;
             }
             Thread.sleep(1000);
         }
+        assertEquals("http://127.0.0.1:" + jobMetricsPort + "/metrics", jobTarget, "scrape target of the job's endpoint");
         int tm = ports.get("E3_FLINK_TM_METRICS_PORT");
         assertEquals(Map.of(
                 "http://127.0.0.1:" + ports.get("E3_FLINK_JM_METRICS_PORT") + "/metrics", "up",
@@ -121,6 +135,168 @@ class LocalClusterITCase {
         List<String> groups = new ArrayList<>();
         rules.forEach(g -> groups.add(g.path("name").asText()));
         assertEquals(List.of("e3-model-quality", "e3-pipeline-health"), groups);
+    }
+
+    @Test
+    @Order(3)
+    void jobKeepsExactlyOnceThroughATaskManagerKillAndExportsItsMetrics() throws Exception {
+        Path repo = DeployFiles.repoRoot();
+        Path jar;
+        try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
+            jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
+                    .findFirst().orElse(null);
+        } catch (IOException e) {
+            jar = null;
+        }
+        assertTrue(jar != null, "no pipeline/target/e3stream-pipeline-*-cluster.jar: this test runs in `./mvnw verify` "
+                + "after the pipeline module is packaged (or build it: ./mvnw -pl pipeline -am package -DskipTests)");
+        String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
+        String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
+        String prometheus = "http://127.0.0.1:" + ports.get("E3_PROMETHEUS_PORT");
+
+        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--", 
+                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
+                "--metrics.port", String.valueOf(jobMetricsPort), "--checkpoint.interval", "2s",
+                "--job.parallelism", "2", "--job.name", "e3-local-it", "--windows.size", "10s");
+        assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
+        String[] lines = submit.output().trim().split("\n");
+        String jobId = lines[lines.length - 1].trim();
+        assertTrue(jobId.matches("[0-9a-f]{32}"), "no job id in:\n" + submit.output());
+        awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
+
+        // An independent client (kafka-clients only) replays Fashion-MNIST PNG events, 1 in 40 malformed.
+        // kafka-clients and slf4j-api from the broker's lib folder (fetched by e3-local.sh start)
+        String kafkaClasspath = DeployFiles.deployDir().resolve("local/lib/kafka").toString() + "/*";
+        Path producerLog = runDir.resolve("logs/replay-producer.out");
+        Process producer = new ProcessBuilder("java", "-cp", kafkaClasspath,
+                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
+                "--bootstrap-servers", bootstrap,
+                "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
+                "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
+                "--count", "1200", "--rate", "40", "--malformed-every", "40", "--id-prefix", "it-")
+                .redirectErrorStream(true).redirectOutput(producerLog.toFile()).start();
+        try {
+            // Mid-stream: once some outputs are committed, SIGKILL a TaskManager that runs the job's tasks, then
+            // bring it back.
+            awaitCommittedOutputs(bootstrap, 200, Duration.ofSeconds(240));
+            String victim = taskManagerRunning(rest, jobId); // e.g. taskmanager-2 (resource id = process name)
+            String index = victim.substring(victim.lastIndexOf('-') + 1);
+            var kill = DeployFiles.run(repo, env, 60, SCRIPT.toString(), "kill-taskmanager", index);
+            assertEquals(0, kill.exitCode(), kill.output());
+            Thread.sleep(5000);
+            var restart = DeployFiles.run(repo, env, 120, SCRIPT.toString(), "start-taskmanager", index);
+            assertEquals(0, restart.exitCode(), restart.output());
+            assertTrue(producer.waitFor(10, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
+            assertEquals(0, producer.exitValue(), Files.readString(producerLog));
+        } finally {
+            producer.destroy();
+        }
+
+        // Every record of `images` ends in exactly one of predictions, review, images-dlq (read_committed).
+        List<OutputTopics.Rec> images = OutputTopics.readAll(bootstrap, "images");
+        assertEquals(1200, images.size(), "records in images");
+        Map<String, String> positionOfId = new HashMap<>();
+        Map<String, Integer> seen = new TreeMap<>();
+        for (OutputTopics.Rec r : images) {
+            String pos = r.partition() + "@" + r.offset();
+            positionOfId.put(r.key(), pos);
+            seen.put(pos, 0);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(300).toNanos();
+        Map<String, Integer> counts;
+        List<String> unknown;
+        int dlq;
+        int review;
+        do {
+            counts = new TreeMap<>(seen);
+            unknown = new ArrayList<>();
+            dlq = 0;
+            review = 0;
+            for (String topic : List.of("predictions", "review", "images-dlq")) {
+                for (OutputTopics.Rec r : OutputTopics.readAll(bootstrap, topic)) {
+                    JsonNode v = r.json();
+                    String pos = topic.equals("images-dlq")
+                            ? v.path("source").path("partition").asInt() + "@" + v.path("source").path("offset").asLong()
+                            : positionOfId.get(v.path("id").asText());
+                    if (pos == null || !counts.containsKey(pos)) {
+                        unknown.add(topic + ": " + new String(r.value()));
+                        continue;
+                    }
+                    counts.merge(pos, 1, Integer::sum);
+                    dlq += topic.equals("images-dlq") ? 1 : 0;
+                    review += topic.equals("review") ? 1 : 0;
+                }
+            }
+            if (counts.values().stream().allMatch(c -> c >= 1)) {
+                break;
+            }
+            Thread.sleep(3000);
+        } while (System.nanoTime() < deadline);
+        Map<String, Integer> notOnce = new TreeMap<>();
+        counts.forEach((pos, c) -> {
+            if (c != 1) {
+                notOnce.put(pos, c);
+            }
+        });
+        assertEquals(List.of(), unknown, "output records that match no input");
+        assertEquals(Map.of(), notOnce, "input records not in exactly one output (position -> times seen)");
+        assertEquals(30, dlq, "1 in 40 of 1200 events was malformed");
+        assertTrue(review > 0, "some events go to review");
+
+        // The job restarted from a checkpoint because of the kill, and runs again on two TaskManagers.
+        JsonNode history = getJson(rest + "/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
+        assertTrue(history.size() >= 1 && history.toString().contains("no longer reachable"),
+                "the job's exception history shows the TaskManager loss: " + history);
+        assertEquals("RUNNING", getJson(rest + "/jobs/" + jobId).path("state").asText());
+
+        // Prometheus scraped the job's e3_* series, and every metric the dashboard and alerts use is served.
+        JsonNode events = query(prometheus, "sum by (outcome) (e3_events_total)");
+        Set<String> outcomes = new TreeSet<>();
+        events.forEach(e -> outcomes.add(e.path("metric").path("outcome").asText()));
+        assertTrue(outcomes.containsAll(Set.of("accept", "review", "dead_letter")), "e3_events_total outcomes " + outcomes);
+    }
+
+    void awaitAllTasksRunning(String rest, String jobId, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode job;
+        while (true) {
+            job = getJson(rest + "/jobs/" + jobId);
+            boolean allRunning = job.path("state").asText().equals("RUNNING") && job.path("vertices").size() > 0;
+            for (JsonNode v : job.path("vertices")) {
+                allRunning &= v.path("status").asText().equals("RUNNING");
+            }
+            if (allRunning) {
+                return;
+            }
+            if (Set.of("FAILED", "CANCELED", "FINISHED").contains(job.path("state").asText())
+                    || System.nanoTime() > deadline) {
+                throw new AssertionError("job " + jobId + " is not running: " + job + "\nexceptions: "
+                        + getJson(rest + "/jobs/" + jobId + "/exceptions") + logTails());
+            }
+            Thread.sleep(1000);
+        }
+    }
+
+    /** Resource id of a TaskManager that runs a subtask of the job's first vertex. */
+    String taskManagerRunning(String rest, String jobId) throws Exception {
+        JsonNode vertex = getJson(rest + "/jobs/" + jobId).path("vertices").get(0);
+        JsonNode detail = getJson(rest + "/jobs/" + jobId + "/vertices/" + vertex.path("id").asText());
+        String tm = detail.path("subtasks").get(0).path("taskmanager-id").asText();
+        assertTrue(tm.matches("taskmanager-\\d+"), "TaskManager of subtask 0: " + detail);
+        return tm;
+    }
+
+    void awaitCommittedOutputs(String bootstrap, int atLeast, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int n = 0;
+        while (System.nanoTime() < deadline) {
+            n = OutputTopics.readAll(bootstrap, "predictions").size() + OutputTopics.readAll(bootstrap, "review").size();
+            if (n >= atLeast) {
+                return;
+            }
+            Thread.sleep(2000);
+        }
+        throw new AssertionError("only " + n + " committed outputs after " + timeout + logTails());
     }
 
     @Test
