@@ -49,6 +49,7 @@ class CalibrationITCase {
         // item), so partitions replayed from a backlog at uneven speeds would make the slower one's labels late
         // (counted in e3_labels_late_total) -- a known limit, see pipeline/README.md.
         SharedKafka.createTopics(prefix, 1);
+        E3StreamJobITCase.kafka = SharedKafka.get();
         String servers = SharedKafka.get().bootstrapServers();
         ImageSet set = E3StreamJobITCase.fashion();
         Map<String, byte[]> pngs = new LinkedHashMap<>();
