@@ -93,7 +93,11 @@ public final class E3StreamJob {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(options));
         build(env, options);
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
-        LOG.info("job finished after {} ms", result.getNetRuntime());
+        // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
+        // it throws, which made the REST call answer with an error for a job that was running fine.
+        if (result.isJobExecutionResult()) {
+            LOG.info("job finished after {} ms", result.getNetRuntime());
+        }
     }
 
     /** Flink settings the job needs: checkpointing, restart strategy. */
