@@ -1,32 +1,17 @@
 package e3stream.pipeline;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
-import java.nio.file.Path;
-
 import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.OutputRecord;
-import e3stream.pipeline.labels.LabelJoinFunction;
-import e3stream.pipeline.labels.LabelledPrediction;
-import e3stream.pipeline.labels.ParseLabelFunction;
-import e3stream.pipeline.stats.CalibrationAggregate;
-import e3stream.pipeline.stats.CalibrationWindowFunction;
-import e3stream.pipeline.stats.DriftAggregate;
-import e3stream.pipeline.stats.DriftWindowFunction;
-import e3stream.pipeline.stats.LateLabelCounter;
-import e3stream.runtime.model.BundleManifest;
-import e3stream.runtime.model.ModelBundle;
-import e3stream.runtime.stats.CalibrationStats;
-import e3stream.runtime.stats.DriftStats;
-import e3stream.runtime.stats.ReferenceDistributions;
-import com.esotericsoftware.kryo.serializers.JavaSerializer;
-import org.apache.flink.api.common.serialization.SerializerConfigImpl;
-import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
-import org.apache.flink.util.OutputTag;
 import e3stream.pipeline.events.OutputRecordSerializer;
 import e3stream.pipeline.events.Prediction;
 import e3stream.pipeline.events.RawRecord;
@@ -35,12 +20,28 @@ import e3stream.pipeline.inference.DecodedImage;
 import e3stream.pipeline.inference.InferenceFunction;
 import e3stream.pipeline.inference.ModelSpec;
 import e3stream.pipeline.inference.ParseDecodeFunction;
+import e3stream.pipeline.labels.LabelJoinFunction;
+import e3stream.pipeline.labels.LabelledPrediction;
+import e3stream.pipeline.labels.ParseLabelFunction;
 import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.pipeline.stats.CalibrationAggregate;
+import e3stream.pipeline.stats.CalibrationWindowFunction;
+import e3stream.pipeline.stats.DriftAggregate;
+import e3stream.pipeline.stats.DriftWindowFunction;
+import e3stream.pipeline.stats.LateLabelCounter;
 import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.stats.CalibrationStats;
+import e3stream.runtime.stats.DriftStats;
+import e3stream.runtime.stats.ReferenceDistributions;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -50,7 +51,10 @@ import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsIni
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.util.OutputTag;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +67,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(E3StreamJob.flinkConfiguration(options));
+ * // or, on a MiniCluster in this JVM: StreamExecutionEnvironment.createLocalEnvironment(E3StreamJob.localConfiguration(options));
  * E3StreamJob.build(env, options);
  * env.execute(options.get(E3StreamOptions.JOB_NAME));
  * }</pre>
@@ -91,6 +96,10 @@ public final class E3StreamJob {
         }
         LOG.info("starting with {}", options);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(options));
+        if (env instanceof LocalStreamEnvironment) {
+            // Started as a plain Java program: a MiniCluster in this JVM, which needs a checkpoint folder of its own.
+            env = StreamExecutionEnvironment.createLocalEnvironment(localConfiguration(options));
+        }
         build(env, options);
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
         // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
@@ -100,13 +109,42 @@ public final class E3StreamJob {
         }
     }
 
-    /** Flink settings the job needs: checkpointing, restart strategy. */
+    /**
+     * Flink settings the job needs wherever it runs: restart strategy, and checkpoint storage when
+     * {@code checkpoint.dir} is set (otherwise the cluster's own storage settings apply).
+     */
     public static Configuration flinkConfiguration(E3StreamOptions options) {
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, options.get(E3StreamOptions.RESTART_ATTEMPTS));
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(500));
+        if (options.isSet(E3StreamOptions.CHECKPOINT_DIR)) {
+            checkpointsTo(conf, options.get(E3StreamOptions.CHECKPOINT_DIR));
+        }
         return conf;
+    }
+
+    /**
+     * {@link #flinkConfiguration} for a MiniCluster in this JVM (embedded demo, local run, tests): without
+     * {@code checkpoint.dir}, checkpoints go to a new folder under {@code java.io.tmpdir} instead of Flink's 5 MB
+     * in-memory default, which the label-join state outgrows.
+     */
+    public static Configuration localConfiguration(E3StreamOptions options) {
+        Configuration conf = flinkConfiguration(options);
+        if (!options.isSet(E3StreamOptions.CHECKPOINT_DIR)) {
+            try {
+                checkpointsTo(conf, Files.createTempDirectory("e3stream-checkpoints-").toUri().toString());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create a checkpoint folder under java.io.tmpdir; set "
+                        + E3StreamOptions.CHECKPOINT_DIR.key(), e);
+            }
+        }
+        return conf;
+    }
+
+    private static void checkpointsTo(Configuration conf, String directory) {
+        conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, directory);
     }
 
     /** Adds the job's sources, operators and sink to {@code env}. */

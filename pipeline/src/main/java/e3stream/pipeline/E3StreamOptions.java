@@ -116,6 +116,15 @@ public final class E3StreamOptions implements Serializable {
             .durationType().defaultValue(Duration.ofSeconds(2))
             .withDescription("Checkpoint interval. With EXACTLY_ONCE this bounds how long outputs stay invisible.");
 
+    public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("checkpoint.dir")
+            .stringType().noDefaultValue()
+            .withDescription("Durable directory (URI) for checkpoints, e.g. s3://bucket/e3/checkpoints or "
+                    + "file:///var/lib/e3/checkpoints. Unset on a cluster: the cluster's execution.checkpointing.dir "
+                    + "applies. Unset in a run on a local MiniCluster: a new folder under java.io.tmpdir, because "
+                    + "Flink's default in-memory storage takes at most 5 MB of state per task, which the label join "
+                    + "outgrows after some ten thousand unlabelled events (each prediction waits labels.ttl for its "
+                    + "label).");
+
     public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("job.parallelism")
             .intType().defaultValue(2)
             .withDescription("Parallelism of the sources, decoding and inference operators.");

@@ -3,6 +3,8 @@ package e3stream.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import e3stream.pipeline.inference.DecodedImage;
 import e3stream.pipeline.inference.SharedModel;
@@ -19,6 +22,7 @@ import e3stream.pipeline.testutils.SharedKafka;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A task failure mid-stream: the job restarts from its last checkpoint, outputs stay exactly once, the model stays loaded. */
 class FailureRecoveryITCase {
@@ -44,7 +48,8 @@ class FailureRecoveryITCase {
     }
 
     @Test
-    void restartsFromTheCheckpointWithoutLosingOrRepeatingAnEventOrReloadingTheModel() throws Exception {
+    void restartsFromTheCheckpointWithoutLosingOrRepeatingAnEventOrReloadingTheModel(@TempDir Path checkpoints)
+            throws Exception {
         String prefix = "fail-";
         SharedKafka.createTopics(prefix);
         E3StreamJobITCase.kafka = SharedKafka.get();
@@ -57,7 +62,8 @@ class FailureRecoveryITCase {
         List<Object[]> badSecond = new ArrayList<>(bad.subList(bad.size() / 2, bad.size()));
         List<String> outputs = List.of(prefix + "predictions", prefix + "review", prefix + "images-dlq");
 
-        try (RunningJob job = RunningJob.start(E3StreamJobITCase.options(prefix, Map.of()),
+        try (RunningJob job = RunningJob.start(E3StreamJobITCase.options(prefix,
+                        Map.of("checkpoint.dir", checkpoints.toUri().toString())),
                 s -> s.map(new FailOnce()).name("fail-once"))) {
             int sent = E3StreamJobITCase.produce(prefix + "images", first, badFirst, 1_700_000_000_000L);
             // Everything of the first half committed means at least one checkpoint completed.
@@ -65,6 +71,10 @@ class FailureRecoveryITCase {
                     Duration.ofMinutes(10), Duration.ZERO);
             int loadsBeforeFailure = SharedModel.loads();
             assertTrue(FailOnce.CHECKPOINTS.get() >= 1, "a checkpoint completed before the failure");
+            try (Stream<Path> files = Files.walk(checkpoints)) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().equals("_metadata")),
+                        "checkpoints are written to checkpoint.dir");
+            }
             FailOnce.ARMED.set(true);
             sent += E3StreamJobITCase.produce(prefix + "images", second, badSecond, 1_700_000_100_000L);
 

@@ -124,7 +124,7 @@ public final class EmbeddedDemo {
             opts.put("metrics.port", Integer.toString(metricsPort));
             E3StreamOptions options = E3StreamOptions.of(opts);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
-                    options.get(E3StreamOptions.PARALLELISM), E3StreamJob.flinkConfiguration(options));
+                    options.get(E3StreamOptions.PARALLELISM), E3StreamJob.localConfiguration(options));
             E3StreamJob.build(env, options);
             JobClient job = env.executeAsync("e3stream-demo");
             System.out.printf("broker %s, job %s, Prometheus metrics: %s%n", kafka.bootstrapServers(), job.getJobID(),

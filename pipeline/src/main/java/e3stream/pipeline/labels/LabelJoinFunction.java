@@ -14,8 +14,10 @@ import org.apache.flink.util.Collector;
 /**
  * Joins predictions and labels by id in keyed state, whichever arrives first waiting for the other for at most
  * {@code ttl} (processing time). State per id is one prediction or one label, cleared on the join or on expiry, so
- * it stays bounded by the arrival rate times the TTL. Counts {@code e3_labels_joined_total},
- * {@code e3_labels_expired_total} (a label whose prediction never came) and {@code e3_predictions_unlabelled_total}.
+ * it stays bounded by the arrival rate times the TTL. A waiting prediction is kept as the few fields calibration
+ * needs (a {@link LabelledPrediction} without its label), not the whole event: without labels every event waits.
+ * Counts {@code e3_labels_joined_total}, {@code e3_labels_expired_total} (a label whose prediction never came) and
+ * {@code e3_predictions_unlabelled_total}.
  * A second label for an id already joined waits and expires like an orphan.
  */
 public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Prediction, LabelEvent, LabelledPrediction> {
@@ -23,7 +25,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     private static final long serialVersionUID = 1L;
 
     private final long ttlMs;
-    private transient ValueState<Prediction> prediction;
+    private transient ValueState<LabelledPrediction> prediction;
     private transient ValueState<LabelEvent> label;
     private transient ValueState<Long> timer;
 
@@ -33,25 +35,26 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
 
     @Override
     public void open(OpenContext context) {
-        prediction = getRuntimeContext().getState(new ValueStateDescriptor<>("prediction", Prediction.class));
+        prediction = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-prediction", LabelledPrediction.class));
         label = getRuntimeContext().getState(new ValueStateDescriptor<>("label", LabelEvent.class));
         timer = getRuntimeContext().getState(new ValueStateDescriptor<>("expiry", Long.class));
     }
 
     @Override
     public void processElement1(Prediction p, Context ctx, Collector<LabelledPrediction> out) throws Exception {
+        LabelledPrediction pending = LabelledPrediction.awaitingLabel(p);
         LabelEvent l = label.value();
         if (l != null) {
-            emit(p, l, ctx, out);
+            emit(pending, l, ctx, out);
         } else {
-            prediction.update(p);
+            prediction.update(pending);
             arm(ctx);
         }
     }
 
     @Override
     public void processElement2(LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
-        Prediction p = prediction.value();
+        LabelledPrediction p = prediction.value();
         if (p != null) {
             emit(p, l, ctx, out);
         } else {
@@ -63,8 +66,8 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
         }
     }
 
-    private void emit(Prediction p, LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
-        out.collect(new LabelledPrediction(p.id, p.timestamp, p.probabilities, !p.accepted, l.label));
+    private void emit(LabelledPrediction p, LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
+        out.collect(p.withLabel(l.label));
         PipelineMetrics.get().labelsJoined.inc();
         Long t = timer.value();
         if (t != null) {

@@ -25,7 +25,7 @@ public final class RunningJob implements AutoCloseable {
     }
 
     public static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook) throws Exception {
-        Configuration conf = E3StreamJob.flinkConfiguration(options);
+        Configuration conf = E3StreamJob.localConfiguration(options);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
                 options.get(E3StreamOptions.PARALLELISM), conf);
         E3StreamJob.build(env, options, hook);
