@@ -30,6 +30,7 @@ import e3stream.pipeline.stats.DriftAggregate;
 import e3stream.pipeline.stats.DriftWindowFunction;
 import e3stream.pipeline.stats.LateLabelCounter;
 import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.stats.CalibrationStats;
@@ -88,8 +89,15 @@ public final class E3StreamJob {
         E3StreamOptions options;
         try {
             options = E3StreamOptions.fromArgs(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("e3stream: bad configuration: " + e.getMessage());
+            ModelBundle.load(Path.of(options.get(E3StreamOptions.MODEL_BUNDLE))); // a bad bundle stops start-up here
+        } catch (IllegalArgumentException | BundleException e) {
+            String message = "bad configuration: " + e.getMessage();
+            // Under a Flink client (flink run, REST /jars/run) System.exit would end the client's JVM, for a REST
+            // submission the JobManager: there the error goes back to the client; a plain program exits with 2.
+            if (!(StreamExecutionEnvironment.getExecutionEnvironment() instanceof LocalStreamEnvironment)) {
+                throw new IllegalArgumentException(message, e);
+            }
+            System.err.println("e3stream: " + message);
             System.err.println("usage: [--config FILE.yaml|FILE.properties] [--<key> <value>]...  (keys: README-config.md)");
             System.exit(2);
             return;
@@ -98,7 +106,9 @@ public final class E3StreamJob {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(options));
         if (env instanceof LocalStreamEnvironment) {
             // Started as a plain Java program: a MiniCluster in this JVM, which needs a checkpoint folder of its own.
-            env = StreamExecutionEnvironment.createLocalEnvironment(localConfiguration(options));
+            Configuration local = localConfiguration(options);
+            LOG.info("running on a MiniCluster in this JVM; checkpoints in {}", local.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+            env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }
         build(env, options);
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
