@@ -4,7 +4,8 @@
 # reporter, and a Prometheus server scraping them. Everything on 127.0.0.1; logs in $E3_LOCAL_RUN_DIR/logs.
 #
 #   e3-local.sh start                 fetch jars (first time), start broker + topics, Flink, Prometheus; wait until ready
-#   e3-local.sh submit JAR [--class C] [--parallelism P] [-- ARGS...]   upload and run a job (REST), prints its job id
+#   e3-local.sh submit JAR [--class C] [--parallelism P] [-- ARGS...]   upload and run a job (REST), prints its job id;
+#                                     the E3 job gets --metrics.port $E3_JOB_METRICS_PORTS first (a later one in ARGS wins)
 #   e3-local.sh status                which processes run, Flink overview, Prometheus targets
 #   e3-local.sh stop                  stop everything (SIGTERM, SIGKILL after 30 s)
 #   e3-local.sh kill-taskmanager I    SIGKILL TaskManager I (1-based): a failure drill
@@ -109,6 +110,18 @@ render() {  # render TEMPLATE OUT: fill ${E3_*} placeholders only
   )
 }
 
+# The ports of E3_JOB_METRICS_PORTS (PORT or FROM-TO, as the job's metrics.port), one per line.
+job_metrics_ports() {
+  [[ "$E3_JOB_METRICS_PORTS" =~ ^([0-9]+)(-([0-9]+))?$ ]] \
+    || die "E3_JOB_METRICS_PORTS must be a port or a range FROM-TO, found '$E3_JOB_METRICS_PORTS'"
+  local from="${BASH_REMATCH[1]}" to="${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}"
+  (( from >= 1 && from <= to && to <= 65535 )) \
+    || die "E3_JOB_METRICS_PORTS must be a range FROM-TO with 1 <= FROM <= TO <= 65535, found '$E3_JOB_METRICS_PORTS'"
+  (( to - from + 1 >= E3_TASKMANAGERS )) \
+    || log "WARNING: E3_JOB_METRICS_PORTS $E3_JOB_METRICS_PORTS has fewer ports than E3_TASKMANAGERS ($E3_TASKMANAGERS): some TaskManagers will serve no e3_* metrics"
+  seq "$from" "$to"
+}
+
 # ---------------------------------------------------------------- Kafka
 kafka_launch() {
   require_free_port "$E3_KAFKA_PORT" E3_KAFKA_PORT
@@ -204,8 +217,12 @@ prometheus_launch() {
   for i in $(seq 1 "$E3_TASKMANAGERS"); do
     tm_targets+="${tm_targets:+, }'127.0.0.1:$((E3_FLINK_TM_METRICS_PORT + i - 1))'"
   done
-  IFS=',' read -ra targets <<< "$E3_JOB_METRICS_TARGETS"
-  for t in "${targets[@]}"; do [[ -n "${t// }" ]] && job_targets+="${job_targets:+, }'${t// }'"; done
+  local job_ports
+  job_ports="$(job_metrics_ports)"  # exits on a bad setting
+  for p in $job_ports; do
+    require_free_port "$p" "E3_JOB_METRICS_PORTS ($E3_JOB_METRICS_PORTS)"
+    job_targets+="${job_targets:+, }'127.0.0.1:$p'"
+  done
   mkdir -p "$RUN_DIR/prometheus/data"
   E3_TM_TARGETS="$tm_targets" E3_JOB_TARGETS="$job_targets" \
     E3_PROMETHEUS_RULES="$REPO_DIR/deploy/prometheus/rules/e3-alerts.yml" \
@@ -284,7 +301,9 @@ cmd_submit() {
     || die "uploading $jar to Flink failed"
   jar_id="$(echo "$upload" | grep -o '"filename":"[^"]*"' | cut -d'"' -f4 | xargs -r basename || true)"
   [[ -n "$jar_id" ]] || die "Flink rejected the jar upload: $upload"
-  for a in "$@"; do args+="${args:+,}$(json_string "$a")"; done
+  # The job's own endpoints on the ports Prometheus scrapes (E3StreamOptions: a later --metrics.port in ARGS wins).
+  job_metrics_ports > /dev/null  # exits on a bad setting
+  for a in --metrics.port "$E3_JOB_METRICS_PORTS" "$@"; do args+="${args:+,}$(json_string "$a")"; done
   body="{\"parallelism\":$parallelism,\"programArgsList\":[${args}]${entry:+,\"entryClass\":$(json_string "$entry")}}"
   local run job_id before after new_jobs
   before="$(job_ids)"

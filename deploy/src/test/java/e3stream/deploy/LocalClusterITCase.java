@@ -43,6 +43,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class LocalClusterITCase {
 
     private static final Path SCRIPT = DeployFiles.deployDir().resolve("local/bin/e3-local.sh");
+    private static final JsonNode JSON_EMPTY = DeployFiles.JSON.createArrayNode();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /** Run directory (state, logs) under target/, kept after the test so its logs can be read. */
@@ -50,6 +51,7 @@ class LocalClusterITCase {
 
     private final Map<String, String> env = new HashMap<>();
     private final Map<String, Integer> ports = new TreeMap<>();
+    /** First port of the job's metrics.port range: one port per TaskManager (E3_JOB_METRICS_PORTS). */
     private int jobMetricsPort;
 
     @BeforeAll
@@ -67,9 +69,9 @@ class LocalClusterITCase {
         ports.put("E3_FLINK_TM_METRICS_PORT", freePort(3)); // TaskManagers 1 and 2 (+1 spare for a restart)
         ports.put("E3_PROMETHEUS_PORT", freePort(1));
         ports.forEach((k, v) -> env.put(k, String.valueOf(v)));
-        // the job's own metrics endpoint (metrics.port): served by one TaskManager JVM on this host at a time
-        jobMetricsPort = freePort(1);
-        env.put("E3_JOB_METRICS_TARGETS", "127.0.0.1:" + jobMetricsPort);
+        // the job's own metrics endpoints (metrics.port range): each TaskManager JVM takes the first free port of it
+        jobMetricsPort = freePort(2);
+        env.put("E3_JOB_METRICS_PORTS", jobMetricsPort + "-" + (jobMetricsPort + 1));
         env.put("E3_LOCAL_RUN_DIR", runDir.toString());
         env.put("E3_TASKMANAGERS", "2");
         env.put("E3_PROMETHEUS_SCRAPE_INTERVAL", "2s");
@@ -100,15 +102,16 @@ class LocalClusterITCase {
     void prometheusScrapesTheJobManagerAndBothTaskManagers() throws Exception {
         String prometheus = "http://127.0.0.1:" + ports.get("E3_PROMETHEUS_PORT");
         Map<String, String> health = new TreeMap<>();
-        String jobTarget = null;
+        Set<String> jobTargets = new TreeSet<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
             health.clear();
+            jobTargets.clear();
             for (JsonNode t : getJson(prometheus + "/api/v1/targets?state=active").path("data").path("activeTargets")) {
                 String job = t.path("labels").path("job").asText();
                 if (job.equals("e3-job")) {
-                    // the job's own endpoint comes up only once the job runs (checked in the job test)
-                    jobTarget = t.path("scrapeUrl").asText();
+                    // the job's own endpoints come up only once the job runs (checked in the job test)
+                    jobTargets.add(t.path("scrapeUrl").asText());
                 } else {
                     health.put(t.path("scrapeUrl").asText(), t.path("health").asText());
                 }
@@ -118,7 +121,7 @@ class LocalClusterITCase {
             }
             Thread.sleep(1000);
         }
-        assertEquals("http://127.0.0.1:" + jobMetricsPort + "/metrics", jobTarget, "scrape target of the job's endpoint");
+        assertEquals(Set.of(e3Endpoint(0), e3Endpoint(1)), jobTargets, "scrape targets of the job's endpoints");
         int tm = ports.get("E3_FLINK_TM_METRICS_PORT");
         assertEquals(Map.of(
                 "http://127.0.0.1:" + ports.get("E3_FLINK_JM_METRICS_PORT") + "/metrics", "up",
@@ -154,10 +157,12 @@ class LocalClusterITCase {
         String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
         String prometheus = "http://127.0.0.1:" + ports.get("E3_PROMETHEUS_PORT");
 
-        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--", 
+        // metrics.port: e3-local.sh submit passes E3_JOB_METRICS_PORTS. Short windows and label delay, so that drift
+        // and calibration windows close while events still flow.
+        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--",
                 "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
-                "--metrics.port", String.valueOf(jobMetricsPort), "--checkpoint.interval", "2s",
-                "--job.parallelism", "2", "--job.name", "e3-local-it", "--windows.size", "10s");
+                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-local-it",
+                "--windows.size", "5s", "--labels.max-delay", "3s");
         assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
         String[] lines = submit.output().trim().split("\n");
         String jobId = lines[lines.length - 1].trim();
@@ -173,13 +178,18 @@ class LocalClusterITCase {
                 "--bootstrap-servers", bootstrap,
                 "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
                 "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
-                "--count", "1200", "--rate", "40", "--malformed-every", "40", "--id-prefix", "it-")
+                "--count", "1200", "--rate", "30", "--malformed-every", "40", "--id-prefix", "it-")
                 .redirectErrorStream(true).redirectOutput(producerLog.toFile()).start();
+        String victim;
         try {
             // Mid-stream: once some outputs are committed, SIGKILL a TaskManager that runs the job's tasks, then
             // bring it back.
             awaitCommittedOutputs(bootstrap, 200, Duration.ofSeconds(240));
-            String victim = taskManagerRunning(rest, jobId); // e.g. taskmanager-2 (resource id = process name)
+            // While both TaskManagers run their share of the job, and once windows have closed: every metric the
+            // dashboard and the alerts use is in a real scrape, and Prometheus scrapes both job endpoints.
+            awaitClosedWindows(bootstrap, Duration.ofSeconds(240));
+            checkLiveScrape(prometheus, rest, jobId);
+            victim = taskManagerRunning(rest, jobId); // e.g. taskmanager-2 (resource id = process name)
             String index = victim.substring(victim.lastIndexOf('-') + 1);
             var kill = DeployFiles.run(repo, env, 60, SCRIPT.toString(), "kill-taskmanager", index);
             assertEquals(0, kill.exitCode(), kill.output());
@@ -244,9 +254,16 @@ class LocalClusterITCase {
         assertTrue(review > 0, "some events go to review");
 
         // The job restarted from a checkpoint because of the kill, and runs again on two TaskManagers.
+        // Which part of Flink notices the loss first varies (heartbeat: "no longer reachable"; a peer's network
+        // channel: "remote task manager was lost"; a deployment: "recipient is unreachable"); each names the victim.
         JsonNode history = getJson(rest + "/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
-        assertTrue(history.size() >= 1 && history.toString().contains("no longer reachable"),
-                "the job's exception history shows the TaskManager loss: " + history);
+        boolean lossRecorded = false;
+        for (JsonNode entry : history) {
+            String text = entry.toString();
+            lossRecorded |= text.contains(victim) && (text.contains("no longer reachable")
+                    || text.contains("remote task manager was lost") || text.contains("recipient is unreachable"));
+        }
+        assertTrue(lossRecorded, "the job's exception history shows the loss of " + victim + ": " + history);
         assertEquals("RUNNING", getJson(rest + "/jobs/" + jobId).path("state").asText());
 
         // Prometheus scraped the job's e3_* series, and every metric the dashboard and alerts use is served.
@@ -254,6 +271,107 @@ class LocalClusterITCase {
         Set<String> outcomes = new TreeSet<>();
         events.forEach(e -> outcomes.add(e.path("metric").path("outcome").asText()));
         assertTrue(outcomes.containsAll(Set.of("accept", "review", "dead_letter")), "e3_events_total outcomes " + outcomes);
+        // The dashboard's restart count (flink_jobmanager_job_numRestarts, job scope) counted the recovery.
+        saveScrape("http://127.0.0.1:" + ports.get("E3_FLINK_JM_METRICS_PORT") + "/metrics", "flink-jobmanager-after-restart");
+        JsonNode restarts = JSON_EMPTY;
+        long restartDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < restartDeadline) {
+            restarts = query(prometheus, "flink_jobmanager_job_numRestarts{job_name=\"e3_local_it\"}");
+            if (restarts.size() == 1 && restarts.get(0).path("value").get(1).asDouble() >= 1) {
+                break;
+            }
+            Thread.sleep(2000);
+        }
+        assertTrue(restarts.size() == 1 && restarts.get(0).path("value").get(1).asDouble() >= 1,
+                "flink_jobmanager_job_numRestarts of the job in Prometheus: " + restarts);
+    }
+
+    String e3Endpoint(int taskManager) {
+        return "http://127.0.0.1:" + (jobMetricsPort + taskManager) + "/metrics";
+    }
+
+    /** Waits until the calibration topic holds a committed drift and a committed calibration snapshot. */
+    void awaitClosedWindows(String bootstrap, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Set<String> kinds = new TreeSet<>();
+        while (System.nanoTime() < deadline) {
+            kinds.clear();
+            OutputTopics.readAll(bootstrap, "calibration").forEach(r -> kinds.add(r.json().path("kind").asText()));
+            if (kinds.containsAll(Set.of("drift", "calibration"))) {
+                return;
+            }
+            Thread.sleep(2000);
+        }
+        throw new AssertionError("no closed drift and calibration windows after " + timeout + ": " + kinds + logTails());
+    }
+
+    /**
+     * deploy/bin/check-scrape.sh on real scrapes of both TaskManagers' e3 endpoints and Flink's reporters (JobManager,
+     * both TaskManagers) finds every metric of deploy/metrics.txt; each TaskManager serves the job's own metrics, and
+     * Prometheus scrapes both e3 endpoints.
+     */
+    void checkLiveScrape(String prometheus, String rest, String jobId) throws Exception {
+        JsonNode vertex = getJson(rest + "/jobs/" + jobId).path("vertices").get(0);
+        Set<String> taskManagers = new TreeSet<>();
+        getJson(rest + "/jobs/" + jobId + "/vertices/" + vertex.path("id").asText()).path("subtasks")
+                .forEach(t -> taskManagers.add(t.path("taskmanager-id").asText()));
+        assertEquals(Set.of("taskmanager-1", "taskmanager-2"), taskManagers,
+                "the job's subtasks spread over both TaskManagers (taskmanager.load-balance.mode: SLOTS)");
+        int tm = ports.get("E3_FLINK_TM_METRICS_PORT");
+        List<String> sources = List.of(e3Endpoint(0), e3Endpoint(1),
+                "http://127.0.0.1:" + ports.get("E3_FLINK_JM_METRICS_PORT") + "/metrics",
+                "http://127.0.0.1:" + tm + "/metrics", "http://127.0.0.1:" + (tm + 1) + "/metrics");
+        List<String> names = List.of("e3-taskmanager-a", "e3-taskmanager-b", "flink-jobmanager", "flink-taskmanager-1",
+                "flink-taskmanager-2");
+        for (int i = 0; i < 2; i++) {
+            String scrape = saveScrape(sources.get(i), names.get(i));
+            assertTrue(scrape.contains("\ne3_events_total{"), "the job's endpoint " + sources.get(i) + " serves the e3_* "
+                    + "counters of the events its TaskManager scored:\n" + scrape);
+        }
+        for (int i = 2; i < sources.size(); i++) {
+            saveScrape(sources.get(i), names.get(i));
+        }
+        List<String> command = new ArrayList<>(List.of(DeployFiles.deployDir().resolve("bin/check-scrape.sh").toString()));
+        command.addAll(sources);
+        var check = DeployFiles.run(DeployFiles.repoRoot(), 120, command.toArray(String[]::new));
+        System.out.println("check-scrape.sh: " + check.output().trim());
+        assertEquals(0, check.exitCode(), "metrics of deploy/metrics.txt missing from the real scrapes (saved in "
+                + runDir.resolve("scrapes") + "):\n" + check.output());
+
+        // Prometheus scrapes both endpoints of the job (job e3-job), and has the e3_* series of both TaskManagers.
+        Map<String, String> up = new TreeMap<>();
+        Set<String> instancesWithEvents = new TreeSet<>();
+        JsonNode psi = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            up.clear();
+            query(prometheus, "up{job=\"e3-job\"}").forEach(r -> up.put(r.path("metric").path("instance").asText(),
+                    r.path("value").get(1).asText()));
+            instancesWithEvents.clear();
+            query(prometheus, "count by (instance) (e3_events_total{job=\"e3-job\"})")
+                    .forEach(r -> instancesWithEvents.add(r.path("metric").path("instance").asText()));
+            psi = query(prometheus, "e3_drift_psi{job=\"e3-job\"}");
+            if (up.values().stream().allMatch("1"::equals) && up.size() == 2 && instancesWithEvents.size() == 2
+                    && psi.size() >= 4) {
+                break;
+            }
+            Thread.sleep(2000);
+        }
+        String a = "127.0.0.1:" + jobMetricsPort;
+        String b = "127.0.0.1:" + (jobMetricsPort + 1);
+        assertEquals(Map.of(a, "1", b, "1"), up, "up{job=\"e3-job\"} in Prometheus");
+        assertEquals(Set.of(a, b), instancesWithEvents, "instances with e3_events_total in Prometheus");
+        assertTrue(psi.size() >= 4, "PSI of the closed drift windows in Prometheus: " + psi);
+    }
+
+    /** Scrapes {@code url}, keeps the text in the run directory (scrapes/NAME.txt), returns it. */
+    String saveScrape(String url, String name) throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), url + " -> " + response.body());
+        Path dir = Files.createDirectories(runDir.resolve("scrapes"));
+        Files.writeString(dir.resolve(name + ".txt"), response.body());
+        return response.body();
     }
 
     void awaitAllTasksRunning(String rest, String jobId, Duration timeout) throws Exception {
@@ -309,6 +427,9 @@ class LocalClusterITCase {
         }
         for (var port : ports.entrySet()) {
             assertFalse(listening(port.getValue()), port.getKey() + " " + port.getValue() + " still accepts connections");
+        }
+        for (int p = jobMetricsPort; p <= jobMetricsPort + 1; p++) {
+            assertFalse(listening(p), "the job's metrics port " + p + " still accepts connections");
         }
         var status = DeployFiles.run(DeployFiles.repoRoot(), env, 60, SCRIPT.toString(), "status");
         assertTrue(status.output().contains("kafka: not running"), status.output());

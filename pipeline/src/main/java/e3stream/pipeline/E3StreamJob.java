@@ -24,6 +24,7 @@ import e3stream.pipeline.labels.LabelJoinFunction;
 import e3stream.pipeline.labels.LabelledPrediction;
 import e3stream.pipeline.labels.ParseLabelFunction;
 import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.stats.CalibrationAggregate;
 import e3stream.pipeline.stats.CalibrationWindowFunction;
 import e3stream.pipeline.stats.DriftAggregate;
@@ -202,7 +203,7 @@ public final class E3StreamJob {
         String acceptTopic = options.get(E3StreamOptions.TOPIC_PREDICTIONS);
         String reviewTopic = options.get(E3StreamOptions.TOPIC_REVIEW);
         DataStream<OutputRecord> decisions = predictions
-                .map(new ToOutput(acceptTopic, reviewTopic, options.get(E3StreamOptions.METRICS_PORT)))
+                .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT))))
                 .name("to-output").uid("to-output");
 
         BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
@@ -296,17 +297,17 @@ public final class E3StreamJob {
         private static final long serialVersionUID = 1L;
         private final String acceptTopic;
         private final String reviewTopic;
-        private final int metricsPort;
+        private final PortRange metricsPorts;
 
-        ToOutput(String acceptTopic, String reviewTopic, int metricsPort) {
+        ToOutput(String acceptTopic, String reviewTopic, PortRange metricsPorts) {
             this.acceptTopic = acceptTopic;
             this.reviewTopic = reviewTopic;
-            this.metricsPort = metricsPort;
+            this.metricsPorts = metricsPorts;
         }
 
         @Override
         public void open(OpenContext context) {
-            MetricsServer.ensureStarted(metricsPort);
+            MetricsServer.ensureStarted(metricsPorts);
         }
 
         @Override

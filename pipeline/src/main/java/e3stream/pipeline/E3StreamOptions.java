@@ -20,6 +20,7 @@ import java.util.TreeMap;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import e3stream.pipeline.metrics.PortRange;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
@@ -229,10 +230,12 @@ public final class E3StreamOptions implements Serializable {
 
     // ---- Metrics -----------------------------------------------------------------------------------------------
 
-    public static final ConfigOption<Integer> METRICS_PORT = ConfigOptions.key("metrics.port")
-            .intType().defaultValue(9464)
-            .withDescription("Port of the Prometheus endpoint (/metrics) each JVM running the job serves; 0 = none. "
-                    + "If the port is taken (several TaskManagers on one host) that JVM serves none and logs why.");
+    public static final ConfigOption<String> METRICS_PORT = ConfigOptions.key("metrics.port")
+            .stringType().defaultValue("9464")
+            .withDescription("Port of the Prometheus endpoint (/metrics) each JVM running the job serves, or a range "
+                    + "FROM-TO (e.g. 9464-9473, as Flink's metrics.reporter.prom.port): each JVM takes the first free "
+                    + "port of it, so several TaskManagers on one host each serve one; 0 = none. A JVM that finds "
+                    + "every port taken serves none and logs a warning naming the range; the job runs on.");
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -400,9 +403,10 @@ public final class E3StreamOptions implements Serializable {
         if (get(RESTART_ATTEMPTS) < 0) {
             throw new IllegalArgumentException(RESTART_ATTEMPTS.key() + " must be >= 0, found " + get(RESTART_ATTEMPTS));
         }
-        int port = get(METRICS_PORT);
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException(METRICS_PORT.key() + " must be 0..65535, found " + port);
+        try {
+            PortRange.parse(get(METRICS_PORT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(METRICS_PORT.key() + ": " + e.getMessage(), e);
         }
         positive(CHECKPOINT_INTERVAL);
         positive(WINDOW_SIZE);

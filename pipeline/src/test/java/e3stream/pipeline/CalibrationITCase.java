@@ -18,6 +18,7 @@ import java.util.TreeMap;
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.demo.ImageEvents;
 import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.Expected;
 import e3stream.pipeline.testutils.KafkaIO;
@@ -64,7 +65,7 @@ class CalibrationITCase {
         E3StreamOptions options = E3StreamJobITCase.options(prefix, KafkaIO.map(
                 "windows.size", "10 s", "labels.max-delay", "5 s", "windows.idleness", "60 s"));
         double joinedBefore = PipelineMetrics.get().labelsJoined.get();
-        int port = MetricsServer.ensureStarted(freePort());
+        int port = MetricsServer.ensureStarted(PortRange.parse(Integer.toString(freePort())));
         assertTrue(port > 0, "metrics endpoint started");
         List<KafkaIO.Read> reads;
         String scrape;

@@ -96,6 +96,30 @@ class E3StreamOptionsTest {
     }
 
     @Test
+    void metricsPortTakesAPortARangeOrZeroAndNamesTheKeyWhenBad() {
+        assertEquals("9464", E3StreamOptions.fromArgs(args()).get(E3StreamOptions.METRICS_PORT));
+        assertEquals("9464-9473", E3StreamOptions.fromArgs(args("--metrics.port", "9464-9473"))
+                .get(E3StreamOptions.METRICS_PORT));
+        assertEquals("0", E3StreamOptions.fromArgs(args("--metrics.port", "0")).get(E3StreamOptions.METRICS_PORT));
+        assertEquals("metrics.port: range FROM-TO must have FROM <= TO, found '9473-9464'",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--metrics.port", "9473-9464"))).getMessage());
+        assertEquals("metrics.port: ports must be in 1..65535, found '65536'", assertThrows(
+                IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args("--metrics.port", "65536"))).getMessage());
+        assertEquals("metrics.port: expected a port (1..65535), a range FROM-TO of them (e.g. 9464-9473) or 0 for "
+                + "none, found 'prometheus'", assertThrows(IllegalArgumentException.class,
+                () -> E3StreamOptions.fromArgs(args("--metrics.port", "prometheus"))).getMessage());
+    }
+
+    @Test
+    void metricsPortFromYamlMayBeANumber(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, "kafka.bootstrap-servers: a:9092\nmodel.bundle: models/e3\nmetrics.port: 9250\n");
+        assertEquals("9250", E3StreamOptions.fromArgs(new String[] {"--config", yaml.toString()})
+                .get(E3StreamOptions.METRICS_PORT));
+    }
+
+    @Test
     void hidesSecretsWhenPrinted() {
         E3StreamOptions o = E3StreamOptions.fromArgs(args("--kafka.properties.sasl.jaas.config", "secret-value"));
         assertFalse(o.toString().contains("secret-value"));

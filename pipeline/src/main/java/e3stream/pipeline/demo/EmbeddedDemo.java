@@ -23,6 +23,7 @@ import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.events.Json;
 import e3stream.pipeline.inference.SharedModel;
 import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.data.IdxReader;
 import e3stream.runtime.data.ImageSet;
@@ -45,7 +46,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * Prometheus metrics, and exits (or, with {@code --forever}, keeps replaying clean images until Ctrl-C).
  *
  * <p>Options: {@code --rate N} events/s (150), {@code --phase-size N} images per phase (1200), {@code --window S}
- * seconds (4), {@code --label-delay MS} (1500), {@code --metrics-port P} (9464; 0 = none), {@code --bundle DIR}
+ * seconds (4), {@code --label-delay MS} (1500), {@code --metrics-port P} (9464; a range FROM-TO takes its first free port; 0 = none), {@code --bundle DIR}
  * (models/e3), {@code --data DIR} (data), {@code --parallelism N} (2), {@code --forever}.
  */
 public final class EmbeddedDemo {
@@ -71,7 +72,7 @@ public final class EmbeddedDemo {
                 flags.put(args[i].substring(2), args[++i]);
             } else {
                 System.err.println("usage: EmbeddedDemo [--rate N] [--phase-size N] [--window SECONDS] [--label-delay MS] "
-                        + "[--metrics-port P] [--bundle DIR] [--data DIR] [--parallelism N] [--forever]");
+                        + "[--metrics-port P|FROM-TO] [--bundle DIR] [--data DIR] [--parallelism N] [--forever]");
                 System.exit(2);
             }
         }
@@ -97,7 +98,12 @@ public final class EmbeddedDemo {
         int phaseSize = Integer.parseInt(flag("phase-size", "1200"));
         int windowSeconds = Integer.parseInt(flag("window", "4"));
         long labelDelay = Long.parseLong(flag("label-delay", "1500"));
-        int metricsPort = Integer.parseInt(flag("metrics-port", "9464"));
+        PortRange metricsPorts;
+        try {
+            metricsPorts = PortRange.parse(flag("metrics-port", "9464"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--metrics-port: " + e.getMessage(), e);
+        }
         boolean forever = flags.containsKey("forever");
         Path bundle = repoPath(flag("bundle", "models/e3"));
         Path data = repoPath(flag("data", "data"));
@@ -110,7 +116,7 @@ public final class EmbeddedDemo {
         System.out.println("E3 Stream demo: starting an in-process Kafka broker and a Flink MiniCluster ...");
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             kafka.createTopics(2, "images", "labels", "predictions", "review", "images-dlq", "calibration");
-            int port = MetricsServer.ensureStarted(metricsPort);
+            int port = MetricsServer.ensureStarted(metricsPorts);
             Map<String, String> opts = new LinkedHashMap<>();
             opts.put("kafka.bootstrap-servers", kafka.bootstrapServers());
             opts.put("model.bundle", bundle.toString());
@@ -121,7 +127,7 @@ public final class EmbeddedDemo {
             opts.put("windows.idleness", "1 s");
             opts.put("labels.max-delay", (labelDelay + 2500) + " ms");
             opts.put("labels.ttl", "1 min");
-            opts.put("metrics.port", Integer.toString(metricsPort));
+            opts.put("metrics.port", metricsPorts.toString());
             E3StreamOptions options = E3StreamOptions.of(opts);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
                     options.get(E3StreamOptions.PARALLELISM), E3StreamJob.localConfiguration(options));

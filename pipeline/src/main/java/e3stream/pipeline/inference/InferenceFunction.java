@@ -59,6 +59,7 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Pre
         classes = manifest.classes();
         modelName = manifest.name();
         modelVersion = manifest.version();
+        PipelineMetrics.get().exportReviewRatioReference(manifest, !triageOverrides.isEmpty());
     }
 
     @Override

@@ -24,29 +24,37 @@ public final class MetricsServer {
     }
 
     /**
-     * Serves the default registry on {@code requestedPort} unless this JVM already serves it; 0 does nothing.
-     * A port that is taken is logged, not fatal: the job must not fail because two TaskManagers share a host.
+     * Serves the default registry on the first free port of {@code ports} unless this JVM already serves it;
+     * {@link PortRange#NONE} does nothing. Ports taken (several TaskManagers on one host, each taking the next port
+     * of the range) are skipped; when all are taken that is logged, not fatal: the job must not fail because of its
+     * metrics endpoint.
      *
      * @return the port served, or -1
      */
-    public static synchronized int ensureStarted(int requestedPort) {
+    public static synchronized int ensureStarted(PortRange ports) {
         if (server != null) {
             return port;
         }
-        if (requestedPort == 0) {
+        if (ports.isNone()) {
             return -1;
         }
-        try {
-            DefaultExports.initialize();
-            server = new HTTPServer(new InetSocketAddress(requestedPort), CollectorRegistry.defaultRegistry, true);
-            port = server.getPort();
-            LOG.info("Prometheus metrics on http://localhost:{}/metrics", port);
-        } catch (IOException e) {
-            LOG.warn("metrics.port {} is not available ({}); this JVM serves no Prometheus endpoint", requestedPort,
-                    e.toString());
-            return -1;
+        DefaultExports.initialize();
+        IOException last = null;
+        for (int p = ports.from(); p <= ports.to(); p++) {
+            try {
+                server = new HTTPServer(new InetSocketAddress(p), CollectorRegistry.defaultRegistry, true);
+                port = server.getPort();
+                LOG.info("Prometheus metrics on http://localhost:{}/metrics (metrics.port {})", port, ports);
+                return port;
+            } catch (IOException e) {
+                // BindException: another JVM on this host (or anything else) has it; try the next one
+                last = e;
+            }
         }
-        return port;
+        LOG.warn("metrics.port {}: no port of it is available (last: {}); this JVM serves no Prometheus endpoint. "
+                + "Give a range with at least one port per JVM on this host (e.g. one per TaskManager).", ports,
+                last == null ? "none" : last.toString());
+        return -1;
     }
 
     /** Stops the endpoint (embedded use: the demo and tests). */

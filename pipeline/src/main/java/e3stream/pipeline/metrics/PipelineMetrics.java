@@ -1,5 +1,7 @@
 package e3stream.pipeline.metrics;
 
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.stats.ReferenceDistributions;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
 import io.prometheus.client.Gauge;
@@ -26,6 +28,7 @@ public final class PipelineMetrics {
     public final Counter events;
     public final Histogram latency;
     public final Gauge reviewRatio;
+    public final Gauge reviewRatioReference;
     public final Gauge ece;
     public final Gauge nll;
     public final Gauge brier;
@@ -51,6 +54,10 @@ public final class PipelineMetrics {
                 .register(registry);
         reviewRatio = Gauge.build("e3_review_ratio", "Share of events sent to review in the last closed window.")
                 .register(registry);
+        reviewRatioReference = Gauge.build("e3_review_ratio_reference", "The bundle's reference review rate "
+                        + "(model.json reference.review_rate: share of its validation split that its triage policy "
+                        + "sends to review); only while the job uses the bundle's own triage policy.")
+                .labelNames("model").register(registry);
         ece = Gauge.build("e3_calibration_ece", "Expected calibration error of the last closed labelled window.")
                 .register(registry);
         nll = Gauge.build("e3_calibration_nll", "Mean negative log-likelihood (nats) of the last closed labelled window.")
@@ -80,6 +87,24 @@ public final class PipelineMetrics {
         labelsLate = Counter.build("e3_labels_late_total",
                 "Joined labels that arrived after their calibration window had closed (labels.max-delay).")
                 .register(registry);
+    }
+
+    /**
+     * Sets {@code e3_review_ratio_reference{model}} from the bundle's {@code reference.review_rate}, once its model
+     * is loaded. Not exported when the bundle has none (the review-ratio alert then compares with the previous day)
+     * or when the job overrides the bundle's triage thresholds: the reference was measured under the bundle's policy
+     * and would mislead under another.
+     *
+     * @return the value exported, or null
+     */
+    public Double exportReviewRatioReference(BundleManifest manifest, boolean triageOverridden) {
+        Double reference = ReferenceDistributions.fromJson(manifest.referenceJson()).reviewRate();
+        if (reference == null || triageOverridden) {
+            reviewRatioReference.remove(manifest.name());
+            return null;
+        }
+        reviewRatioReference.labels(manifest.name()).set(reference);
+        return reference;
     }
 
     public static PipelineMetrics get() {
