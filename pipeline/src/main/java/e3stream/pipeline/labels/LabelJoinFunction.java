@@ -13,21 +13,18 @@ import org.apache.flink.util.Collector;
 
 /**
  * Joins predictions and labels by id in keyed state, whichever arrives first waiting for the other for at most
- * {@code ttl} (processing time). State per id is one prediction or one label, cleared on the join or on expiry, so
- * it stays bounded by the arrival rate times the TTL. A waiting prediction is kept as the few fields calibration
- * needs (a {@link LabelledPrediction} without its label), not the whole event: without labels every event waits.
- * Counts {@code e3_labels_joined_total}, {@code e3_labels_expired_total} (a label whose prediction never came) and
- * {@code e3_predictions_unlabelled_total}.
- * A second label for an id already joined waits and expires like an orphan.
+ * {@code ttl} (processing time). State per id is one {@link PendingJoin} (only what calibration needs of a
+ * prediction, or the label) and one timer, cleared on the join or on expiry, so it stays bounded by the arrival rate
+ * times the TTL. Counts {@code e3_labels_joined_total}, {@code e3_labels_expired_total} (a label whose prediction
+ * never came) and {@code e3_predictions_unlabelled_total}. A second label for an id already joined waits and expires
+ * like an orphan; a second label before the prediction replaces the first, which counts as expired.
  */
 public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Prediction, LabelEvent, LabelledPrediction> {
 
     private static final long serialVersionUID = 1L;
 
     private final long ttlMs;
-    private transient ValueState<LabelledPrediction> prediction;
-    private transient ValueState<LabelEvent> label;
-    private transient ValueState<Long> timer;
+    private transient ValueState<PendingJoin> pending;
 
     public LabelJoinFunction(Duration ttl) {
         this.ttlMs = ttl.toMillis();
@@ -35,69 +32,70 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
 
     @Override
     public void open(OpenContext context) {
-        prediction = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-prediction", LabelledPrediction.class));
-        label = getRuntimeContext().getState(new ValueStateDescriptor<>("label", LabelEvent.class));
-        timer = getRuntimeContext().getState(new ValueStateDescriptor<>("expiry", Long.class));
+        pending = getRuntimeContext().getState(new ValueStateDescriptor<>("pending", PendingJoin.class));
     }
 
     @Override
     public void processElement1(Prediction p, Context ctx, Collector<LabelledPrediction> out) throws Exception {
-        LabelledPrediction pending = LabelledPrediction.awaitingLabel(p);
-        LabelEvent l = label.value();
-        if (l != null) {
-            emit(pending, l, ctx, out);
-        } else {
-            prediction.update(pending);
-            arm(ctx);
+        PendingJoin entry = pending.value();
+        if (entry != null && entry.hasLabel()) {
+            emit(ctx, out, entry, p.timestamp, p.probabilities, !p.accepted, entry.label);
+            return;
         }
+        entry = rearm(ctx, entry);
+        entry.timestamp = p.timestamp;
+        entry.probabilities = p.probabilities;
+        entry.reviewed = !p.accepted;
+        pending.update(entry);
     }
 
     @Override
     public void processElement2(LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
-        LabelledPrediction p = prediction.value();
-        if (p != null) {
-            emit(p, l, ctx, out);
-        } else {
-            if (label.value() != null) {
-                PipelineMetrics.get().labelsExpired.inc(); // replaced before its prediction came: it can never join
-            }
-            label.update(l);
-            arm(ctx);
+        PendingJoin entry = pending.value();
+        if (entry != null && entry.hasPrediction()) {
+            emit(ctx, out, entry, entry.timestamp, entry.probabilities, entry.reviewed, l.label);
+            return;
         }
+        if (entry != null && entry.hasLabel()) {
+            PipelineMetrics.get().labelsExpired.inc(); // replaced before its prediction came: it can never join
+        }
+        entry = rearm(ctx, entry);
+        entry.label = l.label;
+        pending.update(entry);
     }
 
-    private void emit(LabelledPrediction p, LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
-        out.collect(p.withLabel(l.label));
+    private void emit(Context ctx, Collector<LabelledPrediction> out, PendingJoin entry, long timestamp,
+                      double[] probabilities, boolean reviewed, int label) throws Exception {
+        out.collect(new LabelledPrediction(ctx.getCurrentKey(), timestamp, probabilities, reviewed, label));
         PipelineMetrics.get().labelsJoined.inc();
-        Long t = timer.value();
-        if (t != null) {
-            ctx.timerService().deleteProcessingTimeTimer(t);
-        }
-        prediction.clear();
-        label.clear();
-        timer.clear();
+        ctx.timerService().deleteProcessingTimeTimer(entry.expiresAt);
+        pending.clear();
     }
 
-    private void arm(Context ctx) throws Exception {
-        Long old = timer.value();
-        if (old != null) {
-            ctx.timerService().deleteProcessingTimeTimer(old);
+    /** The entry to update (a new one if none) with its timer moved to now + TTL. */
+    private PendingJoin rearm(Context ctx, PendingJoin entry) {
+        if (entry == null) {
+            entry = new PendingJoin();
+        } else {
+            ctx.timerService().deleteProcessingTimeTimer(entry.expiresAt);
         }
-        long at = ctx.timerService().currentProcessingTime() + ttlMs;
-        ctx.timerService().registerProcessingTimeTimer(at);
-        timer.update(at);
+        entry.expiresAt = ctx.timerService().currentProcessingTime() + ttlMs;
+        ctx.timerService().registerProcessingTimeTimer(entry.expiresAt);
+        return entry;
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<LabelledPrediction> out) throws Exception {
-        if (label.value() != null) {
+        PendingJoin entry = pending.value();
+        if (entry == null || entry.expiresAt != timestamp) {
+            return; // a timer of an entry already joined or re-armed
+        }
+        if (entry.hasLabel()) {
             PipelineMetrics.get().labelsExpired.inc();
         }
-        if (prediction.value() != null) {
+        if (entry.hasPrediction()) {
             PipelineMetrics.get().predictionsUnlabelled.inc();
         }
-        prediction.clear();
-        label.clear();
-        timer.clear();
+        pending.clear();
     }
 }
