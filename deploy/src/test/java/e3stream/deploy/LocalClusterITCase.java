@@ -36,7 +36,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Runs {@code deploy/local/bin/e3-local.sh} for real: a KRaft Kafka broker process, a Flink session cluster of one
  * JobManager and two TaskManager JVMs with Flink's Prometheus reporter, and Debian's Prometheus scraping them, all on
- * free loopback ports, with state and logs in deploy/target/local-cluster-it. Then stops everything and checks nothing is left listening.
+ * free loopback ports, with state and logs in deploy/target/local-cluster-it. Runs the pipeline jar on it through a
+ * TaskManager kill; while the job runs on both TaskManagers, checks real scrapes of the job's two endpoints (one port of
+ * its metrics.port range per TaskManager) and of Flink's reporters against deploy/metrics.txt (deploy/bin/check-scrape.sh;
+ * the scrapes are kept in the run directory's scrapes/). Then stops everything and checks nothing is left listening.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

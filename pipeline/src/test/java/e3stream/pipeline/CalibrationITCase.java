@@ -115,6 +115,13 @@ class CalibrationITCase {
         Map<String, Expected.Scored> scored = Expected.score(pngs, Map.of());
         ReferenceDistributions reference = ReferenceDistributions.fromJson(
                 ModelBundle.load(TestData.bundle()).manifest().referenceJson());
+        // the bundle's reference review rate is served exactly when model.json has one (the shipped e3 has none)
+        double servedReference = sample(scrape, "e3_review_ratio_reference{model=\"e3\",}");
+        if (reference.reviewRate() == null) {
+            assertTrue(Double.isNaN(servedReference), "no e3_review_ratio_reference without reference.review_rate");
+        } else {
+            assertEquals(reference.reviewRate(), servedReference, 1e-12);
+        }
         Map<Long, CalibrationStats> calibration = new TreeMap<>();
         Map<Long, DriftStats> drift = new TreeMap<>();
         for (String id : pngs.keySet()) {
