@@ -265,7 +265,7 @@ class DeployManifestsTest {
         Map<String, String> values = new HashMap<>(Map.of("E3_PROMETHEUS_SCRAPE_INTERVAL", "5s",
                 "E3_PROMETHEUS_RULES", DeployFiles.deployDir().resolve("prometheus/rules/e3-alerts.yml").toString(),
                 "E3_FLINK_JM_METRICS_PORT", "19249", "E3_TM_TARGETS", "'127.0.0.1:19250', '127.0.0.1:19251'",
-                "E3_JOB_TARGETS", "", "E3_PROMETHEUS_PORT", "19090"));
+                "E3_JOB_TARGETS", "'127.0.0.1:19260', '127.0.0.1:19261'", "E3_PROMETHEUS_PORT", "19090"));
         for (var e : values.entrySet()) {
             template = template.replace("${" + e.getKey() + "}", e.getValue());
         }
