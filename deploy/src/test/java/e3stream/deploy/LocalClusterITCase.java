@@ -256,7 +256,8 @@ class LocalClusterITCase {
         assertEquals(30, dlq, "1 in 40 of 1200 events was malformed");
         assertTrue(review > 0, "some events go to review");
 
-        // The job restarted from a checkpoint because of the kill, and runs again on two TaskManagers.
+        // The job restarted from a checkpoint because of the kill, and runs again (the survivor has slots for all of it:
+        // it usually restarts there before the killed TaskManager is back).
         // Which part of Flink notices the loss first varies (heartbeat: "no longer reachable"; a peer's network
         // channel: "remote task manager was lost"; a deployment: "recipient is unreachable"); each names the victim.
         JsonNode history = getJson(rest + "/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
