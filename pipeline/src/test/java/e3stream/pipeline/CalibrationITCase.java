@@ -77,7 +77,7 @@ class CalibrationITCase {
                     KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, labels.get(id), times.get(id)), times.get(id));
                 }
             }
-            producer.flush();
+            KafkaIO.flush(producer);
             // Each odd label right after its image: joined items then come roughly in event-time order, as they
             // would in production, and within labels.max-delay of each other.
             for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
@@ -88,7 +88,7 @@ class CalibrationITCase {
                     KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, labels.get(id), ts), ts);
                 }
             }
-            producer.flush();
+            KafkaIO.flush(producer);
             long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
             while (PipelineMetrics.get().labelsJoined.get() - joinedBefore < N && System.nanoTime() < deadline) {
                 Thread.sleep(200);
@@ -104,7 +104,7 @@ class CalibrationITCase {
                         E3StreamJobITCase.png(N + i)), ts);
                 KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, set.label(N + i), ts), ts);
             }
-            producer.flush();
+            KafkaIO.flush(producer);
             reads = KafkaIO.readUntil(servers, List.of(prefix + "calibration"),
                     r -> r.stream().filter(x -> x.json().path("window").path("start").asLong() < BASE + 30_000).count() >= 6,
                     Duration.ofMinutes(10), Duration.ofSeconds(2));

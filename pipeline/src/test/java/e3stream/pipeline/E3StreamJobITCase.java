@@ -153,7 +153,7 @@ class E3StreamJobITCase {
                 KafkaIO.send(producer, topic, (String) m[0], (byte[]) m[1], baseTime + i);
                 sent++;
             }
-            producer.flush();
+            KafkaIO.flush(producer);
         }
         return sent;
     }

@@ -210,6 +210,9 @@ public final class EmbeddedDemo {
         props.put("key.serializer", ByteArraySerializer.class.getName());
         props.put("value.serializer", ByteArraySerializer.class.getName());
         props.put("linger.ms", "5");
+        // One request in flight: a retried batch is never overtaken by the next, which the broker could take as this
+        // producer's first write and then reject the retry as out of order (its records lost).
+        props.put("max.in.flight.requests.per.connection", "1");
         return new KafkaProducer<>(props);
     }
 

@@ -8,11 +8,13 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import kafka.server.KafkaConfig;
@@ -20,6 +22,7 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.utils.Time;
@@ -140,9 +143,33 @@ public final class EmbeddedKafka implements AutoCloseable {
                     }
                 }
             }
+            awaitLeaders(admin, Arrays.asList(topics));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+
+    /**
+     * Waits until every partition has a leader: the create call returns when the controller has the topic, a moment
+     * before the broker leads its partitions, and a producer writing in that moment can lose its first batch.
+     */
+    private static void awaitLeaders(Admin admin, List<String> topics) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames().get();
+                if (described.values().stream().flatMap(t -> t.partitions().stream())
+                        .allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
+                    return;
+                }
+            } catch (ExecutionException e) {
+                // unknown topic while the broker catches up: try again
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("partitions of " + topics + " have no leader 30 s after creation");
+            }
+            Thread.sleep(20);
         }
     }
 

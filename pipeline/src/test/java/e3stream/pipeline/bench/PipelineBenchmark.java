@@ -36,9 +36,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <ol>
  *   <li>raw model throughput: {@link E3Model#memberLogits} on batches of {@code inference.max-batch-size};</li>
  *   <li>end-to-end throughput: N PNG events already in Kafka, the job from its first to its last output visible to
- *       a read_committed consumer, in EXACTLY_ONCE and AT_LEAST_ONCE mode;</li>
- *   <li>end-to-end latency (send time to visible to a read_committed consumer) at half the measured exactly-once
- *       throughput, in EXACTLY_ONCE and AT_LEAST_ONCE mode.</li>
+ *       a read_committed consumer, in EXACTLY_ONCE and AT_LEAST_ONCE mode, two rounds alternating;</li>
+ *   <li>end-to-end latency (send time to visible to a read_committed consumer) at half the highest measured
+ *       exactly-once throughput, in EXACTLY_ONCE and AT_LEAST_ONCE mode.</li>
  * </ol>
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
@@ -63,13 +63,16 @@ public final class PipelineBenchmark {
         System.out.printf(Locale.ROOT, "raw model throughput (batch %d, 1 session): %.0f images/s%n", batch, raw);
 
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            // Two rounds, the modes alternating: the first job in a JVM also pays for JIT warm-up of Flink and Kafka.
             double e2e = 0;
-            for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
-                double t = throughput(kafka, pngs, n, mode);
-                System.out.printf(Locale.ROOT, "end-to-end throughput (%s, %d events): %.0f events/s = %.2f x raw%n",
-                        mode, n, t, t / raw);
-                if (mode == E3StreamOptions.Delivery.EXACTLY_ONCE) {
-                    e2e = t;
+            for (int round = 1; round <= 2; round++) {
+                for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
+                    double t = throughput(kafka, pngs, n, mode, round);
+                    System.out.printf(Locale.ROOT, "end-to-end throughput (%s, %d events, round %d): %.0f events/s = %.2f x raw%n",
+                            mode, n, round, t, t / raw);
+                    if (mode == E3StreamOptions.Delivery.EXACTLY_ONCE) {
+                        e2e = Math.max(e2e, t);
+                    }
                 }
             }
             int rate = (int) Math.max(1, e2e / 2);
@@ -126,9 +129,9 @@ public final class PipelineBenchmark {
                 prefix + "images-dlq", prefix + "calibration");
     }
 
-    static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode)
+    static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode, int round)
             throws Exception {
-        String prefix = "bench-tp-" + mode.name().toLowerCase(Locale.ROOT) + "-";
+        String prefix = "bench-tp-" + round + "-" + mode.name().toLowerCase(Locale.ROOT) + "-";
         createTopics(kafka, prefix);
         try (KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             for (int i = 0; i < n; i++) {
@@ -136,7 +139,7 @@ public final class PipelineBenchmark {
                 KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, i, "bench", "image/png",
                         pngs.get(i % pngs.size())), System.currentTimeMillis());
             }
-            producer.flush();
+            KafkaIO.flush(producer);
         }
         try (RunningJob job = RunningJob.start(options(kafka, prefix, mode));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
@@ -188,7 +191,7 @@ public final class PipelineBenchmark {
                     KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, now, "bench", "image/png",
                             pngs.get((int) (i % pngs.size()))), now);
                 }
-                producer.flush();
+                KafkaIO.flush(producer);
             }, "bench-sender");
             sender.start();
             long measureFrom = System.currentTimeMillis() + 10_000; // the first 10 s warm up

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,12 +36,33 @@ public final class KafkaIO {
         props.put("linger.ms", "5");
         props.put("enable.idempotence", "true");
         props.put("acks", "all");
+        // One request in flight: a first batch retried (partition not yet led right after topic creation) is then
+        // never overtaken by the next one, which the broker would take as the producer's first sequence, rejecting
+        // the retry as out of order until it expires: records silently lost, a job waiting for them forever.
+        props.put("max.in.flight.requests.per.connection", "1");
         return new KafkaProducer<>(props);
     }
 
+    /** Sends asynchronously; a failed send makes the next {@link #flush} throw. */
     public static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value, long timestamp) {
-        producer.send(new ProducerRecord<>(topic, null, timestamp, key == null ? null : key.getBytes(StandardCharsets.UTF_8), value));
+        producer.send(new ProducerRecord<>(topic, null, timestamp, key == null ? null : key.getBytes(StandardCharsets.UTF_8), value),
+                (metadata, error) -> {
+                    if (error != null) {
+                        SEND_FAILURE.compareAndSet(null, new IllegalStateException("sending to " + topic + " failed", error));
+                    }
+                });
     }
+
+    /** Flushes and throws if any {@link #send} of this JVM failed: a test never waits for records that were lost. */
+    public static void flush(KafkaProducer<byte[], byte[]> producer) {
+        producer.flush();
+        IllegalStateException failure = SEND_FAILURE.getAndSet(null);
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static final AtomicReference<IllegalStateException> SEND_FAILURE = new AtomicReference<>();
 
     /**
      * Reads the topics from the beginning as a read_committed consumer until {@code done} holds for what was read
