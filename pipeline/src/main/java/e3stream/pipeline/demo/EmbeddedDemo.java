@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +55,10 @@ public final class EmbeddedDemo {
     private record Phase(String name, long start, long end) { }
 
     private final Map<String, String> flags;
-    private final List<Phase> phases = new ArrayList<>();
+    /** Finished phases (written by the replay thread, read by the printer). */
+    private final List<Phase> phases = new CopyOnWriteArrayList<>();
+    /** The phase being sent now, if any. */
+    private volatile Phase running;
     private final Map<Long, JsonNode> drift = new TreeMap<>();
     private final Map<Long, JsonNode> calibration = new TreeMap<>();
     private final AtomicBoolean stop = new AtomicBoolean();
@@ -154,6 +158,7 @@ public final class EmbeddedDemo {
                         Corruption.ROTATION, Corruption.PIXELATE};
                 int per = Math.max(1, phaseSize / 5);
                 long startCorrupted = System.currentTimeMillis();
+                running = new Phase("corrupted", startCorrupted, Long.MAX_VALUE);
                 for (int severity = 1; severity <= 5 && !stop.get(); severity++) {
                     int[] idx = new int[per];
                     for (int i = 0; i < per; i++) {
@@ -172,6 +177,7 @@ public final class EmbeddedDemo {
                     replay.phase("clean-again", fashion, null, 0);
                 }
                 long productionEnd = System.currentTimeMillis();
+                running = new Phase("tail", productionEnd, Long.MAX_VALUE);
                 // A trickle of clean images moves event time past the last windows, so they close.
                 replay.rate(Math.max(10, rate / 5));
                 long tailUntil = productionEnd + labelDelay + 2500 + 2L * windowSeconds * 1000 + 1000;
@@ -236,6 +242,7 @@ public final class EmbeddedDemo {
 
         void phase(String name, ImageSet images, ImageSet ood, int oodEvery) {
             long start = System.currentTimeMillis();
+            running = new Phase(name, start, Long.MAX_VALUE);
             send(name, images, ood, oodEvery);
             phases.add(new Phase(name, start, System.currentTimeMillis()));
         }
@@ -388,7 +395,12 @@ public final class EmbeddedDemo {
                 return p.name;
             }
         }
-        return phases.isEmpty() ? "?" : (t < phases.get(0).start ? "warm-up" : phases.get(phases.size() - 1).name);
+        Phase now = running;
+        if (now != null && t >= now.start) {
+            return now.name;
+        }
+        long firstStart = phases.isEmpty() ? (now == null ? Long.MAX_VALUE : now.start) : phases.get(0).start;
+        return t < firstStart || phases.isEmpty() ? "warm-up" : phases.get(phases.size() - 1).name;
     }
 
     private synchronized void summary() {
