@@ -132,8 +132,15 @@ class LocalClusterITCase {
                 "http://127.0.0.1:" + (tm + 1) + "/metrics", "up",
                 "http://127.0.0.1:" + ports.get("E3_PROMETHEUS_PORT") + "/metrics", "up"), health);
 
-        // Flink's own metrics arrive through the reporter plugin: two TaskManagers registered at the JobManager.
+        // Flink's own metrics arrive through the reporter plugin: two TaskManagers registered at the JobManager. The
+        // latest sample may predate the second registration (REST saw both above): wait for a later scrape.
         JsonNode result = query(prometheus, "flink_jobmanager_numRegisteredTaskManagers");
+        long registeredBy = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!(result.size() == 1 && "2".equals(result.get(0).path("value").get(1).asText()))
+                && System.nanoTime() < registeredBy) {
+            Thread.sleep(1000);
+            result = query(prometheus, "flink_jobmanager_numRegisteredTaskManagers");
+        }
         assertEquals(1, result.size(), result.toString());
         assertEquals("2", result.get(0).path("value").get(1).asText(), result.toString());
         // and the E3 alert rules are loaded
