@@ -20,7 +20,9 @@ import e3stream.pipeline.inference.DecodedImage;
 import e3stream.pipeline.inference.InferenceFunction;
 import e3stream.pipeline.inference.ModelSpec;
 import e3stream.pipeline.inference.ParseDecodeFunction;
+import e3stream.pipeline.labels.ImageTimeOperator;
 import e3stream.pipeline.labels.LabelJoinFunction;
+import e3stream.pipeline.labels.LabelWatermarks;
 import e3stream.pipeline.labels.LabelledPrediction;
 import e3stream.pipeline.labels.ParseLabelFunction;
 import e3stream.pipeline.metrics.MetricsServer;
@@ -43,6 +45,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
@@ -220,18 +223,16 @@ public final class E3StreamJob {
         // Delayed labels joined by id, then calibration per window of the image's event time.
         DataStream<LabelEvent> labels = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_LABELS)),
                         WatermarkStrategy.noWatermarks(), "labels-source").uid("labels-source")
-                .process(new ParseLabelFunction(bundle)).name("parse-labels").uid("parse-labels");
+                .process(new ParseLabelFunction(bundle)).name("parse-labels").uid("parse-labels")
+                .assignTimestampsAndWatermarks(LabelWatermarks.strategy()).name("labels-idle").uid("labels-idle");
         DataStream<LabelledPrediction> joined = predictions.keyBy(p -> p.id)
                 .connect(labels.keyBy(l -> l.id))
                 .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
                 .name("label-join").uid("label-join")
-                // Joined items arrive in label order: their own watermark allows labels.max-delay of lateness.
-                .assignTimestampsAndWatermarks(WatermarkStrategy
-                        .<LabelledPrediction>forBoundedOutOfOrderness(options.get(E3StreamOptions.LABEL_MAX_DELAY)
-                                .plus(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS)))
-                        .withTimestampAssigner((l, ts) -> l.timestamp)
-                        .withIdleness(options.get(E3StreamOptions.IDLENESS)))
-                .name("labelled-event-time").uid("labelled-event-time");
+                // On image time, with the images' watermark labels.max-delay behind.
+                .transform("labelled-event-time", TypeInformation.of(LabelledPrediction.class),
+                        new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
+                .uid("labelled-event-time");
         SingleOutputStreamOperator<OutputRecord> calibration = joined
                 .windowAll(TumblingEventTimeWindows.of(window))
                 .sideOutputLateData(LATE_LABELS)

@@ -216,8 +216,9 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<Duration> LABEL_MAX_DELAY = ConfigOptions.key("labels.max-delay")
             .durationType().defaultValue(Duration.ofSeconds(30))
-            .withDescription("How long after its image a label may arrive and still count in its window's "
-                    + "calibration statistics (watermark delay of the joined stream).");
+            .withDescription("How long after its image (in image event time) a label may arrive and still count in "
+                    + "its window's calibration statistics: calibration windows close this much after the images' "
+                    + "watermark passes their end.");
 
     public static final ConfigOption<Duration> LABEL_TTL = ConfigOptions.key("labels.ttl")
             .durationType().defaultValue(Duration.ofMinutes(10))

@@ -45,7 +45,13 @@ public final class KafkaIO {
 
     /** Sends asynchronously; a failed send makes the next {@link #flush} throw. */
     public static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value, long timestamp) {
-        producer.send(new ProducerRecord<>(topic, null, timestamp, key == null ? null : key.getBytes(StandardCharsets.UTF_8), value),
+        send(producer, topic, null, key, value, timestamp);
+    }
+
+    /** As {@link #send(KafkaProducer, String, String, byte[], long)}, to the given partition (null: by key). */
+    public static void send(KafkaProducer<byte[], byte[]> producer, String topic, Integer partition, String key,
+                            byte[] value, long timestamp) {
+        producer.send(new ProducerRecord<>(topic, partition, timestamp, key == null ? null : key.getBytes(StandardCharsets.UTF_8), value),
                 (metadata, error) -> {
                     if (error != null) {
                         SEND_FAILURE.compareAndSet(null, new IllegalStateException("sending to " + topic + " failed", error));
