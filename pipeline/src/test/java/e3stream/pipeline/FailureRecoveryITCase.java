@@ -14,17 +14,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.demo.ImageEvents;
 import e3stream.pipeline.inference.DecodedImage;
 import e3stream.pipeline.inference.SharedModel;
+import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A task failure mid-stream: the job restarts from its last checkpoint, outputs stay exactly once, the model stays loaded. */
+/**
+ * A task failure mid-stream: the job restarts from its last checkpoint, outputs stay exactly once, the model stays
+ * loaded, and labels still join and close their calibration window afterwards.
+ */
 class FailureRecoveryITCase {
 
     /** Throws once, on the first image after the test arms it; counts completed checkpoints. Static: one JVM. */
@@ -84,6 +91,37 @@ class FailureRecoveryITCase {
             E3StreamJobITCase.assertExactlyOnce(prefix, reads, all, bad);
             assertEquals(sent, reads.size());
             assertEquals(loadsBeforeFailure, SharedModel.loads(), "the restarted tasks reused the loaded model session");
+
+            // After the restart the event-time machinery still works: labels for the second half join the
+            // predictions waiting in (restored) state, and a later image closes their window.
+            double joinedBefore = PipelineMetrics.get().labelsJoined.get();
+            String servers = SharedKafka.get().bootstrapServers();
+            try (KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(servers)) {
+                int i = 0;
+                for (String id : second.keySet()) {
+                    KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, E3StreamJobITCase.fashion()
+                            .label(first.size() + i), 1_700_000_100_000L + i), 1_700_000_100_000L + i);
+                    i++;
+                }
+                KafkaIO.flush(producer);
+                long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+                while (PipelineMetrics.get().labelsJoined.get() - joinedBefore < second.size() && System.nanoTime() < deadline) {
+                    Thread.sleep(200);
+                }
+                long closing = 1_700_000_200_000L;
+                KafkaIO.send(producer, prefix + "images", "fail-closing", ImageEvents.imageEvent("fail-closing", closing,
+                        "test", "image/png", E3StreamJobITCase.png(0)), closing);
+                KafkaIO.flush(producer);
+            }
+            List<KafkaIO.Read> calibration = KafkaIO.readUntil(servers, List.of(prefix + "calibration"),
+                    r -> r.stream().anyMatch(x -> "calibration".equals(x.json().path("kind").asText())
+                            && x.json().path("window").path("start").asLong() == 1_700_000_100_000L),
+                    Duration.ofMinutes(5), Duration.ZERO);
+            JsonNode window = calibration.stream().map(KafkaIO.Read::json)
+                    .filter(j -> "calibration".equals(j.path("kind").asText())
+                            && j.path("window").path("start").asLong() == 1_700_000_100_000L)
+                    .findFirst().orElseThrow(() -> new AssertionError("no calibration window after the restart"));
+            assertEquals(second.size(), window.get("count").asLong(), "every label of the second half counted");
         }
     }
 }
