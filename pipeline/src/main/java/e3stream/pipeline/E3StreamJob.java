@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
+import e3stream.pipeline.events.ImageEventParser;
 import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.events.OutputRecordSerializer;
@@ -182,8 +183,13 @@ public final class E3StreamJob {
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
         String bundle = options.get(E3StreamOptions.MODEL_BUNDLE);
 
+        // Event time and watermarks in the source: one watermark per Kafka partition, so partitions replayed at uneven
+        // speeds (a backlog) hold event time back at the slowest, however many partitions a subtask reads.
         DataStream<RawRecord> images = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_IMAGES)),
-                WatermarkStrategy.noWatermarks(), "images-source").uid("images-source");
+                WatermarkStrategy.<RawRecord>forBoundedOutOfOrderness(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS))
+                        .withTimestampAssigner((raw, kafkaTimestamp) -> ImageEventParser.eventTime(raw.value, raw.timestamp))
+                        .withIdleness(options.get(E3StreamOptions.IDLENESS)),
+                "images-source").uid("images-source");
 
         SingleOutputStreamOperator<DecodedImage> decoded = images
                 .process(new ParseDecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ),
@@ -191,13 +197,7 @@ public final class E3StreamJob {
                 .name("parse-decode").uid("parse-decode");
         DataStream<OutputRecord> deadLetters = decoded.getSideOutput(ParseDecodeFunction.DEAD_LETTERS);
 
-        DataStream<DecodedImage> timed = decoded.assignTimestampsAndWatermarks(
-                WatermarkStrategy.<DecodedImage>forBoundedOutOfOrderness(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS))
-                        .withTimestampAssigner((image, ts) -> image.timestamp)
-                        .withIdleness(options.get(E3StreamOptions.IDLENESS)))
-                .name("event-time").uid("event-time");
-
-        DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(timed),
+        DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(decoded),
                         new InferenceFunction(ModelSpec.of(options), triageOverrides(options)),
                         options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
                         options.get(E3StreamOptions.ASYNC_CAPACITY))

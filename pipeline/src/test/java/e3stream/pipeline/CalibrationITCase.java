@@ -154,31 +154,38 @@ class CalibrationITCase {
     }
 
     /**
-     * A backlog in two image partitions far apart in event time, read at once: the calibration windows follow the
-     * slower partition's watermark, so every label counts in its own window and none is late.
+     * A backlog of image partitions far apart in event time, read at once, with four partitions on two source
+     * subtasks (so a subtask reads the slow partition and a fast one): the calibration windows follow the slowest
+     * partition's watermark, so every label counts in its own window and none is late.
      */
     @Test
     void aBacklogOfPartitionsFarApartInEventTimeKeepsEveryLabelInItsWindow() throws Exception {
         String prefix = "backlog-";
-        SharedKafka.createTopics(prefix, 2);
+        SharedKafka.createTopics(prefix, 4);
         E3StreamJobITCase.kafka = SharedKafka.get();
         String servers = SharedKafka.get().bootstrapServers();
         ImageSet set = E3StreamJobITCase.fashion();
-        int perPartition = 200;
-        long[] starts = {BASE, BASE + 200_000}; // partition 0 and partition 1: 200 s apart
-        long step = 200; // 200 images over 40 s: four windows of 50 per partition
+        int perRange = 200;
+        long[] starts = {BASE, BASE + 200_000}; // partition 0 holds the first range, partitions 1-3 the second
+        long step = 200; // 200 images over 40 s: four windows of 50 per range
         try (KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(servers)) {
-            for (int p = 0; p < 2; p++) {
-                for (int i = 0; i <= perPartition; i++) {
-                    // the last image of each partition, 400 s on, moves event time past every window of the backlog
-                    boolean closing = i == perPartition;
-                    String id = "bl-" + p + "-" + i;
-                    long ts = closing ? BASE + 400_000 : starts[p] + i * step;
-                    int image = p * perPartition + i;
-                    KafkaIO.send(producer, prefix + "images", p, id, ImageEvents.imageEvent(id, ts, "test", "image/png",
-                            E3StreamJobITCase.png(image)), ts);
+            for (int r = 0; r < 2; r++) {
+                for (int i = 0; i < perRange; i++) {
+                    String id = "bl-" + r + "-" + i;
+                    long ts = starts[r] + i * step;
+                    int image = r * perRange + i;
+                    int partition = r == 0 ? 0 : 1 + i % 3;
+                    KafkaIO.send(producer, prefix + "images", partition, id, ImageEvents.imageEvent(id, ts, "test",
+                            "image/png", E3StreamJobITCase.png(image)), ts);
                     KafkaIO.send(producer, prefix + "labels", id, ImageEvents.labelEvent(id, set.label(image), ts), ts);
                 }
+            }
+            // then, in every partition, an image 400 s on moves event time past every window of the backlog
+            for (int p = 0; p < 4; p++) {
+                String id = "bl-end-" + p;
+                long ts = BASE + 400_000;
+                KafkaIO.send(producer, prefix + "images", p, id, ImageEvents.imageEvent(id, ts, "test", "image/png",
+                        E3StreamJobITCase.png(p)), ts);
             }
             KafkaIO.flush(producer);
         }

@@ -152,21 +152,29 @@ public final class EmbeddedDemo {
                 LabelSender labels = new LabelSender(producer, labelDelay);
                 labels.start();
                 Replayer replay = new Replayer(producer, labels, rate);
-                replay.phase("clean", fashion.first(phaseSize), null, 0);
+                // The corrupted images are made before any is sent, so the phases keep to the replay rate.
                 ImageSet base = fashion.first(Math.min(phaseSize, fashion.count()));
                 Corruption[] kinds = {Corruption.GAUSSIAN_NOISE, Corruption.GAUSSIAN_BLUR, Corruption.CONTRAST,
                         Corruption.ROTATION, Corruption.PIXELATE};
                 int per = Math.max(1, phaseSize / 5);
-                long startCorrupted = System.currentTimeMillis();
-                running = new Phase("corrupted", startCorrupted, Long.MAX_VALUE);
-                for (int severity = 1; severity <= 5 && !stop.get(); severity++) {
+                List<ImageSet> corruptedBySeverity = new ArrayList<>();
+                for (int severity = 1; severity <= 5; severity++) {
                     int[] idx = new int[per];
                     for (int i = 0; i < per; i++) {
                         idx[i] = ((severity - 1) * per + i) % base.count();
                     }
-                    ImageSet slice = base.select("slice", idx);
-                    ImageSet corrupted = Corruptions.apply(slice, kinds[severity - 1], severity, Corruptions.DEFAULT_SEED + severity);
-                    replay.send("corrupt-s" + severity + "-" + kinds[severity - 1].id(), corrupted, null, 0);
+                    corruptedBySeverity.add(Corruptions.apply(base.select("slice", idx), kinds[severity - 1], severity,
+                            Corruptions.DEFAULT_SEED + severity));
+                }
+                // Phases last a whole number of windows at the default flags: starting on a window boundary, each
+                // window then holds one phase, and the table reads phase by phase.
+                replay.startAtWindowBoundary(windowSeconds * 1000L);
+                replay.phase("clean", fashion.first(phaseSize), null, 0);
+                long startCorrupted = System.currentTimeMillis();
+                running = new Phase("corrupted", startCorrupted, Long.MAX_VALUE);
+                for (int severity = 1; severity <= 5 && !stop.get(); severity++) {
+                    replay.send("corrupt-s" + severity + "-" + kinds[severity - 1].id(), corruptedBySeverity.get(severity - 1),
+                            null, 0);
                 }
                 phases.add(new Phase("corrupted", startCorrupted, System.currentTimeMillis()));
                 ImageSet rest = fashion.select("rest", range(fashion.count() - Math.min(phaseSize, fashion.count()) / 2,
@@ -234,6 +242,11 @@ public final class EmbeddedDemo {
             this.producer = producer;
             this.labels = labels;
             this.nanosPerEvent = 1_000_000_000L / Math.max(1, rate);
+        }
+
+        void startAtWindowBoundary(long windowMs) throws InterruptedException {
+            Thread.sleep(windowMs - System.currentTimeMillis() % windowMs);
+            next = System.nanoTime();
         }
 
         void rate(int perSecond) {

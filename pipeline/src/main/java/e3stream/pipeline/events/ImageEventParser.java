@@ -1,11 +1,14 @@
 package e3stream.pipeline.events;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -90,6 +93,34 @@ public final class ImageEventParser {
                     + " characters, found " + text.length(), null);
         }
         return text;
+    }
+
+    /**
+     * The event time of an image record, read in the source for per-partition watermarks without parsing the whole
+     * event: the top-level {@code timestamp} when it is valid (as {@link #parse} reads it), else {@code fallback} (the
+     * Kafka record timestamp; an invalid record goes to the dead-letter topic anyway).
+     */
+    public static long eventTime(byte[] value, long fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        try (JsonParser parser = Json.MAPPER.getFactory().createParser(value)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return fallback;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                JsonToken token = parser.nextToken();
+                if ("timestamp".equals(field)) {
+                    return token == JsonToken.VALUE_NUMBER_INT && parser.getNumberType() != JsonParser.NumberType.BIG_INTEGER
+                            && parser.getLongValue() >= 0 ? parser.getLongValue() : fallback;
+                }
+                parser.skipChildren();
+            }
+            return fallback;
+        } catch (IOException | RuntimeException e) {
+            return fallback;
+        }
     }
 
     static long optionalTimestamp(JsonNode root, String id, long fallback) throws EventException {
