@@ -117,10 +117,7 @@ class FailureRecoveryITCase {
                     r -> r.stream().anyMatch(x -> "calibration".equals(x.json().path("kind").asText())
                             && x.json().path("window").path("start").asLong() == 1_700_000_100_000L),
                     Duration.ofMinutes(5), Duration.ZERO);
-            JsonNode window = calibration.stream().map(KafkaIO.Read::json)
-                    .filter(j -> "calibration".equals(j.path("kind").asText())
-                            && j.path("window").path("start").asLong() == 1_700_000_100_000L)
-                    .findFirst().orElseThrow(() -> new AssertionError("no calibration window after the restart"));
+            JsonNode window = CalibrationITCase.only(calibration, "calibration", 1_700_000_100_000L);
             assertEquals(second.size(), window.get("count").asLong(), "every label of the second half counted");
         }
     }

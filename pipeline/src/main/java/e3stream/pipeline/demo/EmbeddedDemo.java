@@ -37,7 +37,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * README command 1: an in-process KRaft Kafka broker, a Flink MiniCluster and the E3 Stream job on the shipped
@@ -148,7 +147,7 @@ public final class EmbeddedDemo {
             printer.start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> stop.set(true)));
 
-            try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
+            try (KafkaProducer<byte[], byte[]> producer = EmbeddedKafka.producer(kafka.bootstrapServers())) {
                 LabelSender labels = new LabelSender(producer, labelDelay);
                 labels.start();
                 Replayer replay = new Replayer(producer, labels, rate);
@@ -216,18 +215,6 @@ public final class EmbeddedDemo {
             r[i] = from + i;
         }
         return r;
-    }
-
-    private static KafkaProducer<byte[], byte[]> producer(String servers) {
-        Properties props = new Properties();
-        props.put("bootstrap.servers", servers);
-        props.put("key.serializer", ByteArraySerializer.class.getName());
-        props.put("value.serializer", ByteArraySerializer.class.getName());
-        props.put("linger.ms", "5");
-        // One request in flight: a retried batch is never overtaken by the next, which the broker could take as this
-        // producer's first write and then reject the retry as out of order (its records lost).
-        props.put("max.in.flight.requests.per.connection", "1");
-        return new KafkaProducer<>(props);
     }
 
     /** Sends images at a fixed rate; each FASHION image's label goes to the label sender. */

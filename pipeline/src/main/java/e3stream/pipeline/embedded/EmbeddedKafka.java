@@ -23,8 +23,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.Feature;
@@ -171,6 +173,24 @@ public final class EmbeddedKafka implements AutoCloseable {
             }
             Thread.sleep(20);
         }
+    }
+
+    /**
+     * A producer of byte keys and values for the demo, tests and benchmarks (idempotent, acks=all). One request in
+     * flight: a first batch retried (a partition not yet led right after topic creation) is then never overtaken by
+     * the next, which the broker would take as the producer's first sequence, rejecting the retry as out of order
+     * until it expires: records silently lost.
+     */
+    public static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", bootstrapServers);
+        props.put("key.serializer", ByteArraySerializer.class.getName());
+        props.put("value.serializer", ByteArraySerializer.class.getName());
+        props.put("linger.ms", "5");
+        props.put("enable.idempotence", "true");
+        props.put("acks", "all");
+        props.put("max.in.flight.requests.per.connection", "1");
+        return new KafkaProducer<>(props);
     }
 
     private Admin admin() {

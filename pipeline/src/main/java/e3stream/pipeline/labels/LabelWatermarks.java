@@ -17,8 +17,8 @@ public final class LabelWatermarks implements WatermarkGenerator<LabelEvent> {
 
     /** The strategy for the parsed label stream. */
     public static WatermarkStrategy<LabelEvent> strategy() {
-        return WatermarkStrategy.<LabelEvent>forGenerator(context -> new LabelWatermarks())
-                .withTimestampAssigner((label, recordTimestamp) -> label.timestamp);
+        // No timestamp assigner: a label's record timestamp is never used, joined items get their image's.
+        return WatermarkStrategy.forGenerator(context -> new LabelWatermarks());
     }
 
     @Override

@@ -11,13 +11,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.events.Json;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /** Plain Kafka clients for tests: produce records, read topics as a read_committed consumer. */
 public final class KafkaIO {
@@ -28,19 +28,9 @@ public final class KafkaIO {
     /** One record read back: topic, key, parsed JSON value, and the raw value. */
     public record Read(String topic, String key, JsonNode json, byte[] value) { }
 
+    /** {@link EmbeddedKafka#producer}: one request in flight, so no first batch is lost. */
     public static KafkaProducer<byte[], byte[]> producer(String servers) {
-        Properties props = new Properties();
-        props.put("bootstrap.servers", servers);
-        props.put("key.serializer", ByteArraySerializer.class.getName());
-        props.put("value.serializer", ByteArraySerializer.class.getName());
-        props.put("linger.ms", "5");
-        props.put("enable.idempotence", "true");
-        props.put("acks", "all");
-        // One request in flight: a first batch retried (partition not yet led right after topic creation) is then
-        // never overtaken by the next one, which the broker would take as the producer's first sequence, rejecting
-        // the retry as out of order until it expires: records silently lost, a job waiting for them forever.
-        props.put("max.in.flight.requests.per.connection", "1");
-        return new KafkaProducer<>(props);
+        return EmbeddedKafka.producer(servers);
     }
 
     /** Sends asynchronously; a failed send makes the next {@link #flush} throw. */
