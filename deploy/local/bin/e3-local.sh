@@ -50,9 +50,10 @@ pid_of() { [[ -f "$PID_DIR/$1.pid" ]] && cat "$PID_DIR/$1.pid" || true; }
 
 is_running() {
   local pid; pid="$(pid_of "$1")"
-  # the E3_LOCAL_PROCESS marker guards against a pid reused by an unrelated process
+  # the E3_LOCAL_PROCESS marker guards against a pid reused by an unrelated process; grep reads all of tr's output
+  # (no -q): a grep that exits at the first match can leave tr to die of SIGPIPE, a failure under pipefail
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null \
-    && tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "E3_LOCAL_PROCESS=$1"
+    && tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -x "E3_LOCAL_PROCESS=$1" > /dev/null
 }
 
 launch() {  # launch NAME CMD...: background, detached from this shell, output to logs/NAME.out
@@ -172,7 +173,7 @@ jobmanager_launch() {
   require_free_port "$E3_FLINK_JM_METRICS_PORT" E3_FLINK_JM_METRICS_PORT
   local params jvm dyn
   params="$(flink_resource_params GET_JM_RESOURCE_PARAMS)"
-  jvm="$(echo "$params" | head -n 1)"; dyn="$(echo "$params" | tail -n 1)"
+  jvm="${params%%$'\n'*}"; dyn="${params##*$'\n'}"  # first and last line; no pipe (see taskmanager_start)
   # shellcheck disable=SC2086
   FLINK_PLUGINS_DIR="$LIB_DIR/plugins" FLINK_CONF_DIR="$CONF_DIR/flink" launch jobmanager \
     java $jvm "${FLINK_JAVA_OPTS[@]}" -De3.local.process=jobmanager -Dlog.file="$LOG_DIR/jobmanager.log" \
@@ -188,7 +189,9 @@ taskmanager_start() {  # taskmanager_start I
   local jvm dyn
   # every TaskManager gets the same memory flags: compute them once per script run
   [[ -n "${TM_PARAMS:-}" ]] || TM_PARAMS="$(flink_resource_params GET_TM_RESOURCE_PARAMS)"
-  jvm="$(echo "$TM_PARAMS" | head -n 1)"; dyn="$(echo "$TM_PARAMS" | tail -n 1)"
+  # First and last line by parameter expansion: `echo | head -n 1` under pipefail can fail with SIGPIPE (141) when
+  # head exits before echo has written everything, which ended a TaskManager restart silently in one CI run.
+  jvm="${TM_PARAMS%%$'\n'*}"; dyn="${TM_PARAMS##*$'\n'}"
   # shellcheck disable=SC2086
   FLINK_PLUGINS_DIR="$LIB_DIR/plugins" FLINK_CONF_DIR="$CONF_DIR/flink" launch "$name" \
     java $jvm "${FLINK_JAVA_OPTS[@]}" -De3.local.process="$name" -Dlog.file="$LOG_DIR/$name.log" \
