@@ -25,6 +25,13 @@ def device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def device_description(dev):
+    """Where an epoch ran, recorded in the run's history (and so in model.json)."""
+    if dev.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(dev)}"
+    return f"cpu: {torch.get_num_threads()} torch thread(s) of {os.cpu_count()} cores"
+
+
 def evaluate_accuracy(model, images, labels, dev):
     model.eval()
     correct = 0
@@ -34,6 +41,20 @@ def evaluate_accuracy(model, images, labels, dev):
             probs = torch.softmax(model(x), dim=-1).mean(dim=1)
             correct += (probs.argmax(-1).cpu().numpy() == labels[i:i + 1000]).sum()
     return correct / len(images)
+
+
+def augment(images, rng):
+    """Random horizontal flip and a random shift of up to SHIFT_PIXELS in each direction (zero padding, then crop)."""
+    n = len(images)
+    flip = rng.rand(n) < 0.5
+    images = np.where(flip[:, None, None], images[:, :, ::-1], images)
+    pad = specs.SHIFT_PIXELS
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
+    dy = rng.randint(0, 2 * pad + 1, size=n)
+    dx = rng.randint(0, 2 * pad + 1, size=n)
+    rows = dy[:, None] + np.arange(28)[None, :]
+    cols = dx[:, None] + np.arange(28)[None, :]
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
 def train(run, epochs, checkpoints):
@@ -74,10 +95,7 @@ def train(run, epochs, checkpoints):
         loss_sum = 0.0
         for step in range(steps_per_epoch):
             idx = order[step * specs.BATCH:(step + 1) * specs.BATCH]
-            images = train_x[idx]
-            flip = rng.rand(len(idx)) < 0.5
-            images = np.where(flip[:, None, None], images[:, :, ::-1], images)
-            x = torch.from_numpy(data.normalise(images)).to(dev)
+            x = torch.from_numpy(data.normalise(augment(train_x[idx], rng))).to(dev)
             y = torch.from_numpy(train_y[idx]).to(dev)
             for group in optimiser.param_groups:
                 group["lr"] = lr_at(epoch * steps_per_epoch + step)
@@ -86,7 +104,8 @@ def train(run, epochs, checkpoints):
             # Each member's own cross-entropy (labels tiled like the images), plus the routers' auxiliary losses.
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                    y.unsqueeze(1).expand(-1, members).reshape(-1))
-            loss = loss + specs.AUX_LOSS_WEIGHT * model.aux_loss()
+            importance, load = model.aux_losses()
+            loss = loss + specs.IMPORTANCE_LOSS_WEIGHT * importance + specs.LOAD_LOSS_WEIGHT * load
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -94,7 +113,7 @@ def train(run, epochs, checkpoints):
         accuracy = evaluate_accuracy(model, val_x, val_y, dev)
         seconds = time.time() - began
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / steps_per_epoch,
-                        "val_accuracy": float(accuracy), "seconds": seconds,
+                        "val_accuracy": float(accuracy), "seconds": seconds, "device": device_description(dev),
                         "images_per_second": steps_per_epoch * specs.BATCH / seconds})
         print(f"[{run}] epoch {epoch + 1}/{epochs} loss {loss_sum / steps_per_epoch:.4f} "
               f"val_acc {accuracy:.4f} {seconds:.0f}s", flush=True)

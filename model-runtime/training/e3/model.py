@@ -3,10 +3,13 @@
 Follows shared/DESIGN.md section 2 and the paper's reference code (google-research/vmoe,
 vmoe/nn/vit_moe_ensemble.py and vmoe/nn/ensemble_routing.py):
 - the MLP blocks of the last n odd layers are sparse MoE layers with E experts;
-- before the first MoE layer the token batch is tiled M times, member-major (row b*M+m);
+- before the first MoE layer the token batch is tiled M times, image-major (row b*M+m: the M copies of image b are
+  adjacent);
 - the E experts are split into M groups of E/M; member m routes only inside group m with its own router
-  weights (block-diagonal gating), top-K within the group, noisy gating during training;
-- one shared head; outputs are per-member logits [B, M, C].
+  weights (block-diagonal gating), top-K within the group, noisy gating during training (std 1/(E/M), as the
+  reference scales noise by the experts the router chooses among);
+- one shared head (also for n=1, where members differ only in the last MoE layer's expert group); outputs are
+  per-member logits [B, M, C].
 
 Experts are computed sparsely: each expert only sees the tokens routed to it (NonZero/Gather/ScatterND in the
 exported ONNX graph), so the FLOPs are those of the routed tokens, not of every expert for every token.
@@ -82,8 +85,10 @@ class Mlp(nn.Module):
 class EnsembleMoe(nn.Module):
     """Sparse MoE layer with ensemble routing.
 
-    With M=1 this is the V-MoE layer (one router over all E experts). With M>1 the input rows are member-major
+    With M=1 this is the V-MoE layer (one router over all E experts). With M>1 the input rows are image-major
     copies of each image (row b*M+m); member m's router only scores the E/M experts of its own group.
+    Auxiliary losses follow vmoe routing.py, per member group: importance on the clean gate softmax, load on the
+    probability that each expert would still be chosen if the noise were drawn again.
     """
 
     def __init__(self, dim, mlp_dim, experts, top_k, members):
@@ -97,8 +102,10 @@ class EnsembleMoe(nn.Module):
         # Router weights per member: block-diagonal gating over the experts.
         self.router = nn.Parameter(torch.randn(members, dim, self.group) * (dim ** -0.5) * 0.1)
         self.experts = nn.ModuleList([Mlp(dim, mlp_dim) for _ in range(experts)])
-        self.noise_std = 1.0 / experts
-        self.aux_loss = torch.zeros(())
+        # vmoe scales the router noise by the number of experts the router chooses among: E/M per member.
+        self.noise_std = 1.0 / self.group
+        self.importance_loss = torch.zeros(())
+        self.load_loss = torch.zeros(())
 
     def forward(self, x):
         rows, tokens, dim = x.shape
@@ -111,7 +118,8 @@ class EnsembleMoe(nn.Module):
         gates = torch.softmax(noisy, dim=-1)
         top_vals, top_idx = torch.topk(gates, self.top_k, dim=-1)
         if self.training:
-            self.aux_loss = self._importance_loss(gates) + self._load_loss(logits, noisy)
+            self.importance_loss = self._importance_loss(torch.softmax(logits, dim=-1))
+            self.load_loss = self._load_loss(logits, noisy)
         # Global expert id = member offset + index inside the member's group.
         offsets = (torch.arange(self.members, device=x.device) * self.group).reshape(1, self.members, 1, 1)
         expert_ids = (top_idx + offsets).reshape(-1, self.top_k)
@@ -128,30 +136,24 @@ class EnsembleMoe(nn.Module):
 
     @staticmethod
     def _cv_squared(values):
-        # Coefficient of variation squared, per member group, averaged.
+        # Coefficient of variation squared over a group's experts (last axis), averaged over the member groups.
         mean = values.mean(dim=-1)
         var = values.var(dim=-1, unbiased=False)
         return (var / (mean * mean + 1e-10)).mean()
 
-    def _importance_loss(self, gates):
-        # gates: [B, M, T, G]; importance of an expert = sum of its gate values over the member's tokens.
-        importance = gates.sum(dim=(0, 2))
-        return self._cv_squared(importance)
+    def _importance_loss(self, clean_gates):
+        # clean_gates: [B, M, T, G] softmax of the noise-free router logits; an expert's importance is the sum of its
+        # gate values over the member's tokens (vmoe routing.py, _importance_auxiliary_loss).
+        return self._cv_squared(clean_gates.sum(dim=(0, 2)))
 
     def _load_loss(self, clean, noisy):
-        # Probability that each expert is selected under the gating noise (V-MoE, Riquelme et al. 2021, A.2.2).
-        k = self.top_k
-        if self.group <= k:
-            return clean.new_zeros(())
-        sorted_noisy, _ = torch.sort(noisy, dim=-1, descending=True)
-        threshold_in = sorted_noisy[..., k:k + 1]      # for experts in the top-k: (k+1)-th largest
-        threshold_out = sorted_noisy[..., k - 1:k]     # for the others: k-th largest
-        in_topk = noisy >= threshold_out
-        threshold = torch.where(in_topk, threshold_in, threshold_out)
-        normal = torch.distributions.Normal(0.0, self.noise_std)
-        prob = 1.0 - normal.cdf(threshold - clean)
-        load = prob.sum(dim=(0, 2))
-        return self._cv_squared(load)
+        # vmoe routing.py, _load_auxiliary_loss (V-MoE, Riquelme et al. 2021, A.2.2): the threshold of a token is its
+        # K-th largest noisy logit; p = P(clean logit + fresh noise > threshold) per token and expert; the loss is the
+        # CV squared of p's mean over tokens, per member group.
+        threshold = torch.topk(noisy, self.top_k, dim=-1).values[..., -1:]
+        normal = torch.distributions.Normal(0.0, 1.0)
+        prob = 1.0 - normal.cdf((threshold - clean) / self.noise_std)
+        return self._cv_squared(prob.mean(dim=(0, 2)))
 
 
 class Block(nn.Module):
@@ -196,20 +198,33 @@ class VisionTransformer(nn.Module):
         self.head = nn.Linear(arch.hidden, arch.num_classes)
 
     def forward(self, images):
+        return self.head_logits(self.features(images))
+
+    def features(self, images):
+        """Pre-logit features per member [B, M, D]: the pooled, normalised tokens the shared head reads."""
         x = self.patch_embed(self.stem(images))
         x = x.flatten(2).transpose(1, 2) + self.pos
         for i, block in enumerate(self.blocks):
             if i == self.first_moe and self.members > 1:
-                # Tile member-major with expand + reshape (repeat_interleave traces wrong over a dynamic batch).
+                # Tile image-major (row b*M+m) with expand + reshape (repeat_interleave traces wrong over a dynamic batch).
                 rows, tokens, dim = x.shape
                 x = x.unsqueeze(1).expand(rows, self.members, tokens, dim).reshape(-1, tokens, dim)
             x = block(x)
-        logits = self.head(self.norm(x).mean(dim=1))
-        return logits.reshape(-1, self.members, self.arch.num_classes)
+        return self.norm(x).mean(dim=1).reshape(-1, self.members, self.arch.hidden)
 
-    def aux_loss(self):
-        losses = [b.mlp.aux_loss for b in self.blocks if isinstance(b.mlp, EnsembleMoe)]
-        return sum(losses) if losses else torch.zeros(())
+    def head_logits(self, features):
+        """Member logits [B, M, C] from pre-logit features [B, M, D]."""
+        return self.head(features)
+
+    def moe_layers(self):
+        return [b.mlp for b in self.blocks if isinstance(b.mlp, EnsembleMoe)]
+
+    def aux_losses(self):
+        """(importance, load) summed over the MoE layers of the last training forward pass."""
+        layers = self.moe_layers()
+        if not layers:
+            return torch.zeros(()), torch.zeros(())
+        return sum(l.importance_loss for l in layers), sum(l.load_loss for l in layers)
 
 
 class DeepEnsemble(nn.Module):

@@ -37,7 +37,7 @@ class LayoutTest(unittest.TestCase):
         model(torch.randn(5, 1, 28, 28))
         self.assertEqual(rows, {0: 5, 1: 5, 2: 5, 3: 10, 4: 10, 5: 10})
 
-    def test_tiling_is_member_major(self):
+    def test_tiling_is_image_major(self):
         torch.manual_seed(0)
         model = VisionTransformer(e3_arch(n=1)).eval()
         seen = {}
@@ -110,11 +110,41 @@ class RoutingTest(unittest.TestCase):
         torch.manual_seed(3)
         model = VisionTransformer(e3_arch(n=2)).train()
         out = model(torch.randn(8, 1, 28, 28))
-        aux = model.aux_loss()
-        self.assertGreater(float(aux), 0.0)
+        importance, load = model.aux_losses()
+        self.assertGreater(float(importance), 0.0)
+        self.assertGreater(float(load), 0.0)
+        aux = 0.005 * importance + 0.005 * load
         (F.cross_entropy(out.reshape(-1, 10), torch.zeros(16, dtype=torch.long)) + aux).backward()
         self.assertIsNotNone(model.blocks[5].mlp.router.grad)
         self.assertGreater(float(model.blocks[5].mlp.router.grad.abs().sum()), 0.0)
+
+
+class AuxiliaryLossTest(unittest.TestCase):
+    def test_noise_std_is_one_over_the_experts_per_group(self):
+        self.assertAlmostEqual(EnsembleMoe(16, 32, experts=8, top_k=1, members=2).noise_std, 1 / 4)
+        self.assertAlmostEqual(EnsembleMoe(16, 32, experts=8, top_k=2, members=1).noise_std, 1 / 8)
+
+    def test_importance_loss_is_zero_for_uniform_gates_and_per_group(self):
+        layer = EnsembleMoe(16, 32, experts=8, top_k=1, members=2)
+        uniform = torch.full((3, 2, 5, 4), 0.25)
+        self.assertAlmostEqual(float(layer._importance_loss(uniform)), 0.0, places=6)
+        # Member 0 sends everything to its first expert: CV^2 of [15, 0, 0, 0] is 3; member 1 balanced: 0; mean 1.5.
+        skewed = uniform.clone()
+        skewed[:, 0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
+        self.assertAlmostEqual(float(layer._importance_loss(skewed)), 1.5, places=5)
+
+    def test_load_loss_follows_the_probability_of_winning_under_fresh_noise(self):
+        layer = EnsembleMoe(16, 32, experts=4, top_k=1, members=1)
+        # One token, clean logits equal: each expert's noisy logit vs the threshold (the top noisy logit).
+        clean = torch.zeros(1, 1, 1, 4)
+        noisy = torch.tensor([[[[0.5, 0.0, 0.0, 0.0]]]])
+        p = 1 - torch.distributions.Normal(0.0, 1.0).cdf(torch.tensor(0.5 / layer.noise_std))
+        expected = torch.full((4,), float(p))
+        mean, var = expected.mean(), expected.var(unbiased=False)
+        self.assertAlmostEqual(float(layer._load_loss(clean, noisy)), float(var / mean ** 2), places=6)
+        # Clean logits far apart: only the best expert can win, the loss is the CV^2 of [p, 0, 0, 0] = 3.
+        clean = torch.tensor([[[[10.0, -10.0, -10.0, -10.0]]]])
+        self.assertAlmostEqual(float(layer._load_loss(clean, clean)), 3.0, places=4)
 
 
 class FlopsTest(unittest.TestCase):
@@ -129,12 +159,12 @@ class FlopsTest(unittest.TestCase):
 
     def test_e3_tiles_only_from_the_first_moe_layer(self):
         dense = Architecture(kind="vit", **specs.BASE)
-        e3 = specs.RUNS["e3-n1"][0]
+        e3 = specs.RUNS["e3"][0]
         ensemble = Architecture(**dict(specs.RUNS["vmoe-k1-s1"][0].to_json(), kind="deep_ensemble", ensemble_size=2))
         vmoe = specs.RUNS["vmoe-k1-s1"][0]
         self.assertEqual(flops_per_image(ensemble), 2 * flops_per_image(vmoe))
         self.assertLess(flops_per_image(e3), 2 * flops_per_image(dense))
-        # The shipped E3 (n=1) must cost at least 40% less than the deep ensemble of two V-MoEs.
+        # The shipped E3 (n=2, tiled before block 5 of 8) must cost at least 40% less than the deep ensemble of two V-MoEs.
         self.assertLessEqual(flops_per_image(e3), 0.6 * flops_per_image(ensemble))
 
 
