@@ -5,8 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
@@ -19,7 +17,6 @@ import e3stream.pipeline.events.RawRecord;
 import e3stream.pipeline.events.RawRecordDeserializer;
 import e3stream.pipeline.inference.DecodedImage;
 import e3stream.pipeline.inference.InferenceFunction;
-import e3stream.pipeline.inference.ModelSpec;
 import e3stream.pipeline.inference.ParseDecodeFunction;
 import e3stream.pipeline.labels.ImageTimeOperator;
 import e3stream.pipeline.labels.LabelJoinFunction;
@@ -33,10 +30,9 @@ import e3stream.pipeline.stats.CalibrationWindowFunction;
 import e3stream.pipeline.stats.DriftAggregate;
 import e3stream.pipeline.stats.DriftWindowFunction;
 import e3stream.pipeline.stats.LateLabelCounter;
-import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
-import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.ReferenceDistributions;
@@ -92,9 +88,10 @@ public final class E3StreamJob {
 
     public static void main(String[] args) throws Exception {
         E3StreamOptions options;
+        BundleDescription bundle;
         try {
             options = E3StreamOptions.fromArgs(args);
-            ModelBundle.load(Path.of(options.get(E3StreamOptions.MODEL_BUNDLE))); // a bad bundle stops start-up here
+            bundle = describeBundle(options); // a bad bundle stops start-up here
         } catch (IllegalArgumentException | BundleException e) {
             String message = "bad configuration: " + e.getMessage();
             // Under a Flink client (flink run, REST /jars/run) System.exit would end the client's JVM, for a REST
@@ -115,7 +112,7 @@ public final class E3StreamJob {
             LOG.info("running on a MiniCluster in this JVM; checkpoints in {}", local.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
             env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }
-        build(env, options);
+        build(env, options, bundle, UnaryOperator.identity());
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
         // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
         // it throws, which made the REST call answer with an error for a job that was running fine.
@@ -162,9 +159,19 @@ public final class E3StreamJob {
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, directory);
     }
 
+    /**
+     * Reads and verifies the bundle of {@code model.bundle}: the one read of model.json while the job is built; the
+     * operators get this description.
+     *
+     * @throws BundleException when the bundle is missing or invalid (the message says what to fix)
+     */
+    public static BundleDescription describeBundle(E3StreamOptions options) {
+        return BundleDescription.load(Path.of(options.get(E3StreamOptions.MODEL_BUNDLE)));
+    }
+
     /** Adds the job's sources, operators and sink to {@code env}. */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options) {
-        build(env, options, UnaryOperator.identity());
+        build(env, options, describeBundle(options), UnaryOperator.identity());
     }
 
     /**
@@ -173,6 +180,11 @@ public final class E3StreamJob {
      */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options,
                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
+        build(env, options, describeBundle(options), beforeInference);
+    }
+
+    private static void build(StreamExecutionEnvironment env, E3StreamOptions options, BundleDescription bundle,
+                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
         // The statistics accumulators are Serializable but hold unmodifiable collections that Kryo cannot rebuild
         // (copy-on-write snapshots and restores would fail): Java serialization for them.
         SerializerConfigImpl serializers = (SerializerConfigImpl) env.getConfig().getSerializerConfig();
@@ -181,7 +193,6 @@ public final class E3StreamJob {
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
-        String bundle = options.get(E3StreamOptions.MODEL_BUNDLE);
 
         // Event time and watermarks in the source: one watermark per Kafka partition, so partitions replayed at uneven
         // speeds (a backlog) hold event time back at the slowest, however many partitions a subtask reads.
@@ -192,13 +203,12 @@ public final class E3StreamJob {
                 "images-source").uid("images-source");
 
         SingleOutputStreamOperator<DecodedImage> decoded = images
-                .process(new ParseDecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ),
-                        new DecodeLimits(options.get(E3StreamOptions.MAX_PAYLOAD_BYTES), options.get(E3StreamOptions.MAX_PIXELS))))
+                .process(new ParseDecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ), options.decodeLimits()))
                 .name("parse-decode").uid("parse-decode");
         DataStream<OutputRecord> deadLetters = decoded.getSideOutput(ParseDecodeFunction.DEAD_LETTERS);
 
         DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(decoded),
-                        new InferenceFunction(ModelSpec.of(options), triageOverrides(options)),
+                        new InferenceFunction(options.sessionSpec(bundle), options.triageOverrides()),
                         options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
                         options.get(E3StreamOptions.ASYNC_CAPACITY))
                 .name("e3-inference").uid("e3-inference");
@@ -209,7 +219,7 @@ public final class E3StreamJob {
                 .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT))))
                 .name("to-output").uid("to-output");
 
-        BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
+        BundleManifest manifest = bundle.manifest();
         String calibrationTopic = options.get(E3StreamOptions.TOPIC_CALIBRATION);
         Duration window = options.get(E3StreamOptions.WINDOW_SIZE);
 
@@ -244,20 +254,6 @@ public final class E3StreamJob {
 
         DataStream<OutputRecord> out = decisions.union(deadLetters, drift, calibration, late);
         out.sinkTo(sink(options)).name("kafka-sink").uid("kafka-sink");
-    }
-
-    static Map<String, String> triageOverrides(E3StreamOptions options) {
-        Map<String, String> overrides = new HashMap<>();
-        if (options.isSet(E3StreamOptions.MIN_CONFIDENCE)) {
-            overrides.put("min_confidence", options.get(E3StreamOptions.MIN_CONFIDENCE).toString());
-        }
-        if (options.isSet(E3StreamOptions.MAX_ENTROPY)) {
-            overrides.put("max_entropy", options.get(E3StreamOptions.MAX_ENTROPY).toString());
-        }
-        if (options.isSet(E3StreamOptions.MAX_MUTUAL_INFORMATION)) {
-            overrides.put("max_mutual_information", options.get(E3StreamOptions.MAX_MUTUAL_INFORMATION).toString());
-        }
-        return overrides;
     }
 
     static KafkaSource<RawRecord> source(E3StreamOptions options, String topic) {

@@ -21,6 +21,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import e3stream.pipeline.metrics.PortRange;
+import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.model.BundleDescription;
+import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.session.SessionSpec;
+import e3stream.runtime.session.TriageOverrides;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
@@ -59,9 +64,6 @@ public final class E3StreamOptions implements Serializable {
 
     /** Where the Kafka sources start when the consumer group has no committed offsets. */
     public enum StartingOffsets { EARLIEST, LATEST }
-
-    /** Inference device. */
-    public enum Device { CPU, CUDA }
 
     // ---- Kafka -------------------------------------------------------------------------------------------------
 
@@ -144,8 +146,8 @@ public final class E3StreamOptions implements Serializable {
             .withDescription("Directory of the model bundle (model.onnx, model.json), e.g. models/e3. Required; "
                     + "must be readable on every TaskManager.");
 
-    public static final ConfigOption<Device> DEVICE = ConfigOptions.key("model.device")
-            .enumType(Device.class).defaultValue(Device.CPU)
+    public static final ConfigOption<ExecutionOptions.Device> DEVICE = ConfigOptions.key("model.device")
+            .enumType(ExecutionOptions.Device.class).defaultValue(ExecutionOptions.Device.CPU)
             .withDescription("CPU or CUDA (needs the onnxruntime_gpu build, CUDA 12 and cuDNN 9 on the TaskManager).");
 
     public static final ConfigOption<Integer> CUDA_DEVICE_ID = ConfigOptions.key("model.cuda-device-id")
@@ -494,5 +496,23 @@ public final class E3StreamOptions implements Serializable {
         Map<String, String> shown = new TreeMap<>(values);
         shown.replaceAll((k, v) -> k.toLowerCase(Locale.ROOT).matches(".*(password|secret|jaas|token).*") ? "******" : v);
         return "E3StreamOptions" + shown;
+    }
+
+    /** The model session the inference operators share, for a bundle described at job build. */
+    public SessionSpec sessionSpec(BundleDescription bundle) {
+        return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(MAX_BATCH_SIZE),
+                get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
+    }
+
+    /** The triage rules set in this configuration, replacing the bundle's. */
+    public TriageOverrides triageOverrides() {
+        return new TriageOverrides(isSet(MIN_CONFIDENCE) ? get(MIN_CONFIDENCE) : null,
+                isSet(MAX_ENTROPY) ? get(MAX_ENTROPY) : null,
+                isSet(MAX_MUTUAL_INFORMATION) ? get(MAX_MUTUAL_INFORMATION) : null);
+    }
+
+    /** The decoder's limits set in this configuration. */
+    public DecodeLimits decodeLimits() {
+        return new DecodeLimits(get(MAX_PAYLOAD_BYTES), get(MAX_PIXELS));
     }
 }

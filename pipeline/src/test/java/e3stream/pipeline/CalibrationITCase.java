@@ -21,6 +21,8 @@ import e3stream.pipeline.metrics.MetricsServer;
 import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.Expected;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.session.TriageOverrides;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;
@@ -110,7 +112,7 @@ class CalibrationITCase {
         }
         assertMetrics(scrape, N);
 
-        Map<String, Expected.Scored> scored = Expected.score(pngs, Map.of());
+        Map<String, Scored> scored = Expected.score(pngs, TriageOverrides.NONE);
         ReferenceDistributions reference = ReferenceDistributions.fromJson(
                 ModelBundle.load(TestData.bundle()).manifest().referenceJson());
         // the bundle's reference review rate is served exactly when model.json has one (the shipped e3 has none)
@@ -124,7 +126,7 @@ class CalibrationITCase {
         Map<Long, DriftStats> drift = new TreeMap<>();
         for (String id : pngs.keySet()) {
             long window = times.get(id) - Math.floorMod(times.get(id), 10_000L);
-            Expected.Scored s = scored.get(id);
+            Scored s = scored.get(id);
             boolean reviewed = !s.decision().accepted();
             calibration.computeIfAbsent(window, w -> new CalibrationStats(10)).add(s.uncertainty(), labels.get(id), reviewed);
             drift.computeIfAbsent(window, w -> new DriftStats(reference)).add(s.uncertainty(), reviewed);

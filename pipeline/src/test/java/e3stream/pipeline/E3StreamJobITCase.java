@@ -20,6 +20,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.demo.ImageEvents;
 import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.testutils.Expected;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.session.TriageOverrides;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;
@@ -165,7 +167,7 @@ class E3StreamJobITCase {
     /** Asserts each input ends exactly once across the three topics, with model-runtime's decisions and right codes. */
     static void assertExactlyOnce(String prefix, List<KafkaIO.Read> reads, Map<String, byte[]> pngs, List<Object[]> bad)
             throws Exception {
-        Map<String, Expected.Scored> expected = Expected.score(pngs, Map.of());
+        Map<String, Scored> expected = Expected.score(pngs, TriageOverrides.NONE);
         Map<String, List<KafkaIO.Read>> byId = new HashMap<>();
         List<KafkaIO.Read> anonymousDlq = new ArrayList<>();
         for (KafkaIO.Read r : reads) {
@@ -219,7 +221,7 @@ class E3StreamJobITCase {
         int reviewed = 0;
         for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
             KafkaIO.Read r = byId.get(e.getKey()).get(0);
-            Expected.Scored s = expected.get(e.getKey());
+            Scored s = expected.get(e.getKey());
             boolean accept = s.decision().accepted();
             assertEquals(prefix + (accept ? "predictions" : "review"), r.topic(), "topic of " + e.getKey());
             JsonNode j = r.json();

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.demo.ImageEvents;
 import e3stream.pipeline.inference.DecodedImage;
-import e3stream.pipeline.inference.SharedModel;
+import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
@@ -76,7 +76,7 @@ class FailureRecoveryITCase {
             // Everything of the first half committed means at least one checkpoint completed.
             KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs, r -> r.size() >= first.size() + badFirst.size(),
                     Duration.ofMinutes(10), Duration.ZERO);
-            int loadsBeforeFailure = SharedModel.loads();
+            int loadsBeforeFailure = SharedSessions.jvm().loads();
             assertTrue(FailOnce.CHECKPOINTS.get() >= 1, "a checkpoint completed before the failure");
             try (Stream<Path> files = Files.walk(checkpoints)) {
                 assertTrue(files.anyMatch(f -> f.getFileName().toString().equals("_metadata")),
@@ -90,7 +90,7 @@ class FailureRecoveryITCase {
             assertTrue(FailOnce.FAILED.get(), "the injected failure happened");
             E3StreamJobITCase.assertExactlyOnce(prefix, reads, all, bad);
             assertEquals(sent, reads.size());
-            assertEquals(loadsBeforeFailure, SharedModel.loads(), "the restarted tasks reused the loaded model session");
+            assertEquals(loadsBeforeFailure, SharedSessions.jvm().loads(), "the restarted tasks reused the loaded model session");
 
             // After the restart the event-time machinery still works: labels for the second half join the
             // predictions waiting in (restored) state, and a later image closes their window.

@@ -137,6 +137,19 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
         return future;
     }
 
+    /**
+     * Whether the batcher still serves requests: not closed, and its worker thread alive (a worker that died of an
+     * Error closes the batcher; its owner should then replace it).
+     */
+    public boolean isServing() {
+        lock.lock();
+        try {
+            return !closed && worker.isAlive();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Requests waiting for a batch (not counting the running batch). */
     public int queueDepth() {
         return depth;

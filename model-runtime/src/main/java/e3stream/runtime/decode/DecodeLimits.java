@@ -7,7 +7,7 @@ package e3stream.runtime.decode;
  * @param maxPixels largest accepted width x height declared by an image header (or given for raw pixels); guards
  *     against decompression bombs, whose few kilobytes claim gigapixels
  */
-public record DecodeLimits(long maxPayloadBytes, long maxPixels) {
+public record DecodeLimits(long maxPayloadBytes, long maxPixels) implements java.io.Serializable {
 
     /** 4 MiB: far above any real 28x28 image, small enough that one event cannot exhaust a TaskManager. */
     public static final long DEFAULT_MAX_PAYLOAD_BYTES = 4L * 1024 * 1024;

@@ -261,6 +261,13 @@ public final class BundleManifest {
         return t == null ? MAPPER.createObjectNode() : t.deepCopy();
     }
 
+    /** model.json {@code training.commit}: the commit of the training code, or {@code null} when not recorded. */
+    public String trainingCommit() {
+        JsonNode t = json.get("training");
+        JsonNode commit = t == null ? null : t.get("commit");
+        return commit == null || !commit.isTextual() ? null : commit.asText();
+    }
+
     public long flopsPerImage() {
         return flopsPerImage;
     }

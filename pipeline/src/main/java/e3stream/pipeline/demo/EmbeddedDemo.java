@@ -22,7 +22,7 @@ import e3stream.pipeline.E3StreamJob;
 import e3stream.pipeline.E3StreamOptions;
 import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.events.Json;
-import e3stream.pipeline.inference.SharedModel;
+import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.metrics.MetricsServer;
 import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.metrics.PipelineMetrics;
@@ -205,7 +205,7 @@ public final class EmbeddedDemo {
             summary();
         } finally {
             MetricsServer.stop();
-            SharedModel.releaseIdleNow();
+            SharedSessions.jvm().releaseIdleNow();
         }
     }
 

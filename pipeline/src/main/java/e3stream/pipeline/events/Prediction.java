@@ -2,6 +2,8 @@ package e3stream.pipeline.events;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.uncertainty.Uncertainty;
 
 /**
  * A scored image: the prediction event of shared/DESIGN.md section 3 (schemas/prediction-event.schema.json) plus
@@ -11,8 +13,11 @@ public class Prediction {
     public String id;
     /** Event time (ms). */
     public long timestamp;
+    /** Provenance of the model that decided: name, version, sha256 of model.onnx, training commit (may be null). */
     public String modelName;
     public String modelVersion;
+    public String modelSha256;
+    public String modelTrainingCommit;
     public int classIndex;
     public String label;
     public double confidence;
@@ -31,6 +36,30 @@ public class Prediction {
     public Prediction() {
     }
 
+    /** The prediction of a scored image (latency not set). */
+    public static Prediction of(String id, long timestamp, Scored scored) {
+        Uncertainty u = scored.uncertainty();
+        Prediction p = new Prediction();
+        p.id = id;
+        p.timestamp = timestamp;
+        p.modelName = scored.model().name();
+        p.modelVersion = scored.model().version();
+        p.modelSha256 = scored.model().sha256();
+        p.modelTrainingCommit = scored.model().trainingCommit();
+        p.classIndex = u.classIndex();
+        p.label = scored.label();
+        p.confidence = u.confidence();
+        p.probabilities = u.probabilities();
+        p.entropy = u.entropy();
+        p.expectedEntropy = u.expectedEntropy();
+        p.mutualInformation = u.mutualInformation();
+        p.memberDisagreement = u.memberDisagreement();
+        p.predictionSet = scored.decision().predictionSet();
+        p.accepted = scored.accepted();
+        p.reasons = scored.decision().reasons().toArray(new String[0]);
+        return p;
+    }
+
     public String decision() {
         return accepted ? "accept" : "review";
     }
@@ -43,6 +72,8 @@ public class Prediction {
         ObjectNode model = node.putObject("model");
         model.put("name", modelName);
         model.put("version", modelVersion);
+        model.put("sha256", modelSha256);
+        model.put("training_commit", modelTrainingCommit);
         node.put("class_index", classIndex);
         node.put("label", label);
         node.put("confidence", confidence);

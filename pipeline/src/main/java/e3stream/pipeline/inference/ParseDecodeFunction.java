@@ -1,7 +1,5 @@
 package e3stream.pipeline.inference;
 
-import java.nio.file.Path;
-
 import e3stream.pipeline.events.DeadLetters;
 import e3stream.pipeline.events.EventException;
 import e3stream.pipeline.events.ImageEvent;
@@ -12,9 +10,7 @@ import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.decode.DecodeException;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.decode.ImageDecoder;
-import e3stream.runtime.model.BundleManifest;
-import e3stream.runtime.model.InputSpec;
-import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.model.BundleDescription;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -32,29 +28,20 @@ public final class ParseDecodeFunction extends ProcessFunction<RawRecord, Decode
     /** Dead letters, already addressed to the dead-letter topic. */
     public static final OutputTag<OutputRecord> DEAD_LETTERS = new OutputTag<>("dead-letters") { };
 
-    private final String bundle;
+    private final BundleDescription bundle;
     private final String dlqTopic;
-    private final long maxPayloadBytes;
-    private final long maxPixels;
+    private final DecodeLimits limits;
     private transient ImageDecoder decoder;
 
-    public ParseDecodeFunction(String bundle, String dlqTopic, DecodeLimits limits) {
+    public ParseDecodeFunction(BundleDescription bundle, String dlqTopic, DecodeLimits limits) {
         this.bundle = bundle;
         this.dlqTopic = dlqTopic;
-        this.maxPayloadBytes = limits.maxPayloadBytes();
-        this.maxPixels = limits.maxPixels();
+        this.limits = limits;
     }
 
     @Override
     public void open(OpenContext context) {
-        BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
-        decoder = decoderFor(manifest.input(), new DecodeLimits(maxPayloadBytes, maxPixels));
-    }
-
-    /** The decoder the job uses for a model input (also used by tests to compute the expected tensors). */
-    public static ImageDecoder decoderFor(InputSpec input, DecodeLimits limits) {
-        return ImageDecoder.builder().channels(input.channels()).height(input.height()).width(input.width())
-                .mean(input.mean()).std(input.std()).limits(limits).build();
+        decoder = ImageDecoder.forInput(bundle.manifest().input(), limits);
     }
 
     @Override

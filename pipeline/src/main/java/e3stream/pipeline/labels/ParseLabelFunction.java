@@ -1,14 +1,11 @@
 package e3stream.pipeline.labels;
 
-import java.nio.file.Path;
-
 import e3stream.pipeline.events.EventException;
 import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.LabelEventParser;
 import e3stream.pipeline.events.RawRecord;
 import e3stream.pipeline.metrics.PipelineMetrics;
-import e3stream.runtime.model.BundleManifest;
-import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.model.BundleDescription;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -25,18 +22,17 @@ public final class ParseLabelFunction extends ProcessFunction<RawRecord, LabelEv
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ParseLabelFunction.class);
 
-    private final String bundle;
+    private final BundleDescription bundle;
     private transient LabelEventParser parser;
     private transient long logged;
 
-    public ParseLabelFunction(String bundle) {
+    public ParseLabelFunction(BundleDescription bundle) {
         this.bundle = bundle;
     }
 
     @Override
     public void open(OpenContext context) {
-        BundleManifest manifest = BundleManifest.read(Path.of(bundle).resolve(ModelBundle.MANIFEST_FILE));
-        parser = new LabelEventParser(manifest.classes());
+        parser = new LabelEventParser(bundle.manifest().classes());
     }
 
     @Override

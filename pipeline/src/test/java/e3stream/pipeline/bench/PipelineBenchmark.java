@@ -15,8 +15,7 @@ import java.util.UUID;
 import e3stream.pipeline.E3StreamOptions;
 import e3stream.pipeline.demo.ImageEvents;
 import e3stream.pipeline.embedded.EmbeddedKafka;
-import e3stream.pipeline.inference.ParseDecodeFunction;
-import e3stream.pipeline.inference.SharedModel;
+import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.TestData;
@@ -82,7 +81,7 @@ public final class PipelineBenchmark {
                         rate, mode, p[0], p[1], (long) p[2]);
             }
         }
-        SharedModel.releaseIdleNow();
+        SharedSessions.jvm().releaseIdleNow();
         System.out.printf(Locale.ROOT, "load average at the end %.2f%n",
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.exit(0);
@@ -90,7 +89,7 @@ public final class PipelineBenchmark {
 
     static double rawThroughput(List<byte[]> pngs, int batch, Duration duration) throws Exception {
         ModelBundle bundle = ModelBundle.load(TestData.bundle());
-        ImageDecoder decoder = ParseDecodeFunction.decoderFor(bundle.manifest().input(), DecodeLimits.defaults());
+        ImageDecoder decoder = ImageDecoder.forInput(bundle.manifest().input(), DecodeLimits.defaults());
         int size = decoder.tensorSize();
         float[] stacked = new float[batch * size];
         for (int i = 0; i < batch; i++) {

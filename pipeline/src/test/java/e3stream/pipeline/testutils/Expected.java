@@ -4,33 +4,26 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import e3stream.pipeline.inference.InferenceFunction;
-import e3stream.pipeline.inference.ParseDecodeFunction;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.decode.ImageDecoder;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.model.ModelBundle;
-import e3stream.runtime.triage.TriageDecision;
-import e3stream.runtime.triage.TriagePolicy;
-import e3stream.runtime.uncertainty.EnsembleUncertainty;
-import e3stream.runtime.uncertainty.Uncertainty;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.session.Scorer;
+import e3stream.runtime.session.TriageOverrides;
 
 /** What model-runtime alone decides for images, computed outside Flink and Kafka: the oracle of the pipeline tests. */
 public final class Expected {
-
-    /** Uncertainty and decision of one image. */
-    public record Scored(Uncertainty uncertainty, TriageDecision decision) { }
 
     private Expected() {
     }
 
     /** Scores PNG payloads by id, exactly as the job would, but through model-runtime directly. */
-    public static Map<String, Scored> score(Map<String, byte[]> pngById, Map<String, String> triageOverrides) throws Exception {
+    public static Map<String, Scored> score(Map<String, byte[]> pngById, TriageOverrides triageOverrides) throws Exception {
         ModelBundle bundle = ModelBundle.load(TestData.bundle());
-        ImageDecoder decoder = ParseDecodeFunction.decoderFor(bundle.manifest().input(), DecodeLimits.defaults());
-        EnsembleUncertainty uncertainty = new EnsembleUncertainty(bundle.manifest().temperature());
-        TriagePolicy policy = InferenceFunction.policyFor(bundle.manifest(), triageOverrides);
+        ImageDecoder decoder = ImageDecoder.forInput(bundle.manifest().input(), DecodeLimits.defaults());
+        Scorer scorer = Scorer.of(bundle.manifest(), triageOverrides);
         Map<String, Scored> out = new HashMap<>();
         try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
             List<Map.Entry<String, byte[]>> entries = List.copyOf(pngById.entrySet());
@@ -45,8 +38,7 @@ public final class Expected {
                 }
                 float[][][] logits = model.memberLogits(stacked, n);
                 for (int i = 0; i < n; i++) {
-                    Uncertainty u = uncertainty.compute(logits[i]);
-                    out.put(entries.get(from + i).getKey(), new Scored(u, policy.decide(u)));
+                    out.put(entries.get(from + i).getKey(), scorer.score(logits[i]));
                 }
             }
         }

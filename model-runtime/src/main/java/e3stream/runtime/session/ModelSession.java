@@ -1,0 +1,132 @@
+package e3stream.runtime.session;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import e3stream.runtime.batch.BatchFunction;
+import e3stream.runtime.batch.DynamicBatcher;
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.E3Model;
+import e3stream.runtime.model.ModelBundle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A loaded model behind its dynamic batcher: the bundle is loaded and verified once, one ONNX Runtime session
+ * ({@link E3Model}) runs it, and one {@link DynamicBatcher} forms batches in front of it.
+ *
+ * <pre>{@code
+ * try (ModelSession session = ModelSession.open(spec)) {
+ *     Scorer scorer = session.scorer(TriageOverrides.NONE);
+ *     CompletableFuture<Scored> scored = session.score(tensor, scorer);
+ * }
+ * }</pre>
+ *
+ * <p>Ownership: the session owns the E3Model (native ONNX Runtime session) and the batcher (its worker thread, the
+ * only thread that runs the model); {@link #close()} closes the batcher first, then the model. Futures complete on the
+ * batcher's worker thread. Thread-safe. Usually shared through {@link SharedSessions}.
+ */
+public final class ModelSession implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModelSession.class);
+
+    private final SessionSpec spec;
+    private final E3Model model;
+    private final DynamicBatcher<float[], float[][]> batcher;
+
+    private ModelSession(SessionSpec spec, E3Model model, DynamicBatcher<float[], float[][]> batcher) {
+        this.spec = spec;
+        this.model = model;
+        this.batcher = batcher;
+    }
+
+    /**
+     * Loads the bundle (verified against the description's sha256), opens it on the spec's device and starts the
+     * batcher.
+     *
+     * @throws e3stream.runtime.model.BundleException when the bundle is missing, invalid or not the described one
+     * @throws e3stream.runtime.model.ModelException  when ONNX Runtime cannot run it on the requested device
+     */
+    public static ModelSession open(SessionSpec spec) {
+        ModelBundle bundle = spec.bundle().loadVerified();
+        E3Model model = E3Model.open(bundle, spec.executionOptions());
+        try {
+            DynamicBatcher<float[], float[][]> batcher = DynamicBatcher.builder(batchFunction(model))
+                    .name(model.manifest().name())
+                    .maxBatchSize(spec.maxBatchSize())
+                    .maxDelay(spec.maxDelay())
+                    .queueCapacity(spec.queueCapacity())
+                    .build();
+            LOG.info("opened model session {} on {} (batches of up to {}, {} ms delay)", bundle.manifest().name()
+                    + " " + bundle.manifest().version(), model.device(), spec.maxBatchSize(), spec.maxDelay().toMillis());
+            return new ModelSession(spec, model, batcher);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The batch function of a model: stacks the images' CHW tensors into one NCHW batch, runs it and returns each
+     * image's member logits {@code [M][C]}. The one place tensors are stacked for the model.
+     */
+    public static BatchFunction<float[], float[][]> batchFunction(E3Model model) {
+        int size = model.manifest().input().pixelsPerImage();
+        return images -> {
+            float[] stacked = new float[images.size() * size];
+            for (int i = 0; i < images.size(); i++) {
+                System.arraycopy(images.get(i), 0, stacked, i * size, size);
+            }
+            float[][][] logits = model.memberLogits(stacked, images.size());
+            List<float[][]> out = new ArrayList<>(logits.length);
+            for (float[][] l : logits) {
+                out.add(l);
+            }
+            return out;
+        };
+    }
+
+    /** A scorer for this session's bundle with a job's triage overrides. */
+    public Scorer scorer(TriageOverrides overrides) {
+        return Scorer.of(model.manifest(), overrides);
+    }
+
+    /** Member logits {@code [M][C]} of one normalised CHW image, once its batch has run. */
+    public CompletableFuture<float[][]> memberLogits(float[] image) {
+        return batcher.submit(image);
+    }
+
+    /** One normalised CHW image, batched, run and scored (scoring runs on the batcher's thread: it is cheap). */
+    public CompletableFuture<Scored> score(float[] image, Scorer scorer) {
+        return batcher.submit(image).thenApply(scorer::score);
+    }
+
+    public BundleManifest manifest() {
+        return model.manifest();
+    }
+
+    public SessionSpec spec() {
+        return spec;
+    }
+
+    /** Whether this session still serves requests (its batcher is open and its worker thread alive). */
+    public boolean isHealthy() {
+        return batcher.isServing();
+    }
+
+    /** For tests in this package that break the batcher on purpose. */
+    DynamicBatcher<float[], float[][]> batcher() {
+        return batcher;
+    }
+
+    /** Closes the batcher (failing what still waits), then the ONNX Runtime session. */
+    @Override
+    public void close() {
+        try {
+            batcher.close();
+        } finally {
+            model.close();
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package e3stream.runtime.session;
+
+import java.io.Serializable;
+import java.time.Duration;
+
+import e3stream.runtime.model.BundleDescription;
+import e3stream.runtime.model.ExecutionOptions;
+
+/**
+ * Which model session to open and how to batch in front of it. The bundle, device and CUDA device identify a shared
+ * session ({@link #sessionKey()}); the rest are the batching settings of whoever opens it first. Immutable and
+ * serializable (shipped to stream operators).
+ *
+ * @param bundle         the bundle, as described when the job was built
+ * @param intraOpThreads ONNX Runtime intra-op threads, 0 for its default
+ * @param maxBatchSize   largest batch the batcher forms
+ * @param maxDelay       longest the oldest waiting image waits for a batch to fill
+ * @param queueCapacity  images that may wait; more are refused
+ * @param idleRelease    how long a shared session stays loaded after its last lease closed
+ */
+public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device device, int cudaDeviceId,
+                          int intraOpThreads, int maxBatchSize, Duration maxDelay, int queueCapacity,
+                          Duration idleRelease) implements Serializable {
+
+    public SessionSpec {
+        if (bundle == null || device == null || maxDelay == null || idleRelease == null) {
+            throw new IllegalArgumentException("bundle, device, maxDelay and idleRelease must not be null");
+        }
+        if (intraOpThreads < 0 || maxBatchSize < 1 || queueCapacity < 1 || maxDelay.isNegative()
+                || idleRelease.isNegative()) {
+            throw new IllegalArgumentException("session spec out of range: intraOpThreads " + intraOpThreads
+                    + " (>= 0), maxBatchSize " + maxBatchSize + " (>= 1), queueCapacity " + queueCapacity
+                    + " (>= 1), maxDelay " + maxDelay + " and idleRelease " + idleRelease + " (>= 0)");
+        }
+    }
+
+    /** A spec with the batcher's defaults (batches of 32, 2 ms delay, 1024 waiting, released 30 s after last use). */
+    public static SessionSpec cpu(BundleDescription bundle) {
+        return new SessionSpec(bundle, ExecutionOptions.Device.CPU, 0, 0, 32, Duration.ofMillis(2), 1024,
+                Duration.ofSeconds(30));
+    }
+
+    /** Sessions are shared per bundle model (directory and sha256) and device. */
+    public String sessionKey() {
+        return bundle.directory() + "|" + bundle.manifest().sha256() + "|" + device + "|" + cudaDeviceId;
+    }
+
+    ExecutionOptions executionOptions() {
+        ExecutionOptions.Builder b = ExecutionOptions.builder().device(device).cudaDeviceId(cudaDeviceId);
+        if (intraOpThreads > 0) {
+            b.intraOpThreads(intraOpThreads);
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,108 @@
+package e3stream.runtime.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import e3stream.runtime.model.BundleDescription;
+import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.testutils.RepoFiles;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** JVM-wide sharing of real model sessions on the shipped e3 bundle: reference counts, idle release, healing. */
+class SharedSessionsTest {
+
+    private static final BundleDescription E3 = BundleDescription.load(RepoFiles.bundle("e3"));
+
+    private final SharedSessions sessions = new SharedSessions(ModelSession::open);
+
+    @AfterEach
+    void closeAll() {
+        sessions.closeAll();
+    }
+
+    private static SessionSpec spec(Duration idleRelease) {
+        return new SessionSpec(E3, ExecutionOptions.Device.CPU, 0, 1, 8, Duration.ofMillis(1), 64, idleRelease);
+    }
+
+    private static float[] zeroImage() {
+        return new float[E3.manifest().input().pixelsPerImage()];
+    }
+
+    @Test
+    void leasesOfOneBundleShareOneLoadedSession() {
+        try (SessionLease a = sessions.acquire(spec(Duration.ofSeconds(30)));
+             SessionLease b = sessions.acquire(spec(Duration.ofSeconds(30)))) {
+            assertSame(a.session(), b.session());
+            assertEquals(1, sessions.loads());
+        }
+    }
+
+    @Test
+    void theLastLeaseReleasesTheSessionAfterTheIdleDelayUnlessAcquiredAgain() throws Exception {
+        SessionSpec spec = spec(Duration.ofMillis(300));
+        ModelSession first;
+        try (SessionLease lease = sessions.acquire(spec)) {
+            first = lease.session();
+        }
+        // Acquired again within the delay (a task restart): the same session, not a second load.
+        try (SessionLease again = sessions.acquire(spec)) {
+            assertSame(first, again.session());
+        }
+        assertEquals(1, sessions.loads());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (sessions.open() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, sessions.open(), "released after the idle delay");
+        assertFalse(first.isHealthy(), "the released session is closed");
+        try (SessionLease later = sessions.acquire(spec)) {
+            assertNotSame(first, later.session());
+        }
+        assertEquals(2, sessions.loads());
+    }
+
+    @Test
+    void aSessionWhoseBatcherStoppedIsReplacedOnTheNextAcquire() throws Exception {
+        SessionSpec spec = spec(Duration.ofSeconds(30));
+        SessionLease held = sessions.acquire(spec);
+        ModelSession broken = held.session();
+        broken.batcher().close(); // as if its worker thread had died
+        assertFalse(broken.isHealthy());
+        ExecutionException failed = assertThrows(ExecutionException.class,
+                () -> held.session().memberLogits(zeroImage()).get(10, TimeUnit.SECONDS));
+        assertTrue(failed.getCause().getMessage().contains("closed"), failed.getCause().getMessage());
+
+        try (SessionLease fresh = sessions.acquire(spec)) {
+            assertNotSame(broken, fresh.session());
+            assertTrue(fresh.session().isHealthy());
+            assertEquals(E3.manifest().classes().size(),
+                    fresh.session().memberLogits(zeroImage()).get(10, TimeUnit.SECONDS)[0].length);
+        }
+        assertEquals(2, sessions.loads());
+        held.close(); // the last user of the broken one lets go: nothing else happens
+        held.close();
+        assertEquals(1, sessions.open());
+    }
+
+    @Test
+    void closeAllClosesLeasedSessionsAndTheReleaseThread() throws Exception {
+        SessionLease lease = sessions.acquire(spec(Duration.ofMillis(10)));
+        try (SessionLease other = sessions.acquire(spec(Duration.ofMillis(10)))) {
+            assertSame(lease.session(), other.session());
+        }
+        sessions.closeAll();
+        assertFalse(lease.session().isHealthy());
+        assertEquals(0, sessions.open());
+        lease.close();
+        assertFalse(sessions.releaseThreadRunning(), "no release thread left behind");
+    }
+}
