@@ -25,7 +25,19 @@ public final class DecodeException extends Exception {
         /** The bytes are not a readable image of the declared type (bad signature, truncated, unsupported variant). */
         CORRUPT_IMAGE,
         /** Raw pixels with missing, non-positive or unsupported width/height/channels, or a length that does not match. */
-        BAD_RAW_DIMENSIONS
+        BAD_RAW_DIMENSIONS,
+        /**
+         * Decoding the image the header declares would hold more than {@link DecodeLimits#maxDecodeBytes()} (raster at
+         * its bit depth and samples per pixel, plus the decoder's copies); checked from the header, before decoding.
+         */
+        DECODE_BUDGET_EXCEEDED,
+        /**
+         * The heap ran out while this payload was decoded although the budget admitted it (the heap is shared with
+         * other work); the payload's buffers are released and only this payload is refused.
+         */
+        OUT_OF_MEMORY,
+        /** The decoder failed on this payload with an unexpected exception (a defect in javax.imageio or here). */
+        DECODE_ERROR
     }
 
     private final Code code;

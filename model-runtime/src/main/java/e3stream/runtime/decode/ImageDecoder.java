@@ -41,9 +41,45 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * Content types are matched case-insensitively and parameters after {@code ;} are ignored.
  *
  * <h2>Refused before decoding</h2>
- * A payload longer than {@link DecodeLimits#maxPayloadBytes()}, an unknown content type, and a header (PNG IHDR, JPEG
- * SOFn, raw width x height) that declares more than {@link DecodeLimits#maxPixels()} pixels are refused from the first
- * bytes, before any raster is allocated; each has its own {@link Code}.
+ * A payload longer than {@link DecodeLimits#maxPayloadBytes()}, an unknown content type, a header (PNG IHDR, JPEG
+ * SOFn, raw width x height) that declares more than {@link DecodeLimits#maxPixels()} pixels, and one whose decoding
+ * would hold more than {@link DecodeLimits#maxDecodeBytes()} are refused from the first bytes, before any raster is
+ * allocated; each has its own {@link Code}.
+ *
+ * <h2>Memory budget</h2>
+ * From the header alone the decoder computes an upper bound of the memory decoding holds, counting every buffer of
+ * the decode as if all were alive at once, and refuses the payload as {@link Code#DECODE_BUDGET_EXCEEDED} when the
+ * bound exceeds {@link DecodeLimits#maxDecodeBytes()}; the refusal's message gives the bound and its parts, so the
+ * budget that admits the image can be read from it ({@link #decodeBytes} gives it without decoding). For a
+ * {@code w x h} image and a model of {@code C x H x W}:
+ * <ul>
+ *   <li><b>input</b>: the payload once more (PNG, JPEG: javax.imageio's in-memory stream cache), twice for a palette
+ *       PNG (javax.imageio reads all its chunks, keeping copies of the ancillary ones);
+ *   <li><b>raster</b>: {@code w x h x samples x bytes per sample} as javax.imageio decodes it: PNG at its IHDR bit depth
+ *       and colour type (sub-byte depths packed; grey or RGB with a tRNS chunk gain an alpha sample), JPEG at its SOF
+ *       precision and components, raw pixels {@code w x h x channels} (the payload itself);
+ *   <li><b>decoder buffers</b>: row buffers (javax.imageio's, including the copy of each row it stores into an RGB
+ *       raster, which is garbage at once and so counted as one row) and a fixed allowance of
+ *       {@value #DECODER_FIXED_BYTES} bytes for reader state and tables (PNG, JPEG); for a JPEG with more than one scan
+ *       (progressive, or components in separate scans) the decoder's whole-image coefficient buffer, 2 bytes per
+ *       sample per component (native memory);
+ *   <li><b>planes</b>: the full-resolution float planes, 4 bytes per pixel per plane (one for grey sources, C for
+ *       colour ones);
+ *   <li><b>resize</b> (when the size differs): the horizontal pass, 8 x h x W bytes, and C resized planes;
+ *   <li><b>tensor</b>: the result, 4 x C x H x W bytes.
+ * </ul>
+ * The bound is checked twice: from the decoder's own header parse, then from javax.imageio's view of the dimensions.
+ *
+ * <h2>Errors contained to the payload</h2>
+ * An {@link OutOfMemoryError} while decoding becomes {@link Code#OUT_OF_MEMORY} and any unchecked exception of
+ * javax.imageio or the pixel conversion (e.g. an {@link ArrayIndexOutOfBoundsException} from a codec on crafted data)
+ * {@link Code#CORRUPT_IMAGE} or {@link Code#DECODE_ERROR}, so that one record cannot fail the task that decodes it.
+ * Catching {@code OutOfMemoryError} here is sound: the allocation that failed was this payload's raster or planes,
+ * which only this call's stack frames reference, so unwinding releases them; the decoder holds no state that a
+ * half-finished call could leave inconsistent (it is immutable, each call has its own {@link ImageReader}, disposed in
+ * a {@code finally}). It is a fallback for a heap shared with other work, not a substitute for the budget, and a
+ * thread elsewhere that hits the same exhausted heap in the same moment is not protected by it. Other {@link Error}s
+ * (linkage, internal VM errors) are not caught: they say the JVM or its class path is broken, not the payload.
  *
  * <h2>Pixel pipeline</h2>
  * <ol>
@@ -67,6 +103,9 @@ public final class ImageDecoder {
     public static final String JPEG = "image/jpeg";
     public static final String RAW_U8 = "application/x-raw-u8";
     public static final List<String> SUPPORTED_CONTENT_TYPES = List.of(PNG, JPEG, RAW_U8);
+
+    /** Allowance in the memory bound for a javax.imageio reader's own state, tables and metadata (PNG, JPEG). */
+    static final long DECODER_FIXED_BYTES = 1L << 20;
 
     private final int channels;
     private final int height;
@@ -100,7 +139,9 @@ public final class ImageDecoder {
     }
 
     /**
-     * Decodes one payload.
+     * Decodes one payload. Never lets the payload's content fail the caller with anything but a
+     * {@link DecodeException}: an {@link OutOfMemoryError} or unchecked exception raised while decoding is turned into
+     * one (see the class documentation for why that is safe).
      *
      * @param contentType one of {@link #SUPPORTED_CONTENT_TYPES}
      * @param payload the encoded bytes (not base64)
@@ -109,6 +150,7 @@ public final class ImageDecoder {
      * @param channels raw pixels only: 1, 3 or 4
      * @return a new array of {@link #tensorSize()} floats, CHW
      * @throws DecodeException with the reason's {@link DecodeException#code()}
+     * @throws IllegalStateException if this JVM has no javax.imageio reader for the format (a broken runtime, not data)
      */
     public float[] decode(String contentType, byte[] payload, Integer width, Integer height, Integer channels)
             throws DecodeException {
@@ -121,20 +163,65 @@ public final class ImageDecoder {
                     + " bytes exceeds the limit of " + limits.maxPayloadBytes()
                     + " bytes; send a smaller image or raise the decoder's maxPayloadBytes");
         }
-        Planes planes;
+        try {
+            Planes planes;
+            switch (type) {
+                case PNG -> {
+                    ImageHeaders.Png header = ImageHeaders.png(payload);
+                    Layout layout = Layout.png(header);
+                    checkPixels(header.width(), header.height(), "PNG");
+                    checkBudget(layout, header.width(), header.height(), payload.length);
+                    planes = decodeWithImageIo(payload, layout);
+                }
+                case JPEG -> {
+                    ImageHeaders.Jpeg header = ImageHeaders.jpeg(payload);
+                    Layout layout = Layout.jpeg(header);
+                    checkPixels(header.width(), header.height(), "JPEG");
+                    checkBudget(layout, header.width(), header.height(), payload.length);
+                    planes = decodeWithImageIo(payload, layout);
+                }
+                case RAW_U8 -> planes = decodeRaw(payload, width, height, channels);
+                default -> throw new IllegalStateException(type); // normaliseContentType only returns supported types
+            }
+            return normalise(resize(planes));
+        } catch (OutOfMemoryError e) {
+            throw outOfMemory(type, e);
+        } catch (MissingReaderException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new DecodeException(Code.DECODE_ERROR, "decoding the " + type + " payload of " + payload.length
+                    + " bytes failed unexpectedly: " + e, e);
+        }
+    }
+
+    /**
+     * The upper bound, in bytes, of what decoding this payload holds (see "Memory budget" in the class
+     * documentation), computed from its header alone; the figure {@link Code#DECODE_BUDGET_EXCEEDED} compares with
+     * {@link DecodeLimits#maxDecodeBytes()}.
+     *
+     * @throws DecodeException if the header cannot be read, or raw dimensions are missing or inconsistent
+     */
+    public long decodeBytes(String contentType, byte[] payload, Integer width, Integer height, Integer channels)
+            throws DecodeException {
+        String type = normaliseContentType(contentType);
+        if (payload == null || payload.length == 0) {
+            throw new DecodeException(Code.EMPTY_PAYLOAD, "the image payload is empty; send the encoded image bytes");
+        }
         switch (type) {
             case PNG -> {
-                checkPixels(ImageHeaders.png(payload), "PNG");
-                planes = decodeWithImageIo(payload, "png");
+                ImageHeaders.Png header = ImageHeaders.png(payload);
+                return footprint(Layout.png(header), header.width(), header.height(), payload.length).total();
             }
             case JPEG -> {
-                checkPixels(ImageHeaders.jpeg(payload), "JPEG");
-                planes = decodeWithImageIo(payload, "jpeg");
+                ImageHeaders.Jpeg header = ImageHeaders.jpeg(payload);
+                return footprint(Layout.jpeg(header), header.width(), header.height(), payload.length).total();
             }
-            case RAW_U8 -> planes = decodeRaw(payload, width, height, channels);
-            default -> throw new IllegalStateException(type); // normaliseContentType only returns supported types
+            default -> {
+                checkRawShape(width, height, channels);
+                checkRawLength(payload, width, height, channels);
+                return footprint(Layout.raw(channels), width, height, 0).total();
+            }
         }
-        return normalise(resize(planes));
     }
 
     /** Number of floats {@link #decode} returns: channels x height x width. */
@@ -181,10 +268,6 @@ public final class ImageDecoder {
         return type;
     }
 
-    private void checkPixels(ImageHeaders.Dimensions d, String format) throws DecodeException {
-        checkPixels(d.width(), d.height(), format);
-    }
-
     private void checkPixels(long w, long h, String format) throws DecodeException {
         // w, h < 2^32, so dividing avoids the overflow of w * h
         if (w > limits.maxPixels() / h) {
@@ -194,13 +277,153 @@ public final class ImageDecoder {
         }
     }
 
+    /**
+     * How a header's image is held while decoding, per pixel and per column (see "Memory budget" in the class
+     * documentation).
+     *
+     * @param format "PNG", "JPEG" or "raw", for messages
+     * @param detail the layout in words, for messages
+     * @param rasterBitsPerPixel bits per pixel of the decoded raster (packed rows of sub-byte samples round up per row)
+     * @param bufferBytesPerPixel decoder buffers that grow with the image (JPEG coefficients of a multi-scan image)
+     * @param bufferBytesPerColumn decoder buffers that grow with the width (row buffers)
+     * @param fixedBytes decoder state that does not grow with the image
+     * @param greySource decoded into a non-indexed grey raster, read as one plane whatever the model's channels
+     * @param inputCopies how many more times the payload is held: javax.imageio's stream cache (PNG, JPEG), and for
+     *     a palette PNG, whose every chunk javax.imageio reads, copies of its ancillary chunks
+     */
+    private record Layout(String format, String detail, long rasterBitsPerPixel, long bufferBytesPerPixel,
+            long bufferBytesPerColumn, long fixedBytes, boolean greySource, int inputCopies) {
+
+        static Layout png(ImageHeaders.Png png) {
+            int depth = png.bitDepth();
+            int type = png.colourType();
+            long samples = png.samples();
+            long bits;
+            if (type == 3) {
+                bits = depth; // one palette index per pixel
+            } else if (png.transparency() && (type == 0 || type == 2)) {
+                // javax.imageio turns the tRNS key colour into an alpha sample (grey below 8 bits becomes 8-bit)
+                bits = (samples + 1) * Math.max(depth, 8);
+            } else {
+                bits = samples * depth;
+            }
+            String kind = switch (type) {
+                case 0 -> "grey";
+                case 2 -> "RGB";
+                case 3 -> "palette";
+                case 4 -> "grey+alpha";
+                default -> "RGBA";
+            };
+            boolean grey = (type == 0 || type == 4) && depth >= 8;
+            // the reader's rows (current, prior, pass row) of at most 2 bytes per sample, the row copy it makes to store
+            // each row in the raster, and our ARGB row for colour images
+            long rowBytes = 8 * samples + (bits + 7) / 8 + argbRow(grey);
+            return new Layout("PNG", depth + "-bit " + kind + (png.transparency() ? " with tRNS" : ""), bits, 0,
+                    rowBytes, DECODER_FIXED_BYTES, grey, type == 3 ? 2 : 1);
+        }
+
+        static Layout jpeg(ImageHeaders.Jpeg jpeg) {
+            int components = jpeg.components();
+            long bytesPerSample = jpeg.precision() > 8 ? 2 : 1;
+            // libjpeg keeps every DCT coefficient (2 bytes per sample per component) when the image has several
+            // scans; otherwise a few MCU rows (up to 32 lines) per component
+            long coefficients = jpeg.scans() > 1 ? 2L * components : 0;
+            long rowBytes = 64L * components + 2 * bytesPerSample * components + argbRow(components == 1);
+            return new Layout("JPEG", jpeg.precision() + "-bit, " + components + " component"
+                    + (components == 1 ? "" : "s") + ", " + jpeg.scans() + " scan" + (jpeg.scans() == 1 ? "" : "s"),
+                    8 * bytesPerSample * components, coefficients, rowBytes, DECODER_FIXED_BYTES, components == 1, 1);
+        }
+
+        /** Colour images are read through one row of packed ARGB ints. */
+        private static long argbRow(boolean greySource) {
+            return greySource ? 0 : 4;
+        }
+
+        static Layout raw(int channels) {
+            return new Layout("raw", channels + " channel" + (channels == 1 ? "" : "s") + " of 8 bits",
+                    8L * channels, 0, 0, 0, channels == 1, 0);
+        }
+    }
+
+    /** The parts of the memory bound, in bytes; every part saturates at {@link Long#MAX_VALUE}. */
+    private record Footprint(long input, long raster, long buffers, long planes, long resize, long tensor) {
+
+        long total() {
+            return add(add(add(input, raster), add(buffers, planes)), add(resize, tensor));
+        }
+
+        @Override
+        public String toString() {
+            return "input " + input + ", raster " + raster + ", decoder buffers " + buffers + ", planes " + planes
+                    + ", resize " + resize + ", tensor " + tensor;
+        }
+    }
+
+    private Footprint footprint(Layout layout, long w, long h, long payloadLength) {
+        long pixels = mul(w, h);
+        long rowBytes = add(mul(w, layout.rasterBitsPerPixel()), 7) / 8;
+        long raster = mul(rowBytes, h);
+        long buffers = add(add(mul(pixels, layout.bufferBytesPerPixel()), mul(w, layout.bufferBytesPerColumn())),
+                layout.fixedBytes());
+        long planes = mul(mul(pixels, 4), layout.greySource() ? 1 : channels);
+        long modelPixels = (long) width * height;
+        long resize = w == width && h == height ? 0 : add(mul(mul(h, width), 8), 4 * modelPixels * channels);
+        return new Footprint(mul(payloadLength, layout.inputCopies()), raster, buffers, planes, resize,
+                4 * modelPixels * channels);
+    }
+
+    private void checkBudget(Layout layout, long w, long h, long payloadLength) throws DecodeException {
+        Footprint f = footprint(layout, w, h, payloadLength);
+        long need = f.total();
+        if (need > limits.maxDecodeBytes()) {
+            throw new DecodeException(Code.DECODE_BUDGET_EXCEEDED, "decoding this " + w + "x" + h + " "
+                    + layout.format() + " (" + layout.detail() + ") for a " + channels + "x" + height + "x" + width
+                    + " model needs " + need + " bytes (" + f + "), more than the decode budget of "
+                    + limits.maxDecodeBytes() + " bytes; send a smaller image (or fewer bits per sample) or raise"
+                    + " the decoder's maxDecodeBytes");
+        }
+    }
+
+    private static long mul(long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE; // operands are never negative
+        }
+    }
+
+    private static long add(long a, long b) {
+        try {
+            return Math.addExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private DecodeException outOfMemory(String type, OutOfMemoryError e) {
+        return new DecodeException(Code.OUT_OF_MEMORY, "the heap ran out while decoding the " + type
+                + " payload (" + e.getMessage() + "), although it fits the decode budget of " + limits.maxDecodeBytes()
+                + " bytes; its buffers are released. Lower the decoder's maxDecodeBytes below the heap that is free"
+                + " for decoding, or give the process more heap", e);
+    }
+
+    /** This JVM lacks a javax.imageio reader: a broken runtime, never the payload's fault, so never contained. */
+    private static final class MissingReaderException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        MissingReaderException(String format) {
+            super("no javax.imageio reader for " + format + " in this JVM");
+        }
+    }
+
     /** Source pixels at their own resolution, values 0..255: one plane (grey) or three (R, G, B). */
     private record Planes(int width, int height, float[][] planes) {}
 
-    private Planes decodeWithImageIo(byte[] payload, String format) throws DecodeException {
-        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
+    private Planes decodeWithImageIo(byte[] payload, Layout layout) throws DecodeException {
+        String format = layout.format();
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.toLowerCase(Locale.ROOT));
         if (!readers.hasNext()) {
-            throw new IllegalStateException("no javax.imageio reader for " + format + " in this JVM");
+            throw new MissingReaderException(format);
         }
         ImageReader reader = readers.next();
         List<String> warnings = new ArrayList<>();
@@ -209,22 +432,43 @@ public final class ImageDecoder {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(payload))) {
             reader.setInput(in, true, true);
             // Second line of defence: the reader's own view of the header, still without reading pixels.
-            checkPixels(reader.getWidth(0), reader.getHeight(0), format.toUpperCase(Locale.ROOT));
+            long w = reader.getWidth(0);
+            long h = reader.getHeight(0);
+            checkPixels(w, h, format);
+            checkBudget(layout, w, h, payload.length);
             image = reader.read(0);
         } catch (IOException | RuntimeException e) {
+            OutOfMemoryError outOfMemory = outOfMemoryCause(e);
+            if (outOfMemory != null) {
+                // javax.imageio's PNG reader wraps every Throwable of read(), OutOfMemoryError included
+                throw outOfMemory(format, outOfMemory);
+            }
             // ImageIO reports malformed data as IIOException but also as unchecked exceptions from its codecs.
-            throw new DecodeException(Code.CORRUPT_IMAGE,
-                    "cannot decode the " + format.toUpperCase(Locale.ROOT) + " payload: " + e, e);
+            throw new DecodeException(Code.CORRUPT_IMAGE, "cannot decode the " + format + " payload: " + e, e);
         } finally {
             reader.dispose();
         }
         if (!warnings.isEmpty()) {
             throw new DecodeException(Code.CORRUPT_IMAGE,
-                    "the " + format.toUpperCase(Locale.ROOT) + " payload is damaged: " + String.join("; ", warnings));
+                    "the " + format + " payload is damaged: " + String.join("; ", warnings));
         }
         return toPlanes(image);
     }
 
+    /** The OutOfMemoryError in {@code e}'s cause chain, or null. */
+    private static OutOfMemoryError outOfMemoryCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof OutOfMemoryError oom) {
+                return oom;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Reads the decoded image into planes. Colour images are read one row of ARGB at a time straight into the planes
+     * the model needs (luminance, or R, G and B), so the only full-resolution copies are the raster and those planes.
+     */
     private Planes toPlanes(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
@@ -241,19 +485,44 @@ public final class ImageDecoder {
             }
             return greyPlanes(w, h, grey);
         }
-        int[] argb = image.getRGB(0, 0, w, h, null, 0, w);
-        float[] r = new float[w * h];
-        float[] g = new float[w * h];
-        float[] b = new float[w * h];
-        for (int i = 0; i < argb.length; i++) {
-            r[i] = (argb[i] >> 16) & 0xFF;
-            g[i] = (argb[i] >> 8) & 0xFF;
-            b[i] = argb[i] & 0xFF;
+        ColourPlanes out = new ColourPlanes(w * h);
+        int[] argb = new int[w];
+        for (int y = 0; y < h; y++) {
+            image.getRGB(0, y, w, 1, argb, 0, w);
+            for (int x = 0; x < w; x++) {
+                out.set(y * w + x, (argb[x] >> 16) & 0xFF, (argb[x] >> 8) & 0xFF, argb[x] & 0xFF);
+            }
         }
-        return colourPlanes(w, h, r, g, b);
+        return out.planes(w, h);
     }
 
-    private Planes decodeRaw(byte[] payload, Integer w, Integer h, Integer c) throws DecodeException {
+    /**
+     * The planes a colour source gives the model: luminance {@code 0.299 R + 0.587 G + 0.114 B} for one channel, R, G
+     * and B for three; filled pixel by pixel so that no RGB copy is kept for a grey model.
+     */
+    private final class ColourPlanes {
+        private final float[][] planes;
+
+        ColourPlanes(int pixels) {
+            planes = new float[channels][pixels];
+        }
+
+        void set(int i, int r, int g, int b) {
+            if (channels == 1) {
+                planes[0][i] = (float) (0.299 * r + 0.587 * g + 0.114 * b);
+            } else {
+                planes[0][i] = r;
+                planes[1][i] = g;
+                planes[2][i] = b;
+            }
+        }
+
+        Planes planes(int w, int h) {
+            return new Planes(w, h, planes);
+        }
+    }
+
+    private static void checkRawShape(Integer w, Integer h, Integer c) throws DecodeException {
         if (w == null || h == null || c == null) {
             throw new DecodeException(Code.BAD_RAW_DIMENSIONS, RAW_U8 + " needs width, height and channels, got width="
                     + w + ", height=" + h + ", channels=" + c);
@@ -266,13 +535,22 @@ public final class ImageDecoder {
             throw new DecodeException(Code.BAD_RAW_DIMENSIONS,
                     RAW_U8 + " channels must be 1 (grey), 3 (RGB) or 4 (RGBA), got " + c);
         }
-        checkPixels(w, h, "raw");
+    }
+
+    private static void checkRawLength(byte[] payload, int w, int h, int c) throws DecodeException {
         long expected = (long) w * h * c;
         if (payload.length != expected) {
             throw new DecodeException(Code.BAD_RAW_DIMENSIONS, RAW_U8 + " payload has " + payload.length
                     + " bytes but width x height x channels = " + w + "x" + h + "x" + c + " = " + expected
                     + "; pixels must be interleaved (HWC), one byte per channel");
         }
+    }
+
+    private Planes decodeRaw(byte[] payload, Integer w, Integer h, Integer c) throws DecodeException {
+        checkRawShape(w, h, c);
+        checkPixels(w, h, "raw"); // before the length, so a raw bomb is named as one
+        checkRawLength(payload, w, h, c);
+        checkBudget(Layout.raw(c), w, h, 0);
         int n = w * h;
         if (c == 1) {
             float[] grey = new float[n];
@@ -281,30 +559,15 @@ public final class ImageDecoder {
             }
             return greyPlanes(w, h, grey);
         }
-        float[] r = new float[n];
-        float[] g = new float[n];
-        float[] b = new float[n];
+        ColourPlanes out = new ColourPlanes(n);
         for (int i = 0; i < n; i++) {
-            r[i] = payload[i * c] & 0xFF;
-            g[i] = payload[i * c + 1] & 0xFF;
-            b[i] = payload[i * c + 2] & 0xFF;
+            out.set(i, payload[i * c] & 0xFF, payload[i * c + 1] & 0xFF, payload[i * c + 2] & 0xFF);
         }
-        return colourPlanes(w, h, r, g, b);
+        return out.planes(w, h);
     }
 
     private Planes greyPlanes(int w, int h, float[] grey) {
         return channels == 1 ? new Planes(w, h, new float[][] {grey}) : new Planes(w, h, new float[][] {grey, grey, grey});
-    }
-
-    private Planes colourPlanes(int w, int h, float[] r, float[] g, float[] b) {
-        if (channels == 3) {
-            return new Planes(w, h, new float[][] {r, g, b});
-        }
-        float[] grey = new float[r.length];
-        for (int i = 0; i < grey.length; i++) {
-            grey[i] = (float) (0.299 * r[i] + 0.587 * g[i] + 0.114 * b[i]);
-        }
-        return new Planes(w, h, new float[][] {grey});
     }
 
     private Planes resize(Planes src) {

@@ -6,15 +6,27 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import e3stream.runtime.decode.DecodeException.Code;
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -79,6 +91,275 @@ class ImageDecoderTest {
     private static DecodeException refused(ImageDecoder decoder, String type, byte[] payload, Integer w, Integer h,
             Integer c) {
         return assertThrows(DecodeException.class, () -> decoder.decode(type, payload, w, h, c));
+    }
+
+    private static long allocatedByThisThread() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        return threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+    }
+
+    private static ImageDecoder withBudget(ImageDecoder decoder, long maxDecodeBytes) {
+        return ImageDecoder.builder().channels(decoder.channels()).height(decoder.height()).width(decoder.width())
+                .mean(decoder.mean()).std(decoder.std()).limits(decoder.limits().withMaxDecodeBytes(maxDecodeBytes))
+                .build();
+    }
+
+    /** A 16-bit RGBA image (javax.imageio writes it as a 16-bit RGBA PNG) whose samples are 8-bit values x 257. */
+    private static BufferedImage sixteenBitRgba(int w, int h) {
+        ComponentColorModel cm = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), true, false,
+                Transparency.TRANSLUCENT, DataBuffer.TYPE_USHORT);
+        WritableRaster raster = cm.createCompatibleWritableRaster(w, h);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                raster.setPixel(x, y, new int[] {(x * 5) % 256 * 257, (y * 3) % 256 * 257, (x + y) % 256 * 257,
+                        65535});
+            }
+        }
+        return new BufferedImage(cm, raster, false, null);
+    }
+
+    private static BufferedImage colourImage(int w, int h) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, ((x * 3) % 256 << 16) | ((y * 7) % 256 << 8) | ((x ^ y) & 0xFF));
+            }
+        }
+        return img;
+    }
+
+    private static byte[] progressiveJpeg(BufferedImage img) throws IOException {
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        param.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
+            writer.setOutput(ios);
+            writer.write(null, new IIOImage(img, null, null), param);
+        } finally {
+            writer.dispose();
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void sixteenBitRgbaPngOf4096SquaredIsRefusedFromItsHeaderWithoutAllocatingItsRaster() throws Exception {
+        // 4096 x 4096 is within the default pixel limit, but its 16-bit RGBA raster alone is 128 MiB
+        byte[] png = zeroPng(4096, 4096, 16, 6);
+        assertTrue(png.length < 200_000, "the PNG is small: " + png.length + " bytes");
+        ImageDecoder decoder = unitDecoder(28);
+        decoder.decodeBytes(ImageDecoder.PNG, png, null, null, null); // load the classes outside the measurement
+
+        long before = allocatedByThisThread();
+        long start = System.nanoTime();
+        DecodeException e = refused(decoder, ImageDecoder.PNG, png, null, null, null);
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        long allocated = allocatedByThisThread() - before;
+
+        assertEquals(Code.DECODE_BUDGET_EXCEEDED, e.code());
+        assertTrue(e.getMessage().contains("4096x4096 PNG (16-bit RGBA)") && e.getMessage().contains("raster 134217728")
+                && e.getMessage().contains("decode budget of " + DecodeLimits.DEFAULT_MAX_DECODE_BYTES + " bytes"),
+                e.getMessage());
+        assertTrue(allocated < 1_000_000, "refusing the PNG allocated " + allocated + " bytes");
+        assertTrue(millis < 1_000, "refusing the PNG took " + millis + " ms");
+    }
+
+    @Test
+    void sixteenBitRgbaPngWithinTheBudgetDecodesToItsEightBitValues() throws Exception {
+        BufferedImage img = sixteenBitRgba(64, 48);
+        byte[] png = encode(img, "png");
+        assertEquals(16, png[24], "javax.imageio wrote a 16-bit PNG");
+        assertEquals(6, png[25], "javax.imageio wrote an RGBA PNG");
+        byte[] rgba = new byte[64 * 48 * 4];
+        int[] px = new int[4];
+        for (int i = 0; i < 64 * 48; i++) {
+            img.getRaster().getPixel(i % 64, i / 64, px);
+            for (int k = 0; k < 4; k++) {
+                rgba[i * 4 + k] = (byte) (px[k] / 257);
+            }
+        }
+        ImageDecoder decoder = ImageDecoder.builder().channels(1).height(48).width(64).mean(0).std(1).build();
+
+        float[] fromPng = decoder.decode(ImageDecoder.PNG, png, null, null, null);
+
+        assertArrayEquals(decoder.decode(ImageDecoder.RAW_U8, rgba, 64, 48, 4), fromPng, 1e-6f);
+        assertEquals((float) ((0.299 * 5 + 0.587 * 0 + 0.114 * 1) / 255), fromPng[1], 1e-6f);
+    }
+
+    @Test
+    void theBudgetIsInclusiveAndTheRefusalGivesTheFigureThatAdmitsTheImage() throws Exception {
+        Map<String, Object[]> cases = new LinkedHashMap<>();
+        cases.put("RGB PNG", new Object[] {ImageDecoder.PNG, encode(colourImage(120, 90), "png"), null, null, null});
+        cases.put("colour JPEG", new Object[] {ImageDecoder.JPEG, jpegAtQuality(colourImage(120, 90), 0.9f), null,
+                null, null});
+        cases.put("raw RGB", new Object[] {ImageDecoder.RAW_U8, new byte[120 * 90 * 3], 120, 90, 3});
+        for (Map.Entry<String, Object[]> c : cases.entrySet()) {
+            String type = (String) c.getValue()[0];
+            byte[] payload = (byte[]) c.getValue()[1];
+            Integer w = (Integer) c.getValue()[2];
+            Integer h = (Integer) c.getValue()[3];
+            Integer ch = (Integer) c.getValue()[4];
+            long need = unitDecoder(28).decodeBytes(type, payload, w, h, ch);
+
+            DecodeException e = refused(withBudget(unitDecoder(28), need - 1), type, payload, w, h, ch);
+
+            assertEquals(Code.DECODE_BUDGET_EXCEEDED, e.code(), c.getKey());
+            assertTrue(e.getMessage().contains("120x90") && e.getMessage().contains("needs " + need + " bytes")
+                    && e.getMessage().contains("decode budget of " + (need - 1) + " bytes"), e.getMessage());
+            assertEquals(28 * 28, withBudget(unitDecoder(28), need).decode(type, payload, w, h, ch).length, c.getKey());
+        }
+    }
+
+    @Test
+    void progressiveJpegsAreBudgetedWithTheCoefficientsTheDecoderKeepsAcrossScans() throws Exception {
+        BufferedImage colour = colourImage(640, 480);
+        byte[] baseline = jpegAtQuality(colour, 0.9f);
+        byte[] progressive = progressiveJpeg(colour);
+        ImageDecoder decoder = unitDecoder(28);
+
+        long baselineBound = decoder.decodeBytes(ImageDecoder.JPEG, baseline, null, null, null);
+        long progressiveBound = decoder.decodeBytes(ImageDecoder.JPEG, progressive, null, null, null);
+
+        // the same image but for the payload's own length and 2 bytes per sample of 3 components
+        assertEquals(2L * 3 * 640 * 480, progressiveBound - baselineBound - (progressive.length - baseline.length));
+        DecodeException e = refused(withBudget(decoder, progressiveBound - 1), ImageDecoder.JPEG, progressive, null,
+                null, null);
+        assertTrue(e.getMessage().contains("640x480 JPEG (8-bit, 3 components, "), e.getMessage());
+        assertEquals(28 * 28, decoder.decode(ImageDecoder.JPEG, progressive, null, null, null).length);
+    }
+
+    @Test
+    void rawPixelsAreBudgetedAsWidthTimesHeightTimesChannelsBeforeAnyPlaneIsAllocated() throws Exception {
+        byte[] raw = new byte[1000 * 1000 * 3];
+        ImageDecoder small = withBudget(unitDecoder(28), 4L << 20);
+        // take the refusal's code path once outside the measurement (class loading, string concatenation bootstrap)
+        refused(withBudget(unitDecoder(28), 1), ImageDecoder.RAW_U8, new byte[12], 2, 2, 3);
+
+        long before = allocatedByThisThread();
+        DecodeException e = refused(small, ImageDecoder.RAW_U8, raw, 1000, 1000, 3);
+        long allocated = allocatedByThisThread() - before;
+
+        assertEquals(Code.DECODE_BUDGET_EXCEEDED, e.code());
+        assertTrue(e.getMessage().contains("1000x1000 raw (3 channels of 8 bits)")
+                && e.getMessage().contains("raster 3000000") && e.getMessage().contains("planes 4000000"),
+                e.getMessage());
+        assertTrue(allocated < 100_000, "refusing the raw pixels allocated " + allocated + " bytes");
+        // the default budget admits them
+        assertEquals(28 * 28, unitDecoder(28).decode(ImageDecoder.RAW_U8, raw, 1000, 1000, 3).length);
+    }
+
+    /**
+     * Everything these decodes allocate stays alive until the end, so their allocation is what they hold at once. (For
+     * colour PNG and JPEG rasters javax.imageio also makes a short-lived copy of every row it stores, for each scan of
+     * a progressive JPEG; that garbage is not held, and the bound counts it as the one row alive at a time.)
+     */
+    @Test
+    void decodingAllocatesNoMoreThanTheBoundItIsCheckedAgainst() throws Exception {
+        BufferedImage palette = new BufferedImage(640, 480, BufferedImage.TYPE_BYTE_INDEXED);
+        palette.getGraphics().drawImage(colourImage(640, 480), 0, 0, null);
+        BufferedImage binary = new BufferedImage(640, 480, BufferedImage.TYPE_BYTE_BINARY);
+        binary.getGraphics().drawImage(colourImage(640, 480), 0, 0, null);
+        BufferedImage grey16 = new BufferedImage(640, 480, BufferedImage.TYPE_USHORT_GRAY);
+        grey16.getGraphics().drawImage(colourImage(640, 480), 0, 0, null);
+        BufferedImage grey = greyImage(640, 480, greyRamp(640, 480));
+        Map<String, Object[]> cases = new LinkedHashMap<>();
+        cases.put("8-bit grey PNG", new Object[] {ImageDecoder.PNG, encode(grey, "png"), null});
+        cases.put("16-bit grey PNG", new Object[] {ImageDecoder.PNG, encode(grey16, "png"), null});
+        cases.put("1-bit grey PNG", new Object[] {ImageDecoder.PNG, encode(binary, "png"), null});
+        cases.put("palette PNG", new Object[] {ImageDecoder.PNG, encode(palette, "png"), null});
+        cases.put("grey JPEG", new Object[] {ImageDecoder.JPEG, jpegAtQuality(grey, 0.9f), null});
+        cases.put("raw grey", new Object[] {ImageDecoder.RAW_U8, new byte[640 * 480], 1});
+        cases.put("raw RGB", new Object[] {ImageDecoder.RAW_U8, new byte[640 * 480 * 3], 3});
+        ImageDecoder greyModel = unitDecoder(28);
+        ImageDecoder rgbModel = ImageDecoder.builder().channels(3).height(28).width(28).mean(0, 0, 0).std(1, 1, 1)
+                .build();
+        for (ImageDecoder decoder : List.of(greyModel, rgbModel)) {
+            for (Map.Entry<String, Object[]> c : cases.entrySet()) {
+                String type = (String) c.getValue()[0];
+                byte[] payload = (byte[]) c.getValue()[1];
+                Integer ch = (Integer) c.getValue()[2];
+                Integer w = ch == null ? null : 640;
+                Integer h = ch == null ? null : 480;
+                decoder.decode(type, payload, w, h, ch); // warm: class loading and lazy statics are not the image's
+
+                long before = allocatedByThisThread();
+                decoder.decode(type, payload, w, h, ch);
+                long allocated = allocatedByThisThread() - before;
+
+                long bound = decoder.decodeBytes(type, payload, w, h, ch);
+                assertTrue(allocated <= bound, c.getKey() + " for a " + decoder.channels() + "-channel model allocated "
+                        + allocated + " bytes, more than its bound of " + bound);
+            }
+        }
+    }
+
+    @Test
+    void forgedPngsWithSmallHeadersAndHugeStreamsDecodeOnlyWhatTheyDeclare() throws Exception {
+        // IHDR 28x28, but the IDAT inflates to 256 MiB; the reader inflates only the 28 rows the header declares
+        byte[] idatBomb = png(28, 28, 8, 0, deflatedZeros(256L << 20));
+        // a palette image (javax.imageio reads all its chunks) with 64 MiB iCCP and zTXt bombs before its pixels
+        byte[] bomb = deflatedZeros(64L << 20);
+        byte[] textBomb = png(28, 28, 8, 3, deflatedZeros(29 * 28),
+                chunkBytes("iCCP", concat("icc".getBytes(StandardCharsets.US_ASCII), new byte[2], bomb)),
+                chunkBytes("PLTE", new byte[] {(byte) 255, 0, 0}),
+                chunkBytes("zTXt", concat("Comment".getBytes(StandardCharsets.US_ASCII), new byte[2], bomb)));
+        assertTrue(idatBomb.length < 300_000 && textBomb.length < 200_000,
+                idatBomb.length + " and " + textBomb.length + " bytes");
+        ImageDecoder decoder = unitDecoder(28);
+        decoder.decode(ImageDecoder.PNG, encode(greyImage(28, 28, greyRamp(28, 28)), "png"), null, null, null);
+
+        long before = allocatedByThisThread();
+        float[] black = decoder.decode(ImageDecoder.PNG, idatBomb, null, null, null);
+        float[] red = decoder.decode(ImageDecoder.PNG, textBomb, null, null, null);
+        long allocated = allocatedByThisThread() - before;
+
+        float[] expectedRed = new float[28 * 28];
+        Arrays.fill(expectedRed, 0.299f);
+        assertArrayEquals(new float[28 * 28], black, 0f);
+        assertArrayEquals(expectedRed, red, 1e-6f);
+        assertTrue(allocated < 4_000_000, "decoding the two forged PNGs allocated " + allocated + " bytes");
+    }
+
+    @Test
+    void outOfMemoryWhileDecodingIsContainedToThePayloadAndTheNextOneDecodes() throws Exception {
+        // A JVM with a 48 MiB heap and a budget that trusts it with 1 GiB: the first PNG's 128 MiB raster fails inside
+        // javax.imageio, the second's 16 MiB raster fits but its 64 MiB float plane does not.
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx48m", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), OutOfMemoryChild.class.getName()));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output;
+        try {
+            assertTrue(child.waitFor(120, TimeUnit.SECONDS), "the child JVM did not finish in 120 s");
+        } finally {
+            output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            child.destroyForcibly();
+        }
+        assertEquals(0, child.exitValue(), output);
+        assertTrue(output.contains("16-bit RGBA: OUT_OF_MEMORY") && output.contains("8-bit grey: OUT_OF_MEMORY")
+                && output.contains("next: 784 floats"), output);
+    }
+
+    /** Runs in a JVM of its own with a small heap (see the test above); prints one line per payload. */
+    static final class OutOfMemoryChild {
+        public static void main(String[] args) throws Exception {
+            ImageDecoder decoder = ImageDecoder.builder().channels(1).height(28).width(28).mean(0).std(1)
+                    .limits(DecodeLimits.defaults().withMaxDecodeBytes(1L << 30)).build();
+            Map<String, byte[]> payloads = new LinkedHashMap<>();
+            payloads.put("16-bit RGBA", zeroPng(4096, 4096, 16, 6));
+            payloads.put("8-bit grey", zeroPng(4096, 4096, 8, 0));
+            for (Map.Entry<String, byte[]> p : payloads.entrySet()) {
+                try {
+                    decoder.decode(ImageDecoder.PNG, p.getValue(), null, null, null);
+                    System.out.println(p.getKey() + ": decoded");
+                } catch (DecodeException e) {
+                    System.out.println(p.getKey() + ": " + e.code() + " (" + e.getMessage() + ")");
+                }
+            }
+            float[] next = decoder.decode(ImageDecoder.PNG, encode(greyImage(28, 28, greyRamp(28, 28)), "png"), null,
+                    null, null);
+            System.out.println("next: " + next.length + " floats");
+        }
     }
 
     @Test
@@ -373,6 +654,59 @@ class ImageDecoderTest {
             }
         }
         throw new AssertionError("no marker " + Integer.toHexString(marker));
+    }
+
+    /** A valid PNG of width x height zero pixels (filter byte 0 on every row), its IDAT compressed as it streams. */
+    private static byte[] zeroPng(int width, int height, int bitDepth, int colourType) throws IOException {
+        int samples = switch (colourType) {
+            case 0, 3 -> 1;
+            case 4 -> 2;
+            case 2 -> 3;
+            default -> 4;
+        };
+        long rowBytes = ((long) width * samples * bitDepth + 7) / 8 + 1;
+        return png(width, height, bitDepth, colourType, deflatedZeros(rowBytes * height));
+    }
+
+    private static byte[] deflatedZeros(long length) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] zeros = new byte[1 << 16];
+        try (DeflaterOutputStream deflater = new DeflaterOutputStream(out, new Deflater(Deflater.BEST_COMPRESSION),
+                1 << 16)) {
+            for (long left = length; left > 0; left -= zeros.length) {
+                deflater.write(zeros, 0, (int) Math.min(left, zeros.length));
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** Signature, IHDR, the given chunks (already framed), one IDAT and IEND. */
+    private static byte[] png(int width, int height, int bitDepth, int colourType, byte[] idat, byte[]... chunks)
+            throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
+        chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) bitDepth)
+                .put((byte) colourType).put((byte) 0).put((byte) 0).put((byte) 0).array());
+        for (byte[] c : chunks) {
+            out.write(c);
+        }
+        chunk(out, "IDAT", idat);
+        chunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    private static byte[] chunkBytes(String type, byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        chunk(out, type, data);
+        return out.toByteArray();
+    }
+
+    private static byte[] concat(byte[]... parts) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.write(p);
+        }
+        return out.toByteArray();
     }
 
     /** A well-formed 8-bit grey PNG header claiming width x height, followed by one compressed row and IEND. */
