@@ -237,6 +237,18 @@ class DeepEnsemble(nn.Module):
     def forward(self, images):
         return torch.cat([m(images) for m in self.members], dim=1)
 
+    def features(self, images):
+        """Pre-logit features [B, M, D]: each member model's own features, concatenated in member order."""
+        return torch.cat([m.features(images) for m in self.members], dim=1)
+
+    def head_logits(self, features):
+        """Member logits [B, M, C] from features [B, M, D]: each member's slice through that member's own head."""
+        out, start = [], 0
+        for m in self.members:
+            out.append(m.head_logits(features[:, start:start + m.members]))
+            start += m.members
+        return torch.cat(out, dim=1)
+
 
 def flops_per_image(arch: Architecture) -> int:
     """FLOPs of one image's forward pass = 2 x multiply-accumulates of every convolution, linear layer and attention
