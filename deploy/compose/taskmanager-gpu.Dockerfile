@@ -1,7 +1,7 @@
-# Flink 2.2 on CUDA 12 + cuDNN 9: what onnxruntime_gpu 1.23.2 (the -Pgpu build of the job jar) loads
+# Flink 2.2 on CUDA 12 + cuDNN 9: what onnxruntime_gpu 1.29.0 (the -Pgpu build of the job jar) loads
 # (libcublasLt.so.12, libcudnn.so.9, ...). The same image serves the JobManager, which needs no GPU.
 # Host: an NVIDIA driver that supports CUDA 12.x and the NVIDIA Container Toolkit.
-FROM flink:2.2.0-java17 AS flink
+FROM flink:2.2.1-java17 AS flink
 
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
 RUN apt-get update \

@@ -8,16 +8,17 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
-import e3stream.pipeline.events.ImageEventParser;
+import e3stream.pipeline.events.ImageRecordDeserializer;
 import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.events.OutputRecordSerializer;
+import e3stream.pipeline.events.ParsedImage;
 import e3stream.pipeline.events.Prediction;
 import e3stream.pipeline.events.RawRecord;
 import e3stream.pipeline.events.RawRecordDeserializer;
 import e3stream.pipeline.inference.DecodedImage;
 import e3stream.pipeline.inference.InferenceFunction;
-import e3stream.pipeline.inference.ParseDecodeFunction;
+import e3stream.pipeline.inference.DecodeFunction;
 import e3stream.pipeline.labels.ImageTimeOperator;
 import e3stream.pipeline.labels.LabelJoinFunction;
 import e3stream.pipeline.labels.LabelWatermarks;
@@ -50,6 +51,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -110,6 +112,12 @@ public final class E3StreamJob {
             // Started as a plain Java program: a MiniCluster in this JVM, which needs a checkpoint folder of its own.
             Configuration local = localConfiguration(options);
             LOG.info("running on a MiniCluster in this JVM; checkpoints in {}", local.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+            System.out.printf("E3 Stream: the job runs on a Flink MiniCluster in this JVM until stopped (Ctrl-C): images "
+                            + "from '%s' at %s, model %s, decisions to '%s' / '%s', dead letters to '%s', metrics on port "
+                            + "%s%n", options.get(E3StreamOptions.TOPIC_IMAGES), options.get(E3StreamOptions.BOOTSTRAP_SERVERS),
+                    bundle.provenance(), options.get(E3StreamOptions.TOPIC_PREDICTIONS),
+                    options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
+                    options.get(E3StreamOptions.METRICS_PORT));
             env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }
         build(env, options, bundle, UnaryOperator.identity());
@@ -196,16 +204,19 @@ public final class E3StreamJob {
 
         // Event time and watermarks in the source: one watermark per Kafka partition, so partitions replayed at uneven
         // speeds (a backlog) hold event time back at the slowest, however many partitions a subtask reads.
-        DataStream<RawRecord> images = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_IMAGES)),
-                WatermarkStrategy.<RawRecord>forBoundedOutOfOrderness(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS))
-                        .withTimestampAssigner((raw, kafkaTimestamp) -> ImageEventParser.eventTime(raw.value, raw.timestamp))
+        // Each image record is parsed once, in the source (ImageRecordDeserializer), where its event time is read.
+        DataStream<ParsedImage> images = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_IMAGES),
+                        new ImageRecordDeserializer(options.timestampWindow(), options.get(E3StreamOptions.MAX_RECORD_BYTES))),
+                WatermarkStrategy.<ParsedImage>forBoundedOutOfOrderness(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS))
+                        .withTimestampAssigner((parsed, kafkaTimestamp) -> parsed.eventTime())
                         .withIdleness(options.get(E3StreamOptions.IDLENESS)),
                 "images-source").uid("images-source");
 
         SingleOutputStreamOperator<DecodedImage> decoded = images
-                .process(new ParseDecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ), options.decodeLimits()))
+                .process(new DecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ), options.decodeLimits(),
+                        options.producerMaxRequestSize()))
                 .name("parse-decode").uid("parse-decode");
-        DataStream<OutputRecord> deadLetters = decoded.getSideOutput(ParseDecodeFunction.DEAD_LETTERS);
+        DataStream<OutputRecord> deadLetters = decoded.getSideOutput(DecodeFunction.DEAD_LETTERS);
 
         DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(decoded),
                         new InferenceFunction(options.sessionSpec(bundle), options.triageOverrides()),
@@ -231,7 +242,8 @@ public final class E3StreamJob {
                 .name("drift-window").uid("drift-window");
 
         // Delayed labels joined by id, then calibration per window of the image's event time.
-        DataStream<LabelEvent> labels = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_LABELS)),
+        DataStream<LabelEvent> labels = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_LABELS),
+                                new RawRecordDeserializer()),
                         WatermarkStrategy.noWatermarks(), "labels-source").uid("labels-source")
                 .process(new ParseLabelFunction(bundle)).name("parse-labels").uid("parse-labels")
                 .assignTimestampsAndWatermarks(LabelWatermarks.strategy()).name("labels-idle").uid("labels-idle");
@@ -256,20 +268,20 @@ public final class E3StreamJob {
         out.sinkTo(sink(options)).name("kafka-sink").uid("kafka-sink");
     }
 
-    static KafkaSource<RawRecord> source(E3StreamOptions options, String topic) {
+    static <T> KafkaSource<T> source(E3StreamOptions options, String topic, KafkaRecordDeserializationSchema<T> records) {
         Properties props = options.kafkaProperties();
         // Only committed input: a transactional producer's aborted records never become events.
         props.putIfAbsent("isolation.level", "read_committed");
         OffsetResetStrategy reset = options.get(E3StreamOptions.STARTING_OFFSETS) == E3StreamOptions.StartingOffsets.LATEST
                 ? OffsetResetStrategy.LATEST : OffsetResetStrategy.EARLIEST;
-        return KafkaSource.<RawRecord>builder()
+        return KafkaSource.<T>builder()
                 .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
                 .setProperties(props)
                 .setTopics(topic)
                 .setGroupId(options.get(E3StreamOptions.GROUP_ID))
                 .setClientIdPrefix(options.get(E3StreamOptions.GROUP_ID) + "-" + topic)
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(reset))
-                .setDeserializer(new RawRecordDeserializer())
+                .setDeserializer(records)
                 .build();
     }
 
@@ -277,6 +289,8 @@ public final class E3StreamJob {
         Properties props = options.kafkaProperties();
         boolean exactlyOnce = options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE;
         props.setProperty("transaction.timeout.ms", Long.toString(options.get(E3StreamOptions.TRANSACTION_TIMEOUT).toMillis()));
+        // Explicit, and the size every dead letter is built to fit (DeadLetters).
+        props.setProperty("max.request.size", Integer.toString(options.producerMaxRequestSize()));
         if (!exactlyOnce) {
             props.putIfAbsent("linger.ms", "0");
         }

@@ -20,6 +20,8 @@ import java.util.TreeMap;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import e3stream.pipeline.events.DeadLetters;
+import e3stream.pipeline.events.TimestampWindow;
 import e3stream.pipeline.metrics.PortRange;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.model.BundleDescription;
@@ -191,6 +193,32 @@ public final class E3StreamOptions implements Serializable {
             .intType().defaultValue(4096 * 4096)
             .withDescription("Largest accepted decoded image (width x height); larger ones go to the dead-letter topic.");
 
+    public static final ConfigOption<Long> MAX_DECODE_BYTES = ConfigOptions.key("decode.max-decode-bytes")
+            .longType().defaultValue(DecodeLimits.DEFAULT_MAX_DECODE_BYTES)
+            .withDescription("Most memory (bytes) decoding one image may hold, computed from its header before any "
+                    + "pixel is decoded (pixels x samples x bytes per sample, plus the decoder's copies); larger "
+                    + "images go to the dead-letter topic. Keep it well inside a TaskManager's task heap divided by "
+                    + "its slots.");
+
+    public static final ConfigOption<Integer> MAX_RECORD_BYTES = ConfigOptions.key("images.max-record-bytes")
+            .intType().defaultValue(2 << 20)
+            .withDescription("Largest image record value (bytes) the source parses; larger records go to the "
+                    + "dead-letter topic unparsed (RECORD_TOO_LARGE).");
+
+    public static final ConfigOption<Duration> TIMESTAMP_MAX_FUTURE = ConfigOptions.key("events.timestamp.max-future")
+            .durationType().defaultValue(Duration.ofMinutes(15))
+            .withDescription("Image events whose timestamp lies more than this after the time they are read are "
+                    + "refused (dead letter TIMESTAMP_OUT_OF_RANGE): their output record would carry that timestamp "
+                    + "and the broker refuses records beyond log.message.timestamp.after.max.ms (1 h by default). "
+                    + "Keep it below the broker's setting. Timestamps before 2001-09-09 (seconds sent as "
+                    + "milliseconds) are always refused.");
+
+    public static final ConfigOption<Duration> TIMESTAMP_MAX_AGE = ConfigOptions.key("events.timestamp.max-age")
+            .durationType().defaultValue(Duration.ZERO)
+            .withDescription("Image events whose timestamp lies more than this before the time they are read are "
+                    + "refused (TIMESTAMP_OUT_OF_RANGE); 0 accepts any age (replays of old data). Set it to the "
+                    + "output topics' retention to refuse records the broker would soon delete.");
+
     // ---- Triage (defaults come from the bundle's model.json) -------------------------------------------------
 
     public static final ConfigOption<Double> MIN_CONFIDENCE = ConfigOptions.key("triage.min-confidence")
@@ -205,6 +233,12 @@ public final class E3StreamOptions implements Serializable {
             .doubleType().noDefaultValue()
             .withDescription("Accept only predictions with mutual information (epistemic) <= this (nats). "
                     + "Default: model.json triage.");
+
+    public static final ConfigOption<Double> MIN_FEATURE_LOG_DENSITY = ConfigOptions.key("triage.min-feature-log-density")
+            .doubleType().noDefaultValue()
+            .withDescription("Items whose feature log density is below this go to review (out_of_distribution); "
+                    + "replaces the bundle's triage.min_feature_log_density. Only for bundles with the "
+                    + "feature_log_density output; ignored otherwise.");
 
     // ---- Labels, windows, statistics ---------------------------------------------------------------------------
 
@@ -403,6 +437,19 @@ public final class E3StreamOptions implements Serializable {
         positive(ASYNC_CAPACITY);
         positive(MAX_PAYLOAD_BYTES);
         positive(MAX_PIXELS);
+        positive(MAX_DECODE_BYTES);
+        try {
+            DeadLetters.checkMaxRequestSize(producerMaxRequestSize());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(KAFKA_PROPERTIES_PREFIX + "max.request.size: " + e.getMessage(), e);
+        }
+        positive(MAX_RECORD_BYTES);
+        notNegative(TIMESTAMP_MAX_AGE);
+        if (get(TIMESTAMP_MAX_FUTURE).compareTo(Duration.ofHours(1)) >= 0) {
+            throw new IllegalArgumentException(TIMESTAMP_MAX_FUTURE.key() + " (" + get(TIMESTAMP_MAX_FUTURE)
+                    + ") must stay below the broker's log.message.timestamp.after.max.ms (1 h by default), or the "
+                    + "broker refuses the output records of such events");
+        }
         if (get(RESTART_ATTEMPTS) < 0) {
             throw new IllegalArgumentException(RESTART_ATTEMPTS.key() + " must be >= 0, found " + get(RESTART_ATTEMPTS));
         }
@@ -508,11 +555,31 @@ public final class E3StreamOptions implements Serializable {
     public TriageOverrides triageOverrides() {
         return new TriageOverrides(isSet(MIN_CONFIDENCE) ? get(MIN_CONFIDENCE) : null,
                 isSet(MAX_ENTROPY) ? get(MAX_ENTROPY) : null,
-                isSet(MAX_MUTUAL_INFORMATION) ? get(MAX_MUTUAL_INFORMATION) : null);
+                isSet(MAX_MUTUAL_INFORMATION) ? get(MAX_MUTUAL_INFORMATION) : null,
+                isSet(MIN_FEATURE_LOG_DENSITY) ? get(MIN_FEATURE_LOG_DENSITY) : null);
     }
 
     /** The decoder's limits set in this configuration. */
     public DecodeLimits decodeLimits() {
-        return new DecodeLimits(get(MAX_PAYLOAD_BYTES), get(MAX_PIXELS));
+        return new DecodeLimits(get(MAX_PAYLOAD_BYTES), get(MAX_PIXELS), get(MAX_DECODE_BYTES));
+    }
+
+    /**
+     * The producer's {@code max.request.size} (from {@code kafka.properties.max.request.size}, else Kafka's 1 MiB
+     * default): every record the job writes, dead letters included, must fit it.
+     */
+    public int producerMaxRequestSize() {
+        String value = kafkaProperties().getProperty("max.request.size");
+        try {
+            return value == null ? DeadLetters.KAFKA_DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(KAFKA_PROPERTIES_PREFIX + "max.request.size must be a number of "
+                    + "bytes, found " + value, e);
+        }
+    }
+
+    /** The event timestamps the job accepts. */
+    public TimestampWindow timestampWindow() {
+        return new TimestampWindow(get(TIMESTAMP_MAX_FUTURE), get(TIMESTAMP_MAX_AGE));
     }
 }

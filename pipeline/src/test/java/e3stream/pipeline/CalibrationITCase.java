@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.metrics.MetricsServer;
 import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.metrics.PipelineMetrics;

@@ -17,7 +17,7 @@ import java.util.TreeMap;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.testutils.Expected;
 import e3stream.runtime.session.Scored;
@@ -93,6 +93,9 @@ class E3StreamJobITCase {
         return fashion;
     }
 
+    /** Event time of the malformed fixtures (the images get their own): any time after 2001 (TimestampWindow). */
+    private static final long FIXTURE_TIME = 1_700_000_000_000L;
+
     /** Malformed inputs: id (or null when unreadable) -> [raw value, expected error code]. */
     static List<Object[]> malformed() {
         List<Object[]> m = new ArrayList<>();
@@ -111,19 +114,25 @@ class E3StreamJobITCase {
         m.add(new Object[] {"bad-base64", json("{\"id\":\"bad-base64\",\"content_type\":\"image/png\",\"image\":\"@@not*base64@@\"}"), "INVALID_BASE64"});
         m.add(new Object[] {"bad-ts", json("{\"id\":\"bad-ts\",\"timestamp\":-5,\"content_type\":\"image/png\",\"image\":\"" + png64 + "\"}"), "INVALID_FIELD"});
         m.add(new Object[] {"bad-ts-text", json("{\"id\":\"bad-ts-text\",\"timestamp\":\"yesterday\",\"content_type\":\"image/png\",\"image\":\"" + png64 + "\"}"), "INVALID_FIELD"});
-        m.add(new Object[] {"bad-gif", ImageEvents.imageEvent("bad-gif", 1L, null, "image/gif", png), "UNSUPPORTED_CONTENT_TYPE"});
-        m.add(new Object[] {"bad-empty", ImageEvents.imageEvent("bad-empty", 1L, null, "image/png", new byte[0]), "EMPTY_PAYLOAD"});
+        m.add(new Object[] {"bad-gif", ImageEvents.imageEvent("bad-gif", FIXTURE_TIME, null, "image/gif", png), "UNSUPPORTED_CONTENT_TYPE"});
+        m.add(new Object[] {"bad-empty", ImageEvents.imageEvent("bad-empty", FIXTURE_TIME, null, "image/png", new byte[0]), "EMPTY_PAYLOAD"});
         byte[] truncated = java.util.Arrays.copyOf(png, png.length / 2);
-        m.add(new Object[] {"bad-truncated-png", ImageEvents.imageEvent("bad-truncated-png", 1L, null, "image/png", truncated), "CORRUPT_IMAGE"});
-        m.add(new Object[] {"bad-random-png", ImageEvents.imageEvent("bad-random-png", 1L, null, "image/png", "garbage bytes".getBytes(StandardCharsets.UTF_8)), "CORRUPT_IMAGE"});
-        m.add(new Object[] {"bad-random-jpeg", ImageEvents.imageEvent("bad-random-jpeg", 1L, null, "image/jpeg", "garbage bytes".getBytes(StandardCharsets.UTF_8)), "CORRUPT_IMAGE"});
-        m.add(new Object[] {"bad-raw-nodims", ImageEvents.imageEvent("bad-raw-nodims", 1L, null, "application/x-raw-u8", new byte[784]), "BAD_RAW_DIMENSIONS"});
+        m.add(new Object[] {"bad-truncated-png", ImageEvents.imageEvent("bad-truncated-png", FIXTURE_TIME, null, "image/png", truncated), "CORRUPT_IMAGE"});
+        m.add(new Object[] {"bad-random-png", ImageEvents.imageEvent("bad-random-png", FIXTURE_TIME, null, "image/png", "garbage bytes".getBytes(StandardCharsets.UTF_8)), "CORRUPT_IMAGE"});
+        m.add(new Object[] {"bad-random-jpeg", ImageEvents.imageEvent("bad-random-jpeg", FIXTURE_TIME, null, "image/jpeg", "garbage bytes".getBytes(StandardCharsets.UTF_8)), "CORRUPT_IMAGE"});
+        m.add(new Object[] {"bad-raw-nodims", ImageEvents.imageEvent("bad-raw-nodims", FIXTURE_TIME, null, "application/x-raw-u8", new byte[784]), "BAD_RAW_DIMENSIONS"});
         m.add(new Object[] {"bad-raw-length", json("{\"id\":\"bad-raw-length\",\"content_type\":\"application/x-raw-u8\",\"width\":28,\"height\":28,\"channels\":1,\"image\":\""
                 + Base64.getEncoder().encodeToString(new byte[100]) + "\"}"), "BAD_RAW_DIMENSIONS"});
-        m.add(new Object[] {"bad-too-large", ImageEvents.imageEvent("bad-too-large", 1L, null, "image/png", new byte[5000]), "PAYLOAD_TOO_LARGE"});
-        m.add(new Object[] {"bad-too-many-pixels", ImageEvents.imageEvent("bad-too-many-pixels", 1L, null, "image/png",
+        m.add(new Object[] {"bad-too-large", ImageEvents.imageEvent("bad-too-large", FIXTURE_TIME, null, "image/png", new byte[5000]), "PAYLOAD_TOO_LARGE"});
+        m.add(new Object[] {"bad-too-many-pixels", ImageEvents.imageEvent("bad-too-many-pixels", FIXTURE_TIME, null, "image/png",
                 ImageEvents.png(new byte[40 * 40], 40, 40)), "TOO_MANY_PIXELS"});
         m.add(new Object[] {"bad-width-text", json("{\"id\":\"bad-width-text\",\"content_type\":\"application/x-raw-u8\",\"width\":\"wide\",\"height\":28,\"channels\":1,\"image\":\"" + png64 + "\"}"), "INVALID_FIELD"});
+        long now = System.currentTimeMillis();
+        // Timestamps a producer sends by mistake: micro- instead of milliseconds, 2 h ahead, seconds. Written as the
+        // output record's timestamp, the first two are refused by the broker (1 h limit); all are dead-lettered.
+        m.add(new Object[] {"bad-ts-micros", json("{\"id\":\"bad-ts-micros\",\"timestamp\":" + now * 1000 + ",\"content_type\":\"image/png\",\"image\":\"" + png64 + "\"}"), "TIMESTAMP_OUT_OF_RANGE"});
+        m.add(new Object[] {"bad-ts-future", json("{\"id\":\"bad-ts-future\",\"timestamp\":" + (now + 7_200_000) + ",\"content_type\":\"image/png\",\"image\":\"" + png64 + "\"}"), "TIMESTAMP_OUT_OF_RANGE"});
+        m.add(new Object[] {"bad-ts-seconds", json("{\"id\":\"bad-ts-seconds\",\"timestamp\":" + now / 1000 + ",\"content_type\":\"image/png\",\"image\":\"" + png64 + "\"}"), "TIMESTAMP_OUT_OF_RANGE"});
         m.add(new Object[] {"bad-source", json("{\"id\":\"bad-source\",\"source\":7,\"content_type\":\"image/png\",\"image\":\"" + png64 + "\"}"), "INVALID_FIELD"});
         return m;
     }

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.inference.DecodedImage;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.metrics.PipelineMetrics;

@@ -3,10 +3,13 @@ package e3stream.runtime.bench;
 import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import e3stream.runtime.batch.BatchFunction;
 import e3stream.runtime.batch.DynamicBatcher;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.model.ModelOutput.ImageOutput;
+import e3stream.runtime.session.ModelSession;
 import io.prometheus.client.CollectorRegistry;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -62,6 +65,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class BatcherBenchmark {
 
     private final E3Model model;
+    private final BatchFunction<float[], ImageOutput> modelBatch;
     private final int imageSize;
     private final float[][] images;
 
@@ -81,16 +85,26 @@ public final class BatcherBenchmark {
             }
         }
         model = E3Model.open(bundle, ExecutionOptions.builder().intraOpThreads(intraOpThreads).build());
+        modelBatch = ModelSession.batchFunction(model);
     }
 
-    /** The one batch computation both paths use: stack the images, one model call, split the result. */
+    /** The one batch computation both paths use: the stream's own (ModelSession's) stack, run and split. */
     private List<float[][]> runBatch(List<Request> batch) {
-        int n = batch.size();
-        float[] stacked = new float[n * imageSize];
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(batch.get(i).image(), 0, stacked, i * imageSize, imageSize);
+        List<float[]> inputs = new ArrayList<>(batch.size());
+        for (Request r : batch) {
+            inputs.add(r.image());
         }
-        return Arrays.asList(model.memberLogits(stacked, n));
+        try {
+            List<float[][]> logits = new ArrayList<>(inputs.size());
+            for (ImageOutput out : modelBatch.apply(inputs)) {
+                logits.add(out.memberLogits());
+            }
+            return logits;
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     // ---------------------------------------------------------------- measurements

@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.data.Corruption;
+import e3stream.runtime.data.Corruptions;
 import e3stream.runtime.data.ImageSet;
 import java.util.ArrayList;
 import java.util.List;

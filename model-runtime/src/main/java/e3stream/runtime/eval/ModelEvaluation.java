@@ -1,5 +1,6 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.data.Corruption;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.runtime.model.BundleManifest;
@@ -182,7 +183,7 @@ public final class ModelEvaluation {
     }
 
     /** Sets the throughput measured after the evaluation (e.g. interleaved with other models). */
-    void attachThroughput(Throughput.Result measured) {
+    public void attachThroughput(Throughput.Result measured) {
         this.throughput = measured;
     }
 

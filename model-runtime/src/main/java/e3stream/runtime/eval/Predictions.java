@@ -2,15 +2,15 @@ package e3stream.runtime.eval;
 
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.E3Model;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.session.Scorer;
 import e3stream.runtime.triage.TriageConfig;
-import e3stream.runtime.triage.TriagePolicy;
-import e3stream.runtime.uncertainty.EnsembleUncertainty;
 import e3stream.runtime.uncertainty.Uncertainty;
 
 /**
  * A model's ensemble predictions over an {@link ImageSet}, one row per image: probabilities (after the bundle's
  * temperature), predicted class, confidence, entropy, mutual information, whether the bundle's own triage policy
- * (model.json {@code triage}) sends the image to review, and the label. Computed with {@link EnsembleUncertainty}. Arrays are owned by this object and handed out as-is for
+ * (model.json {@code triage}) sends the image to review, and the label. Scored with {@link Scorer}, as the stream scores. Arrays are owned by this object and handed out as-is for
  * speed: callers must not modify them. Immutable after construction and thread-safe.
  */
 public final class Predictions {
@@ -47,8 +47,7 @@ public final class Predictions {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
         }
-        EnsembleUncertainty math = new EnsembleUncertainty(temperature);
-        TriagePolicy policy = new TriagePolicy(TriageConfig.fromJson(model.manifest().triageJson()));
+        Scorer scorer = Scorer.of(model.manifest(), temperature, TriageConfig.fromJson(model.manifest().triageJson()));
         int n = images.count();
         int classes = model.numClasses();
         Predictions p = new Predictions(images.name(), n, classes, images.labels());
@@ -57,13 +56,14 @@ public final class Predictions {
             float[][][] logits = model.memberLogits(images.normalised(from, to, model.manifest().input()), to - from);
             for (int b = 0; b < logits.length; b++) {
                 int i = from + b;
-                Uncertainty u = math.compute(logits[b]);
+                Scored scored = scorer.score(logits[b]);
+                Uncertainty u = scored.uncertainty();
                 p.probabilities[i] = u.probabilities();
                 p.predicted[i] = u.classIndex();
                 p.confidence[i] = u.confidence();
                 p.entropy[i] = u.entropy();
                 p.mutualInformation[i] = u.mutualInformation();
-                p.reviewed[i] = !policy.decide(u).accepted();
+                p.reviewed[i] = !scored.accepted();
                 int label = p.labels[i];
                 if (label < 0 || label >= classes) {
                     throw new IllegalArgumentException(images.name() + ": label " + label + " of image " + i

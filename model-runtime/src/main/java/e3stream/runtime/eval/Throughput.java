@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.E3Model;
-import e3stream.runtime.uncertainty.EnsembleUncertainty;
+import e3stream.runtime.session.Scorer;
+import e3stream.runtime.session.TriageOverrides;
 
 /**
  * Images per second of one model at batch sizes 1 and 32: ONNX Runtime inference plus the ensemble uncertainty of
@@ -66,7 +67,7 @@ public final class Throughput {
         for (int i = 0; i < batches; i++) {
             inputs[i] = images.normalised(i * batch, i * batch + batch, model.manifest().input());
         }
-        EnsembleUncertainty math = new EnsembleUncertainty(model.manifest().temperature());
+        Scorer math = Scorer.of(model.manifest(), TriageOverrides.NONE);
         double sink = 0;
         long warmEnd = System.nanoTime() + (long) (Math.min(1.0, seconds / 4) * 1e9);
         for (int i = 0; System.nanoTime() < warmEnd; i++) {
@@ -86,11 +87,11 @@ public final class Throughput {
         return new double[] {done, elapsed};
     }
 
-    private static double run(E3Model model, EnsembleUncertainty math, float[] input, int batch) {
+    private static double run(E3Model model, Scorer math, float[] input, int batch) {
         float[][][] logits = model.memberLogits(input, batch);
         double sum = 0;
         for (float[][] image : logits) {
-            sum += math.compute(image).confidence();
+            sum += math.score(image).uncertainty().confidence();
         }
         return sum;
     }

@@ -39,6 +39,9 @@ import org.slf4j.LoggerFactory;
 public final class E3Model implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(E3Model.class);
 
+    /** The optional second output: the members' combined feature log density, float32 [B] (shared/DESIGN.md 2). */
+    public static final String DENSITY_OUTPUT = "feature_log_density";
+
     private final ModelBundle bundle;
     private final BundleManifest manifest;
     private final OrtEnvironment env;
@@ -48,6 +51,7 @@ public final class E3Model implements AutoCloseable {
     private final int members;
     private final int classes;
     private final int pixels;
+    private boolean hasDensity; // set once by validateGraph, before the model is handed out
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -72,6 +76,10 @@ public final class E3Model implements AutoCloseable {
      * @throws BundleException when the graph's inputs/outputs disagree with model.json
      */
     public static E3Model open(ModelBundle bundle, ExecutionOptions options) {
+        return onLargeStack(() -> openHere(bundle, options));
+    }
+
+    private static E3Model openHere(ModelBundle bundle, ExecutionOptions options) {
         BundleManifest m = bundle.manifest();
         String what = m.name() + " " + m.version();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -153,6 +161,47 @@ public final class E3Model implements AutoCloseable {
         }
     }
 
+    /** Native stack for opening a model: ONNX Runtime 1.29 needs more than a default 1 MiB Java thread stack. */
+    private static final long OPEN_STACK_BYTES = 16L << 20;
+
+    /**
+     * Runs {@code open} on a short-lived thread of its own with a 16 MiB stack, owned and joined here. Creating the
+     * session and its first run (the probe) with ONNX Runtime 1.29 overflowed the native stack of a default-sized
+     * (1 MiB) Java thread: the embedded demo's JVM died of SIGSEGV, without an hs_err file, while opening models/e3
+     * (1.23.2 did not); on a thread with a 4 MiB stack or more it succeeds, and later runs need no such stack.
+     */
+    private static E3Model onLargeStack(java.util.function.Supplier<E3Model> open) {
+        E3Model[] model = new E3Model[1];
+        Throwable[] failure = new Throwable[1];
+        Thread opener = new Thread(null, () -> {
+            try {
+                model[0] = open.get();
+            } catch (RuntimeException | Error e) {
+                failure[0] = e;
+            }
+        }, "e3-model-open", OPEN_STACK_BYTES);
+        opener.setDaemon(true);
+        opener.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                opener.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // native code is opening the model: wait for it, then restore the flag
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure[0] instanceof RuntimeException e) {
+            throw e;
+        } else if (failure[0] instanceof Error e) {
+            throw e;
+        }
+        return model[0];
+    }
+
     private void validateGraph() {
         String where = "model " + manifest.name() + " " + manifest.version() + " (" + bundle.onnxPath() + ")";
         InputSpec in = manifest.input();
@@ -171,6 +220,10 @@ public final class E3Model implements AutoCloseable {
             }
             checkTensor(where, "output", manifest.outputName(), outputs.get(manifest.outputName()).getInfo(),
                     new long[] {-1, members, classes});
+            hasDensity = outputs.containsKey(DENSITY_OUTPUT);
+            if (hasDensity) {
+                checkTensor(where, "output", DENSITY_OUTPUT, outputs.get(DENSITY_OUTPUT).getInfo(), new long[] {-1});
+            }
         } catch (OrtException e) {
             throw new ModelException(where + ": cannot read the graph's inputs/outputs: " + e.getMessage(), e);
         }
@@ -215,6 +268,16 @@ public final class E3Model implements AutoCloseable {
      * @throws ModelException           when ONNX Runtime fails or the model is closed
      */
     public float[][][] memberLogits(float[] images, int batchSize) {
+        return run(images, batchSize).memberLogits();
+    }
+
+    /**
+     * Runs the model on a batch: member logits and, when the graph has the optional {@value #DENSITY_OUTPUT}
+     * output, each image's feature log density.
+     *
+     * @see #memberLogits(float[], int) for the arguments and failures
+     */
+    public ModelOutput run(float[] images, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
         }
@@ -253,7 +316,18 @@ public final class E3Model implements AutoCloseable {
                         flat.get(logits[b][m]);
                     }
                 }
-                return logits;
+                float[] density = null;
+                if (hasDensity) {
+                    Optional<OnnxValue> d = result.get(DENSITY_OUTPUT);
+                    if (d.isEmpty() || !(d.get() instanceof OnnxTensor dt) || dt.getInfo().getShape().length != 1
+                            || dt.getInfo().getShape()[0] != batchSize) {
+                        throw new ModelException(context(shape) + ": output '" + DENSITY_OUTPUT + "' is missing or "
+                                + "not [" + batchSize + "]");
+                    }
+                    density = new float[batchSize];
+                    dt.getFloatBuffer().get(density);
+                }
+                return new ModelOutput(logits, density);
             } catch (OrtException e) {
                 throw new ModelException(context(shape) + ": ONNX Runtime failed: " + e.getMessage(), e);
             }
@@ -278,6 +352,11 @@ public final class E3Model implements AutoCloseable {
 
     public ModelBundle bundle() {
         return bundle;
+    }
+
+    /** Whether the graph has the optional {@value #DENSITY_OUTPUT} output. */
+    public boolean hasFeatureLogDensity() {
+        return hasDensity;
     }
 
     /** M: members whose logits each image gets. */

@@ -1,7 +1,7 @@
 package e3stream.runtime.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import e3stream.runtime.eval.Corruption;
+import e3stream.runtime.data.Corruption;
 import e3stream.runtime.eval.Histogram;
 import e3stream.runtime.eval.LabelledMetrics;
 import e3stream.runtime.eval.ModelEvaluation;

@@ -9,6 +9,8 @@ import e3stream.runtime.batch.DynamicBatcher;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.model.ModelOutput;
+import e3stream.runtime.model.ModelOutput.ImageOutput;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,9 +35,9 @@ public final class ModelSession implements AutoCloseable {
 
     private final SessionSpec spec;
     private final E3Model model;
-    private final DynamicBatcher<float[], float[][]> batcher;
+    private final DynamicBatcher<float[], ImageOutput> batcher;
 
-    private ModelSession(SessionSpec spec, E3Model model, DynamicBatcher<float[], float[][]> batcher) {
+    private ModelSession(SessionSpec spec, E3Model model, DynamicBatcher<float[], ImageOutput> batcher) {
         this.spec = spec;
         this.model = model;
         this.batcher = batcher;
@@ -52,7 +54,7 @@ public final class ModelSession implements AutoCloseable {
         ModelBundle bundle = spec.bundle().loadVerified();
         E3Model model = E3Model.open(bundle, spec.executionOptions());
         try {
-            DynamicBatcher<float[], float[][]> batcher = DynamicBatcher.builder(batchFunction(model))
+            DynamicBatcher<float[], ImageOutput> batcher = DynamicBatcher.builder(batchFunction(model))
                     .name(model.manifest().name())
                     .maxBatchSize(spec.maxBatchSize())
                     .maxDelay(spec.maxDelay())
@@ -69,19 +71,20 @@ public final class ModelSession implements AutoCloseable {
 
     /**
      * The batch function of a model: stacks the images' CHW tensors into one NCHW batch, runs it and returns each
-     * image's member logits {@code [M][C]}. The one place tensors are stacked for the model.
+     * image's output (member logits {@code [M][C]}, feature log density when the bundle has it). The one place
+     * tensors are stacked for the model.
      */
-    public static BatchFunction<float[], float[][]> batchFunction(E3Model model) {
+    public static BatchFunction<float[], ImageOutput> batchFunction(E3Model model) {
         int size = model.manifest().input().pixelsPerImage();
         return images -> {
             float[] stacked = new float[images.size() * size];
             for (int i = 0; i < images.size(); i++) {
                 System.arraycopy(images.get(i), 0, stacked, i * size, size);
             }
-            float[][][] logits = model.memberLogits(stacked, images.size());
-            List<float[][]> out = new ArrayList<>(logits.length);
-            for (float[][] l : logits) {
-                out.add(l);
+            ModelOutput output = model.run(stacked, images.size());
+            List<ImageOutput> out = new ArrayList<>(output.batchSize());
+            for (int b = 0; b < output.batchSize(); b++) {
+                out.add(output.image(b));
             }
             return out;
         };
@@ -92,9 +95,14 @@ public final class ModelSession implements AutoCloseable {
         return Scorer.of(model.manifest(), overrides);
     }
 
+    /** The model output of one normalised CHW image, once its batch has run. */
+    public CompletableFuture<ImageOutput> run(float[] image) {
+        return batcher.submit(image);
+    }
+
     /** Member logits {@code [M][C]} of one normalised CHW image, once its batch has run. */
     public CompletableFuture<float[][]> memberLogits(float[] image) {
-        return batcher.submit(image);
+        return batcher.submit(image).thenApply(ImageOutput::memberLogits);
     }
 
     /** One normalised CHW image, batched, run and scored (scoring runs on the batcher's thread: it is cheap). */
@@ -116,7 +124,7 @@ public final class ModelSession implements AutoCloseable {
     }
 
     /** For tests in this package that break the batcher on purpose. */
-    DynamicBatcher<float[], float[][]> batcher() {
+    DynamicBatcher<float[], ImageOutput> batcher() {
         return batcher;
     }
 

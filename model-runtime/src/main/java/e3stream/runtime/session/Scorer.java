@@ -3,6 +3,7 @@ package e3stream.runtime.session;
 import java.util.List;
 
 import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.model.ModelOutput.ImageOutput;
 import e3stream.runtime.model.ModelProvenance;
 import e3stream.runtime.triage.TriageConfig;
 import e3stream.runtime.triage.TriagePolicy;
@@ -51,10 +52,21 @@ public final class Scorer {
                 ModelProvenance.of(manifest));
     }
 
-    /** Scores one image's member logits {@code [M][C]}. */
+    /** Scores one image's member logits {@code [M][C]} (no feature density). */
     public Scored score(float[][] memberLogits) {
+        return score(memberLogits, Double.NaN);
+    }
+
+    /** Scores one image's model output: member logits and, when the bundle has it, its feature log density. */
+    public Scored score(ImageOutput output) {
+        return score(output.memberLogits(), output.featureLogDensity());
+    }
+
+    /** Scores member logits {@code [M][C]} with a feature log density ({@code NaN}: none). */
+    public Scored score(float[][] memberLogits, double featureLogDensity) {
         Uncertainty u = uncertainty.compute(memberLogits);
-        return new Scored(u, policy.decide(u), classes.get(u.classIndex()), model);
+        return new Scored(u, featureLogDensity, policy.decide(u, featureLogDensity), classes.get(u.classIndex()),
+                model);
     }
 
     public TriagePolicy policy() {

@@ -11,14 +11,21 @@ import e3stream.runtime.triage.TriageConfig;
  * @param minConfidence        replaces {@code triage.min_confidence}, in [0, 1]
  * @param maxEntropy           replaces {@code triage.max_entropy}, nats
  * @param maxMutualInformation replaces {@code triage.max_mutual_information}, nats
+ * @param minFeatureLogDensity replaces {@code triage.min_feature_log_density}
  */
-public record TriageOverrides(Double minConfidence, Double maxEntropy, Double maxMutualInformation)
-        implements Serializable {
+public record TriageOverrides(Double minConfidence, Double maxEntropy, Double maxMutualInformation,
+                              Double minFeatureLogDensity) implements Serializable {
 
-    public static final TriageOverrides NONE = new TriageOverrides(null, null, null);
+    public static final TriageOverrides NONE = new TriageOverrides(null, null, null, null);
+
+    /** Overrides of the three uncertainty rules, none of the density rule. */
+    public TriageOverrides(Double minConfidence, Double maxEntropy, Double maxMutualInformation) {
+        this(minConfidence, maxEntropy, maxMutualInformation, null);
+    }
 
     public boolean isEmpty() {
-        return minConfidence == null && maxEntropy == null && maxMutualInformation == null;
+        return minConfidence == null && maxEntropy == null && maxMutualInformation == null
+                && minFeatureLogDensity == null;
     }
 
     /**
@@ -36,6 +43,9 @@ public record TriageOverrides(Double minConfidence, Double maxEntropy, Double ma
         }
         if (maxMutualInformation != null) {
             out = out.withMaxMutualInformation(maxMutualInformation);
+        }
+        if (minFeatureLogDensity != null) {
+            out = out.withMinFeatureLogDensity(minFeatureLogDensity);
         }
         return out;
     }

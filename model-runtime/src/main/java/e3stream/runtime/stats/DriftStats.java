@@ -63,6 +63,15 @@ public final class DriftStats implements Serializable {
     private final long[][] psiCounts = new long[3][];
     private final long[][] fine = new long[3][FineGrid.BINS];
     private final long[] classCounts;
+    /** The density signal's reference, or null when the bundle has no density output. */
+    private final SignalReference densityReference;
+    private final long[] densityCounts;
+    private long densityItems;
+    /** ATC: the validation confidence above which the validation share equals validation accuracy (NaN: unknown). */
+    private final double atcThreshold;
+    /** Below this density (the validation 1 % quantile) an item counts as wrong for ATC (NaN: no density). */
+    private final double densityFloor;
+    private long atcAccepted;
 
     public DriftStats(ReferenceDistributions reference) {
         if (reference == null) {
@@ -76,7 +85,16 @@ public final class DriftStats implements Serializable {
             psiCounts[s] = new long[reference.signal(ReferenceDistributions.SIGNALS.get(s)).bins()];
         }
         classCounts = new long[reference.numClasses()];
+        densityReference = reference.featureLogDensity().orElse(null);
+        densityCounts = densityReference == null ? new long[0] : new long[densityReference.bins()];
+        densityFloor = densityReference == null ? Double.NaN : densityReference.quantile(ATC_DENSITY_FLOOR_LEVEL);
+        Double accuracy = reference.accuracy();
+        atcThreshold = accuracy == null ? Double.NaN
+                : reference.signal(ReferenceDistributions.CONFIDENCE).quantile(1 - accuracy);
     }
+
+    /** Validation quantile of the feature log density below which ATC counts an item as wrong. */
+    public static final double ATC_DENSITY_FLOOR_LEVEL = 0.01;
 
     public ReferenceDistributions reference() {
         return reference;
@@ -98,6 +116,21 @@ public final class DriftStats implements Serializable {
      */
     public void add(double confidence, double entropy, double mutualInformation, int predictedClass,
                     boolean reviewed) {
+        add(confidence, entropy, mutualInformation, predictedClass, reviewed, Double.NaN);
+    }
+
+    /**
+     * Adds one prediction with its feature log density ({@code NaN}: none; it then counts only for the other
+     * signals).
+     *
+     * @throws IllegalArgumentException as {@link #add(double, double, double, int, boolean)}, or on an infinite
+     *                                  density
+     */
+    public void add(double confidence, double entropy, double mutualInformation, int predictedClass,
+                    boolean reviewed, double featureLogDensity) {
+        if (Double.isInfinite(featureLogDensity)) {
+            throw new IllegalArgumentException("feature log density " + featureLogDensity + " must be finite or NaN");
+        }
         if (!(confidence >= 0 && confidence <= 1)) {
             throw new IllegalArgumentException("confidence " + confidence + " is outside [0, 1]");
         }
@@ -121,6 +154,14 @@ public final class DriftStats implements Serializable {
             fine[s][grids[s].bin(v[s])]++;
         }
         classCounts[predictedClass]++;
+        boolean hasDensity = densityReference != null && !Double.isNaN(featureLogDensity);
+        if (hasDensity) {
+            densityItems++;
+            densityCounts[densityReference.bin(featureLogDensity)]++;
+        }
+        if (confidence >= atcThreshold && !(hasDensity && featureLogDensity < densityFloor)) {
+            atcAccepted++; // NaN threshold compares false: no ATC estimate without the reference's accuracy
+        }
     }
 
     /**
@@ -147,6 +188,11 @@ public final class DriftStats implements Serializable {
         for (int c = 0; c < classCounts.length; c++) {
             classCounts[c] += other.classCounts[c];
         }
+        densityItems += other.densityItems;
+        for (int i = 0; i < densityCounts.length; i++) {
+            densityCounts[i] += other.densityCounts[i];
+        }
+        atcAccepted += other.atcAccepted;
         return this;
     }
 
@@ -171,24 +217,33 @@ public final class DriftStats implements Serializable {
         }
         double[] expectedClasses = reference.predictedClass();
         psi.put(PREDICTED_CLASS, psi(classCounts, expectedClasses));
+        if (densityReference != null) {
+            psi.put(ReferenceDistributions.FEATURE_LOG_DENSITY, psi(densityCounts, densityReference.fractions(),
+                    densityItems));
+        }
         List<Double> classShares = new ArrayList<>(classCounts.length);
         for (long k : classCounts) {
             classShares.add(count == 0 ? Double.NaN : k / n);
         }
         double meanConf = count == 0 ? Double.NaN : sums.value(CONF) / n;
-        return new DriftSnapshot(count, meanConf, meanConf, count == 0 ? Double.NaN : (double) reviewed / n,
+        double atc = count == 0 || Double.isNaN(atcThreshold) ? Double.NaN : atcAccepted / n;
+        return new DriftSnapshot(count, meanConf, meanConf, atc, count == 0 ? Double.NaN : (double) reviewed / n,
                 count == 0 ? Double.NaN : sums.value(ENT) / n, count == 0 ? Double.NaN : sums.value(MI) / n,
                 Collections.unmodifiableMap(psi), Collections.unmodifiableMap(ks),
                 jensenShannon(classCounts, expectedClasses), classShares);
     }
 
     private double psi(long[] counts, double[] expected) {
-        if (count == 0) {
+        return psi(counts, expected, count);
+    }
+
+    private static double psi(long[] counts, double[] expected, long items) {
+        if (items == 0) {
             return Double.NaN;
         }
         double total = 0;
         for (int i = 0; i < counts.length; i++) {
-            double a = Math.max((double) counts[i] / count, PSI_EPSILON);
+            double a = Math.max((double) counts[i] / items, PSI_EPSILON);
             double e = Math.max(expected[i], PSI_EPSILON);
             total += (a - e) * Math.log(a / e);
         }
@@ -230,7 +285,9 @@ public final class DriftStats implements Serializable {
     public boolean equals(Object o) {
         return o instanceof DriftStats d && reference.equals(d.reference) && count == d.count
                 && reviewed == d.reviewed && sums.equals(d.sums) && Arrays.deepEquals(psiCounts, d.psiCounts)
-                && Arrays.deepEquals(fine, d.fine) && Arrays.equals(classCounts, d.classCounts);
+                && Arrays.deepEquals(fine, d.fine) && Arrays.equals(classCounts, d.classCounts)
+                && densityItems == d.densityItems && Arrays.equals(densityCounts, d.densityCounts)
+                && atcAccepted == d.atcAccepted;
     }
 
     @Override
@@ -241,11 +298,18 @@ public final class DriftStats implements Serializable {
     /**
      * Drift figures at one moment (see {@link DriftStats} for the definitions); NaN where undefined.
      *
-     * @param psi                     by signal: confidence, entropy, mutual_information, predicted_class
+     * @param estimatedAccuracy       mean calibrated confidence
+     * @param estimatedAccuracyAtc    ATC (Garg et al. 2022): share of items whose confidence is above the validation
+     *                                threshold at which the validation share equals validation accuracy, an item
+     *                                whose feature log density is below the validation 1 % quantile counting as
+     *                                wrong; NaN when the reference has no accuracy
+     * @param psi                     by signal: confidence, entropy, mutual_information, predicted_class, and
+     *                                feature_log_density when the bundle has it
      * @param ks                      by signal: confidence, entropy, mutual_information
      * @param predictedClassFractions live share per class
      */
-    public record DriftSnapshot(long count, double meanConfidence, double estimatedAccuracy, double reviewRate,
+    public record DriftSnapshot(long count, double meanConfidence, double estimatedAccuracy,
+                                double estimatedAccuracyAtc, double reviewRate,
                                 double meanEntropy, double meanMutualInformation, Map<String, Double> psi,
                                 Map<String, Double> ks, double predictedClassJsDivergence,
                                 List<Double> predictedClassFractions) implements Serializable {

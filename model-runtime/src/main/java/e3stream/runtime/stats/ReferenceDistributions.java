@@ -33,6 +33,8 @@ public final class ReferenceDistributions implements Serializable {
     public static final String MUTUAL_INFORMATION = "mutual_information";
     /** The continuous signals, in this order. */
     public static final List<String> SIGNALS = List.of(CONFIDENCE, ENTROPY, MUTUAL_INFORMATION);
+    /** Optional signal: present when the bundle has the feature_log_density output. */
+    public static final String FEATURE_LOG_DENSITY = "feature_log_density";
 
     private final String split;
     private final long count;
@@ -62,6 +64,9 @@ public final class ReferenceDistributions implements Serializable {
         Map<String, SignalReference> copy = new LinkedHashMap<>();
         for (String s : SIGNALS) {
             copy.put(s, signals.get(s));
+        }
+        if (signals.get(FEATURE_LOG_DENSITY) != null) {
+            copy.put(FEATURE_LOG_DENSITY, signals.get(FEATURE_LOG_DENSITY));
         }
         this.signals = Collections.unmodifiableMap(copy);
         this.predictedClass = predictedClass.clone();
@@ -96,6 +101,15 @@ public final class ReferenceDistributions implements Serializable {
                         doubles(n, "quantiles")));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("reference.signals." + s + ": " + e.getMessage(), e);
+            }
+        }
+        JsonNode density = signals.get(FEATURE_LOG_DENSITY);
+        if (density != null && density.isObject()) {
+            try {
+                map.put(FEATURE_LOG_DENSITY, new SignalReference(doubles(density, "edges"), doubles(density, "fractions"),
+                        doubles(density, "quantiles")));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("reference.signals." + FEATURE_LOG_DENSITY + ": " + e.getMessage(), e);
             }
         }
         double[] pc = doubles(reference, "predicted_class");
@@ -193,6 +207,11 @@ public final class ReferenceDistributions implements Serializable {
 
     public long count() {
         return count;
+    }
+
+    /** The feature log density's reference, when the bundle has the density output. */
+    public java.util.Optional<SignalReference> featureLogDensity() {
+        return java.util.Optional.ofNullable(signals.get(FEATURE_LOG_DENSITY));
     }
 
     /** The signal's reference; {@code name} is one of {@link #SIGNALS}. */

@@ -91,6 +91,16 @@ public record SignalReference(double[] edges, double[] fractions, double[] quant
         return lo;
     }
 
+    /** The reference's {@code level}-quantile ({@code level} in [0, 1]), linear between its percentiles. */
+    public double quantile(double level) {
+        double pos = Math.max(0, Math.min(1, level)) * (QUANTILES - 1);
+        int lo = (int) Math.floor(pos);
+        if (lo >= QUANTILES - 1) {
+            return quantiles[QUANTILES - 1];
+        }
+        return quantiles[lo] + (pos - lo) * (quantiles[lo + 1] - quantiles[lo]);
+    }
+
     /** Reference CDF at {@code x}, linear between percentiles, 0 below the minimum and 1 from the maximum on. */
     public double cdf(double x) {
         if (x < quantiles[0]) {

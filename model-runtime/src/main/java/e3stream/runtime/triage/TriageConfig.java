@@ -26,16 +26,19 @@ import java.util.Set;
  * @param maxEntropy           nats, {@code >= 0}, or {@code null}
  * @param maxMutualInformation nats, {@code >= 0}, or {@code null}
  * @param conformal            calibrated conformal predictor settings, or {@code null}
+ * @param minFeatureLogDensity items whose {@code feature_log_density} (the bundle's optional density output) is
+ *                             below it go to review as {@code out_of_distribution}; {@code null}: not used, and
+ *                             ignored for an item without a density
  */
 public record TriageConfig(double minConfidence, Double maxEntropy, Double maxMutualInformation,
-                           ConformalConfig conformal) {
+                           ConformalConfig conformal, Double minFeatureLogDensity) {
 
     /** The keys {@link #withOverrides} understands (the model.json names, conformal ones dotted). */
     public static final List<String> OVERRIDE_KEYS = List.of("min_confidence", "max_entropy",
             "max_mutual_information", "conformal", "conformal.method", "conformal.alpha", "conformal.threshold");
 
     private static final Set<String> KEYS = Set.of("min_confidence", "max_entropy", "max_mutual_information",
-            "conformal");
+            "conformal", "min_feature_log_density");
     private static final Set<String> CONFORMAL_KEYS = Set.of("method", "alpha", "threshold");
 
     public TriageConfig {
@@ -44,6 +47,15 @@ public record TriageConfig(double minConfidence, Double maxEntropy, Double maxMu
         }
         checkBound("triage.max_entropy", maxEntropy);
         checkBound("triage.max_mutual_information", maxMutualInformation);
+        if (minFeatureLogDensity != null && !Double.isFinite(minFeatureLogDensity)) {
+            throw new IllegalArgumentException("triage.min_feature_log_density must be a finite number or null (not "
+                    + "used), got " + minFeatureLogDensity);
+        }
+    }
+
+    /** A config without the density rule. */
+    public TriageConfig(double minConfidence, Double maxEntropy, Double maxMutualInformation, ConformalConfig conformal) {
+        this(minConfidence, maxEntropy, maxMutualInformation, conformal, null);
     }
 
     private static void checkBound(String name, Double v) {
@@ -68,8 +80,13 @@ public record TriageConfig(double minConfidence, Double maxEntropy, Double maxMu
         if (mc == null || !mc.isNumber()) {
             throw new IllegalArgumentException("triage.min_confidence must be a number in [0, 1], got " + mc);
         }
+        JsonNode density = triage.get("min_feature_log_density");
+        if (density != null && !density.isNull() && !density.isNumber()) {
+            throw new IllegalArgumentException("triage.min_feature_log_density must be a number or null, got " + density);
+        }
         return new TriageConfig(mc.asDouble(), optionalNumber(triage, "max_entropy"),
-                optionalNumber(triage, "max_mutual_information"), conformalFromJson(triage.get("conformal")));
+                optionalNumber(triage, "max_mutual_information"), conformalFromJson(triage.get("conformal")),
+                density == null || density.isNull() ? null : density.asDouble());
     }
 
     private static ConformalConfig conformalFromJson(JsonNode c) {
@@ -132,23 +149,30 @@ public record TriageConfig(double minConfidence, Double maxEntropy, Double maxMu
             c.put("alpha", conformal.alpha());
             c.put("threshold", conformal.threshold());
         }
+        if (minFeatureLogDensity != null) {
+            o.put("min_feature_log_density", minFeatureLogDensity);
+        }
         return o;
     }
 
     public TriageConfig withMinConfidence(double v) {
-        return new TriageConfig(v, maxEntropy, maxMutualInformation, conformal);
+        return new TriageConfig(v, maxEntropy, maxMutualInformation, conformal, minFeatureLogDensity);
     }
 
     public TriageConfig withMaxEntropy(Double v) {
-        return new TriageConfig(minConfidence, v, maxMutualInformation, conformal);
+        return new TriageConfig(minConfidence, v, maxMutualInformation, conformal, minFeatureLogDensity);
     }
 
     public TriageConfig withMaxMutualInformation(Double v) {
-        return new TriageConfig(minConfidence, maxEntropy, v, conformal);
+        return new TriageConfig(minConfidence, maxEntropy, v, conformal, minFeatureLogDensity);
     }
 
     public TriageConfig withConformal(ConformalConfig v) {
-        return new TriageConfig(minConfidence, maxEntropy, maxMutualInformation, v);
+        return new TriageConfig(minConfidence, maxEntropy, maxMutualInformation, v, minFeatureLogDensity);
+    }
+
+    public TriageConfig withMinFeatureLogDensity(Double v) {
+        return new TriageConfig(minConfidence, maxEntropy, maxMutualInformation, conformal, v);
     }
 
     /**
@@ -238,6 +262,9 @@ public record TriageConfig(double minConfidence, Double maxEntropy, Double maxMu
         }
         if (conformal != null) {
             rules.add(conformal.method().jsonName() + " set at " + (1 - conformal.alpha()) + " has one class");
+        }
+        if (minFeatureLogDensity != null) {
+            rules.add("feature_log_density >= " + minFeatureLogDensity);
         }
         return "accept if " + String.join(" and ", rules);
     }

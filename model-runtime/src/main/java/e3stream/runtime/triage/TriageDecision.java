@@ -22,6 +22,8 @@ public record TriageDecision(Decision decision, List<String> reasons, int[] pred
     public static final String AMBIGUOUS_SET = "ambiguous_set";
     /** The conformal set is empty: no class is plausible at the calibrated level. */
     public static final String EMPTY_SET = "empty_set";
+    /** The item's feature log density is below {@code min_feature_log_density}: unlike the training data. */
+    public static final String OUT_OF_DISTRIBUTION = "out_of_distribution";
 
     /** Accept or review; {@link #wireName()} is the value of the event's "decision" field. */
     public enum Decision {

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Applies a {@link TriageConfig} to one prediction. Reasons (see {@link TriageDecision}): {@code low_confidence} if
  * confidence {@code < min_confidence}; {@code high_epistemic} if mutual information {@code > max_mutual_information};
- * {@code high_entropy} if entropy {@code > max_entropy}; {@code ambiguous_set} if the conformal set has more than one
+ * {@code high_entropy} if entropy {@code > max_entropy}; {@code out_of_distribution} if the item's feature log
+ * density is below {@code min_feature_log_density}; {@code ambiguous_set} if the conformal set has more than one
  * class; {@code empty_set} if it has none. Any reason means review. Without a conformal section the prediction set is
  * the predicted class alone.
  *
@@ -35,7 +36,16 @@ public final class TriagePolicy {
         return config;
     }
 
+    /** The decision for an item without a feature density (the density rule does not apply). */
     public TriageDecision decide(Uncertainty u) {
+        return decide(u, Double.NaN);
+    }
+
+    /**
+     * The decision for an item with its {@code feature_log_density} ({@code NaN} when the bundle has no density
+     * output: the density rule then does not apply).
+     */
+    public TriageDecision decide(Uncertainty u, double featureLogDensity) {
         List<String> reasons = new ArrayList<>(2);
         if (u.confidence() < config.minConfidence()) {
             reasons.add(TriageDecision.LOW_CONFIDENCE);
@@ -45,6 +55,9 @@ public final class TriagePolicy {
         }
         if (config.maxEntropy() != null && u.entropy() > config.maxEntropy()) {
             reasons.add(TriageDecision.HIGH_ENTROPY);
+        }
+        if (config.minFeatureLogDensity() != null && featureLogDensity < config.minFeatureLogDensity()) {
+            reasons.add(TriageDecision.OUT_OF_DISTRIBUTION); // NaN (no density) compares false: rule not applied
         }
         int[] set;
         if (conformal == null) {

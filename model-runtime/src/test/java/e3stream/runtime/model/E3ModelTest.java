@@ -50,6 +50,27 @@ class E3ModelTest {
     }
 
     @Test
+    void opensFromAThreadWithASmallStack() throws Exception {
+        // ONNX Runtime 1.29 overflowed a 1 MiB native stack while creating the session (SIGSEGV, the JVM gone):
+        // a caller with a small stack, such as a stream task thread, must still be able to open a model.
+        E3Model[] opened = new E3Model[1];
+        Throwable[] failed = new Throwable[1];
+        Thread caller = new Thread(null, () -> {
+            try {
+                opened[0] = E3Model.open(bundle, ExecutionOptions.cpu());
+            } catch (Throwable t) {
+                failed[0] = t;
+            }
+        }, "small-stack", 512 << 10);
+        caller.start();
+        caller.join();
+        assertEquals(null, failed[0]);
+        try (E3Model m = opened[0]) {
+            assertEquals(3, m.memberLogits(randomImages(3, 2), 3).length);
+        }
+    }
+
+    @Test
     void returnsOneRowOfLogitsPerImageAndMember() {
         float[][][] logits = model.memberLogits(randomImages(5, 1), 5);
         assertEquals(5, logits.length);

@@ -34,6 +34,14 @@ public final class RepoFiles {
         return models().resolve(name);
     }
 
+    /**
+     * A small E3 bundle with random (untrained) weights and the optional feature_log_density output, exported by
+     * the training code: for tests of the density plumbing only (model-runtime/src/test/resources/bundles).
+     */
+    public static Path densityFixture() {
+        return root().resolve("model-runtime/src/test/resources/bundles/untrained-e3-density");
+    }
+
     public static Path data(String file) {
         return root().resolve("data").resolve(file);
     }

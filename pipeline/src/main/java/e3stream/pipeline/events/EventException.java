@@ -16,6 +16,10 @@ public final class EventException extends Exception {
     public static final String INVALID_FIELD = "INVALID_FIELD";
     /** The {@code image} field is not valid base64. */
     public static final String INVALID_BASE64 = "INVALID_BASE64";
+    /** The record is larger than {@code images.max-record-bytes}; not parsed. */
+    public static final String RECORD_TOO_LARGE = "RECORD_TOO_LARGE";
+    /** The event's {@code timestamp} is outside the accepted window around the time it was read ({@link TimestampWindow}). */
+    public static final String TIMESTAMP_OUT_OF_RANGE = "TIMESTAMP_OUT_OF_RANGE";
 
     private final String code;
     private final String id;

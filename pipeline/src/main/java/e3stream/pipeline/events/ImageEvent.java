@@ -15,8 +15,6 @@ public class ImageEvent {
     public Integer channels;
     public byte[] image;
     public long receivedAtMs;
-    /** Where it was read, for the dead-letter topic if decoding fails. */
-    public RawRecord raw;
 
     public ImageEvent() {
     }

@@ -1,14 +1,11 @@
 package e3stream.pipeline.events;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -24,14 +21,21 @@ public final class ImageEventParser {
     private ImageEventParser() {
     }
 
-    public static ImageEvent parse(RawRecord raw) throws EventException {
+    /**
+     * Parses and validates one image record; its event time is its {@code timestamp}, else the Kafka record
+     * timestamp, and must lie in {@code window} around the time the record was read.
+     */
+    public static ImageEvent parse(RawRecord raw, TimestampWindow window) throws EventException {
         JsonNode root = readObject(raw.value);
         String id = requireId(root);
         ImageEvent event = new ImageEvent();
         event.id = id;
-        event.raw = raw;
         event.receivedAtMs = raw.receivedAtMs;
         event.timestamp = optionalTimestamp(root, id, raw.timestamp);
+        String refused = window.refusal(event.timestamp, raw.receivedAtMs);
+        if (refused != null) {
+            throw new EventException(EventException.TIMESTAMP_OUT_OF_RANGE, refused, id);
+        }
         JsonNode source = root.get("source");
         if (source != null && !source.isNull()) {
             if (!source.isTextual()) {
@@ -93,34 +97,6 @@ public final class ImageEventParser {
                     + " characters, found " + text.length(), null);
         }
         return text;
-    }
-
-    /**
-     * The event time of an image record, read in the source for per-partition watermarks without parsing the whole
-     * event: the top-level {@code timestamp} when it is valid (as {@link #parse} reads it), else {@code fallback} (the
-     * Kafka record timestamp; an invalid record goes to the dead-letter topic anyway).
-     */
-    public static long eventTime(byte[] value, long fallback) {
-        if (value == null) {
-            return fallback;
-        }
-        try (JsonParser parser = Json.MAPPER.getFactory().createParser(value)) {
-            if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return fallback;
-            }
-            while (parser.nextToken() == JsonToken.FIELD_NAME) {
-                String field = parser.currentName();
-                JsonToken token = parser.nextToken();
-                if ("timestamp".equals(field)) {
-                    return token == JsonToken.VALUE_NUMBER_INT && parser.getNumberType() != JsonParser.NumberType.BIG_INTEGER
-                            && parser.getLongValue() >= 0 ? parser.getLongValue() : fallback;
-                }
-                parser.skipChildren();
-            }
-            return fallback;
-        } catch (IOException | RuntimeException e) {
-            return fallback;
-        }
     }
 
     static long optionalTimestamp(JsonNode root, String id, long fallback) throws EventException {

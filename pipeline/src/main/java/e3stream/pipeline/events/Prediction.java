@@ -26,6 +26,8 @@ public class Prediction {
     public double expectedEntropy;
     public double mutualInformation;
     public double memberDisagreement;
+    /** The bundle's feature log density of the image, or null when the bundle has no density output. */
+    public Double featureLogDensity;
     public int[] predictionSet;
     /** True for "accept", false for "review". */
     public boolean accepted;
@@ -54,6 +56,7 @@ public class Prediction {
         p.expectedEntropy = u.expectedEntropy();
         p.mutualInformation = u.mutualInformation();
         p.memberDisagreement = u.memberDisagreement();
+        p.featureLogDensity = scored.hasFeatureLogDensity() ? scored.featureLogDensity() : null;
         p.predictionSet = scored.decision().predictionSet();
         p.accepted = scored.accepted();
         p.reasons = scored.decision().reasons().toArray(new String[0]);
@@ -85,6 +88,7 @@ public class Prediction {
         node.put("expected_entropy", expectedEntropy);
         node.put("mutual_information", mutualInformation);
         node.put("member_disagreement", memberDisagreement);
+        node.put("feature_log_density", featureLogDensity);
         ArrayNode set = node.putArray("prediction_set");
         for (int c : predictionSet) {
             set.add(c);

@@ -15,8 +15,13 @@ public final class RawRecordDeserializer implements KafkaRecordDeserializationSc
 
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
-        out.collect(new RawRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
-                System.currentTimeMillis(), record.key(), record.value() == null ? new byte[0] : record.value()));
+        out.collect(toRaw(record));
+    }
+
+    /** The record as read, stamped with the time it was read; a null value becomes an empty one. */
+    static RawRecord toRaw(ConsumerRecord<byte[], byte[]> record) {
+        return new RawRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
+                System.currentTimeMillis(), record.key(), record.value() == null ? new byte[0] : record.value());
     }
 
     @Override

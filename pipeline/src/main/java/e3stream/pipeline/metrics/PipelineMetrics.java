@@ -67,7 +67,9 @@ public final class PipelineMetrics {
         accuracy = Gauge.build("e3_accuracy", "Realised accuracy (from labels) of the last closed labelled window.")
                 .register(registry);
         estimatedAccuracy = Gauge.build("e3_estimated_accuracy",
-                "Label-free accuracy estimate (mean calibrated confidence) of the last closed window.").register(registry);
+                "Label-free accuracy estimate of the last closed window, by method: confidence (mean calibrated "
+                        + "confidence) or atc (average thresholded confidence, unfamiliar items counted wrong).")
+                .labelNames("method").register(registry);
         windowLabelled = Gauge.build("e3_window_labelled_events", "Labelled events in the last closed labelled window.")
                 .register(registry);
         windowEvents = Gauge.build("e3_window_events", "Events in the last closed drift window.").register(registry);

@@ -23,7 +23,8 @@ public final class DriftAggregate implements AggregateFunction<Prediction, Drift
 
     @Override
     public DriftStats add(Prediction p, DriftStats acc) {
-        acc.add(p.confidence, p.entropy, p.mutualInformation, p.classIndex, !p.accepted);
+        acc.add(p.confidence, p.entropy, p.mutualInformation, p.classIndex, !p.accepted,
+                p.featureLogDensity == null ? Double.NaN : p.featureLogDensity);
         return acc;
     }
 

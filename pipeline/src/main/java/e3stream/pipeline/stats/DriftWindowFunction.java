@@ -31,7 +31,10 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
         DriftSnapshot s = elements.iterator().next().snapshot();
         PipelineMetrics m = PipelineMetrics.get();
         m.reviewRatio.set(s.reviewRate());
-        m.estimatedAccuracy.set(s.estimatedAccuracy());
+        m.estimatedAccuracy.labels("confidence").set(s.estimatedAccuracy());
+        if (!Double.isNaN(s.estimatedAccuracyAtc())) {
+            m.estimatedAccuracy.labels("atc").set(s.estimatedAccuracyAtc());
+        }
         m.windowEvents.set(s.count());
         for (Map.Entry<String, Double> e : s.psi().entrySet()) {
             m.psi.labels(e.getKey()).set(e.getValue());

@@ -66,6 +66,7 @@ public final class Snapshots {
         node.put("count", s.count());
         put(node, "mean_confidence", s.meanConfidence());
         put(node, "estimated_accuracy", s.estimatedAccuracy());
+        put(node, "estimated_accuracy_atc", s.estimatedAccuracyAtc());
         put(node, "review_rate", s.reviewRate());
         put(node, "mean_entropy", s.meanEntropy());
         put(node, "mean_mutual_information", s.meanMutualInformation());

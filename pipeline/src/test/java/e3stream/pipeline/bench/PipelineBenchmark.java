@@ -13,7 +13,7 @@ import java.util.Properties;
 import java.util.UUID;
 
 import e3stream.pipeline.E3StreamOptions;
-import e3stream.pipeline.demo.ImageEvents;
+import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.testutils.KafkaIO;

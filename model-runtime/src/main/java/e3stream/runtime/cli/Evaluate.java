@@ -1,5 +1,10 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.cli;
 
+import e3stream.runtime.data.Corruption;
+import e3stream.runtime.data.Corruptions;
+import e3stream.runtime.eval.EvaluationData;
+import e3stream.runtime.eval.ModelEvaluation;
+import e3stream.runtime.eval.Throughput;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -28,7 +33,7 @@ import java.util.Set;
  * self-contained {@code report.html} into the output folder.
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.eval.Evaluate \
+ * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.cli.Evaluate \
  *   -Dexec.args="--bundle models/e3 --bundle models/de-vmoe --mnist /path/to/mnist-package --out target/evaluation"
  * </pre>
  */

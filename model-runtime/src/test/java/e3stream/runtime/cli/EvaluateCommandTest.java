@@ -1,5 +1,6 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.cli;
 
+import e3stream.runtime.data.Corruption;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;

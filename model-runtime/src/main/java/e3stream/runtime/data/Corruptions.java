@@ -1,6 +1,5 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.data;
 
-import e3stream.runtime.data.ImageSet;
 import java.util.SplittableRandom;
 
 /**

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.E3StreamJob;
 import e3stream.pipeline.E3StreamOptions;
 import e3stream.pipeline.embedded.EmbeddedKafka;
+import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.events.Json;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.metrics.MetricsServer;
@@ -28,8 +29,8 @@ import e3stream.pipeline.metrics.PortRange;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.data.IdxReader;
 import e3stream.runtime.data.ImageSet;
-import e3stream.runtime.eval.Corruption;
-import e3stream.runtime.eval.Corruptions;
+import e3stream.runtime.data.Corruption;
+import e3stream.runtime.data.Corruptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -116,7 +117,15 @@ public final class EmbeddedDemo {
         ImageSet digits = IdxReader.read("mnist-500", data.resolve("mnist-500-images-idx3-ubyte.gz"),
                 data.resolve("mnist-500-labels-idx1-ubyte.gz"));
 
-        System.out.println("E3 Stream demo: starting an in-process Kafka broker and a Flink MiniCluster ...");
+        // What runs and for how long, before anything starts: clean, corrupted (5 severities of phaseSize/5), OOD-mixed
+        // (phaseSize/2 clean + as many MNIST digits) and clean-again phases, then a tail that closes the last windows.
+        long events = 4L * phaseSize;
+        long seconds = events / Math.max(1, rate) + (labelDelay + 3500 + 2000L * windowSeconds) / 1000;
+        System.out.printf(Locale.ROOT, "E3 Stream demo: the E3 job on %s in a Flink MiniCluster with an in-process Kafka "
+                + "broker; replays about %d events at %d/s (clean, corrupted, OOD-mixed, clean-again) %s, one row per "
+                + "%d s window, then a summary.%n", bundle.getFileName(), events, rate,
+                forever ? "and then clean images until Ctrl-C" : "for about " + seconds + " s after start-up",
+                windowSeconds);
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             kafka.createTopics(2, "images", "labels", "predictions", "review", "images-dlq", "calibration");
             int port = MetricsServer.ensureStarted(metricsPorts);
@@ -140,7 +149,8 @@ public final class EmbeddedDemo {
                     port > 0 ? "http://localhost:" + port + "/metrics" : "off");
             System.out.printf("model %s, %d events/s, windows of %d s, labels %d ms after their image%n%n",
                     bundle, rate, windowSeconds, labelDelay);
-            System.out.println("phase      window    events  ev/s  review  PSI(conf) PSI(MI)  est.acc  accuracy  ECE     NLL");
+            // est.acc: mean calibrated confidence; ATC: thresholded confidence, unfamiliar items counted wrong.
+            System.out.println("phase      window    events  ev/s  review  PSI(conf) PSI(MI)  est.acc  ATC    accuracy  ECE     NLL");
 
             Thread printer = new Thread(() -> consume(kafka.bootstrapServers(), windowSeconds), "demo-printer");
             printer.setDaemon(true);
@@ -381,11 +391,12 @@ public final class EmbeddedDemo {
         if (d == null || c == null) {
             return;
         }
-        System.out.printf(Locale.ROOT, "%-10s %s %6d %5.0f  %5.1f%%  %8.3f %8.3f  %7.3f  %8.3f  %6.3f  %6.3f%n",
+        System.out.printf(Locale.ROOT, "%-10s %s %6d %5.0f  %5.1f%%  %8.3f %8.3f  %7.3f  %5.3f  %8.3f  %6.3f  %6.3f%n",
                 phaseOf(start + windowSeconds * 500L), String.format(Locale.ROOT, "%tT", start),
                 d.path("count").asLong(), d.path("count").asDouble() / windowSeconds,
                 100 * d.path("review_rate").asDouble(), d.path("psi").path("confidence").asDouble(),
                 d.path("psi").path("mutual_information").asDouble(), d.path("estimated_accuracy").asDouble(),
+                d.path("estimated_accuracy_atc").asDouble(Double.NaN),
                 c.path("accuracy").asDouble(), c.path("ece").asDouble(), c.path("nll").asDouble());
     }
 
@@ -406,7 +417,7 @@ public final class EmbeddedDemo {
     private synchronized void summary() {
         System.out.println();
         System.out.println("summary by phase (mean over its windows):");
-        System.out.println("phase        windows  review   PSI(conf)  est.acc  accuracy  ECE");
+        System.out.println("phase        windows  review   PSI(conf)  est.acc  ATC    accuracy  ECE");
         Map<String, double[]> sums = new LinkedHashMap<>();
         for (Map.Entry<Long, JsonNode> e : calibration.entrySet()) {
             JsonNode d = drift.get(e.getKey());
@@ -414,16 +425,17 @@ public final class EmbeddedDemo {
                 continue;
             }
             String phase = phaseOf((e.getKey() + e.getValue().path("window").path("end").asLong()) / 2);
-            double[] s = sums.computeIfAbsent(phase, k -> new double[6]);
+            double[] s = sums.computeIfAbsent(phase, k -> new double[7]);
             s[0]++;
             s[1] += d.path("review_rate").asDouble();
             s[2] += d.path("psi").path("confidence").asDouble();
             s[3] += d.path("estimated_accuracy").asDouble();
             s[4] += e.getValue().path("accuracy").asDouble();
             s[5] += e.getValue().path("ece").asDouble();
+            s[6] += d.path("estimated_accuracy_atc").asDouble(Double.NaN);
         }
-        sums.forEach((phase, s) -> System.out.printf(Locale.ROOT, "%-12s %7.0f  %5.1f%%  %9.3f  %7.3f  %8.3f  %6.3f%n",
-                phase, s[0], 100 * s[1] / s[0], s[2] / s[0], s[3] / s[0], s[4] / s[0], s[5] / s[0]));
+        sums.forEach((phase, s) -> System.out.printf(Locale.ROOT, "%-12s %7.0f  %5.1f%%  %9.3f  %7.3f  %5.3f  %8.3f  %6.3f%n",
+                phase, s[0], 100 * s[1] / s[0], s[2] / s[0], s[3] / s[0], s[6] / s[0], s[4] / s[0], s[5] / s[0]));
         PipelineMetrics m = PipelineMetrics.get();
         System.out.printf(Locale.ROOT, "%nevents: %.0f accepted, %.0f to review, %.0f dead letters; labels joined %.0f%n",
                 m.events.labels(PipelineMetrics.ACCEPT).get(), m.events.labels(PipelineMetrics.REVIEW).get(),

@@ -1,4 +1,4 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

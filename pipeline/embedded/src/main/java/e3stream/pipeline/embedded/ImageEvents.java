@@ -1,4 +1,4 @@
-package e3stream.pipeline.demo;
+package e3stream.pipeline.embedded;
 
 import java.awt.image.BufferedImage;
 import java.awt.image.WritableRaster;
@@ -10,13 +10,22 @@ import java.util.Base64;
 import javax.imageio.ImageIO;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import e3stream.pipeline.events.Json;
 
 /**
  * Writes the events producers send (shared/DESIGN.md section 3): grayscale PNGs wrapped in image events, and label
  * events. Used by the embedded demo, the benchmark and the tests. Stateless and thread-safe.
  */
 public final class ImageEvents {
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    private static byte[] bytes(ObjectNode node) {
+        try {
+            return MAPPER.writeValueAsBytes(node);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise an event to JSON", e);
+        }
+    }
 
     private ImageEvents() {
     }
@@ -48,7 +57,7 @@ public final class ImageEvents {
 
     /** The JSON value of an image event carrying {@code payload} of {@code contentType}. */
     public static byte[] imageEvent(String id, long timestamp, String source, String contentType, byte[] payload) {
-        ObjectNode node = Json.object();
+        ObjectNode node = MAPPER.createObjectNode();
         node.put("id", id);
         node.put("timestamp", timestamp);
         if (source != null) {
@@ -56,7 +65,7 @@ public final class ImageEvents {
         }
         node.put("content_type", contentType);
         node.put("image", Base64.getEncoder().encodeToString(payload));
-        return Json.bytes(node);
+        return bytes(node);
     }
 
     /** The JSON value of a PNG image event. */
@@ -66,10 +75,10 @@ public final class ImageEvents {
 
     /** The JSON value of a label event with a class index. */
     public static byte[] labelEvent(String id, int label, long timestamp) {
-        ObjectNode node = Json.object();
+        ObjectNode node = MAPPER.createObjectNode();
         node.put("id", id);
         node.put("label", label);
         node.put("timestamp", timestamp);
-        return Json.bytes(node);
+        return bytes(node);
     }
 }

@@ -1,4 +1,4 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

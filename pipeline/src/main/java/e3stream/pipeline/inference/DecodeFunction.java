@@ -1,10 +1,9 @@
 package e3stream.pipeline.inference;
 
 import e3stream.pipeline.events.DeadLetters;
-import e3stream.pipeline.events.EventException;
 import e3stream.pipeline.events.ImageEvent;
-import e3stream.pipeline.events.ImageEventParser;
 import e3stream.pipeline.events.OutputRecord;
+import e3stream.pipeline.events.ParsedImage;
 import e3stream.pipeline.events.RawRecord;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.decode.DecodeException;
@@ -17,11 +16,12 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Parses and decodes image records in parallel: a valid image becomes a {@link DecodedImage}; anything else a dead
- * letter on {@link #DEAD_LETTERS} with its error code ({@link EventException} codes for the envelope,
- * {@link DecodeException.Code} names for the image), original bytes and coordinates. Never throws on bad data.
+ * Decodes the images the source parsed, in parallel: a valid image becomes a {@link DecodedImage}; an event the
+ * source refused, or an image that does not decode, becomes a dead letter on {@link #DEAD_LETTERS} with its error
+ * code ({@link e3stream.pipeline.events.EventException} codes for the envelope, {@link DecodeException.Code} names
+ * for the image), original bytes and coordinates. Never throws on bad data.
  */
-public final class ParseDecodeFunction extends ProcessFunction<RawRecord, DecodedImage> {
+public final class DecodeFunction extends ProcessFunction<ParsedImage, DecodedImage> {
 
     private static final long serialVersionUID = 1L;
 
@@ -31,12 +31,15 @@ public final class ParseDecodeFunction extends ProcessFunction<RawRecord, Decode
     private final BundleDescription bundle;
     private final String dlqTopic;
     private final DecodeLimits limits;
+    private final int maxRequestSize;
     private transient ImageDecoder decoder;
 
-    public ParseDecodeFunction(BundleDescription bundle, String dlqTopic, DecodeLimits limits) {
+    /** @param maxRequestSize the producer's {@code max.request.size}: every dead letter is built to fit it */
+    public DecodeFunction(BundleDescription bundle, String dlqTopic, DecodeLimits limits, int maxRequestSize) {
         this.bundle = bundle;
         this.dlqTopic = dlqTopic;
         this.limits = limits;
+        this.maxRequestSize = maxRequestSize;
     }
 
     @Override
@@ -45,23 +48,21 @@ public final class ParseDecodeFunction extends ProcessFunction<RawRecord, Decode
     }
 
     @Override
-    public void processElement(RawRecord raw, Context ctx, Collector<DecodedImage> out) {
-        ImageEvent event;
-        try {
-            event = ImageEventParser.parse(raw);
-        } catch (EventException e) {
-            deadLetter(ctx, raw, e.id(), e.code(), e.getMessage());
+    public void processElement(ParsedImage parsed, Context ctx, Collector<DecodedImage> out) {
+        ImageEvent event = parsed.event;
+        if (event == null) {
+            deadLetter(ctx, parsed.raw, parsed.errorId, parsed.errorCode, parsed.errorMessage);
             return;
         }
         float[] tensor;
         try {
             tensor = decoder.decode(event.contentType, event.image, event.width, event.height, event.channels);
         } catch (DecodeException e) {
-            deadLetter(ctx, raw, event.id, e.code().name(), e.getMessage());
+            deadLetter(ctx, parsed.raw, event.id, e.code().name(), e.getMessage());
             return;
         } catch (RuntimeException e) {
             // A decoder bug must not stop the stream either; the record keeps its bytes in the DLQ.
-            deadLetter(ctx, raw, event.id, "DECODE_ERROR", e.toString());
+            deadLetter(ctx, parsed.raw, event.id, "DECODE_ERROR", e.toString());
             return;
         }
         out.collect(new DecodedImage(event.id, event.timestamp, event.receivedAtMs, tensor));
@@ -69,6 +70,6 @@ public final class ParseDecodeFunction extends ProcessFunction<RawRecord, Decode
 
     private void deadLetter(Context ctx, RawRecord raw, String id, String code, String message) {
         PipelineMetrics.get().events.labels(PipelineMetrics.DEAD_LETTER).inc();
-        ctx.output(DEAD_LETTERS, DeadLetters.of(dlqTopic, raw, id, code, message));
+        ctx.output(DEAD_LETTERS, DeadLetters.of(dlqTopic, raw, id, code, message, maxRequestSize));
     }
 }

@@ -1,4 +1,4 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.data;
 
 import java.util.Arrays;
 import java.util.Locale;

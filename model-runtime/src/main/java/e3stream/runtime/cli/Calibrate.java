@@ -1,5 +1,6 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.cli;
 
+import e3stream.runtime.eval.Predictions;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.runtime.data.FashionMnist;
 import e3stream.runtime.data.IdxReader;
@@ -14,8 +15,8 @@ import e3stream.runtime.triage.ConformalMethod;
 import e3stream.runtime.triage.ConformalPredictor;
 import e3stream.runtime.triage.ThresholdCalibrator;
 import e3stream.runtime.triage.TriageDecision;
-import e3stream.runtime.triage.TriagePolicy;
-import e3stream.runtime.uncertainty.EnsembleUncertainty;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.session.Scorer;
 import e3stream.runtime.uncertainty.Uncertainty;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,7 +34,7 @@ import java.util.Set;
  * coverage holds.
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.eval.Calibrate \
+ * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.cli.Calibrate \
  *   -Dexec.args="--bundle models/e3 --max-accepted-error 0.02"
  * </pre>
  */
@@ -176,8 +177,7 @@ public final class Calibrate {
 
     /** Applies the fitted temperature and triage to the test split. */
     static TestCheck checkOnTest(E3Model model, ImageSet test, int batch, CalibrationResult result) {
-        EnsembleUncertainty math = new EnsembleUncertainty(result.temperature());
-        TriagePolicy policy = new TriagePolicy(result.triage());
+        Scorer scorer = Scorer.of(model.manifest(), result.temperature(), result.triage());
         ConformalPredictor conformal = result.triage().conformal() == null ? null
                 : new ConformalPredictor(result.triage().conformal());
         float[][][] logits = Predictions.memberLogits(model, test, batch);
@@ -186,8 +186,9 @@ public final class Calibrate {
         int covered = 0;
         long setSizes = 0;
         for (int i = 0; i < logits.length; i++) {
-            Uncertainty u = math.compute(logits[i]);
-            TriageDecision d = policy.decide(u);
+            Scored scored = scorer.score(logits[i]);
+            Uncertainty u = scored.uncertainty();
+            TriageDecision d = scored.decision();
             if (d.accepted()) {
                 acceptedWrong += u.classIndex() != test.label(i) ? 1 : 0;
             } else {

@@ -1,4 +1,4 @@
-package e3stream.runtime.eval;
+package e3stream.runtime.cli;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,0 +1,86 @@
+package e3stream.runtime.stats;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import e3stream.runtime.testutils.RepoFiles;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The label-free signals beyond confidence: PSI of the feature log density, and the ATC accuracy estimate. */
+class DensityDriftTest {
+
+    private static ReferenceDistributions reference(java.nio.file.Path bundle) {
+        return ReferenceDistributions.fromJson(ModelBundle.load(bundle).manifest().referenceJson());
+    }
+
+    /** Draws from a reference signal by inverting its quantiles at uniform levels. */
+    private static double draw(SignalReference ref, Random random) {
+        return ref.quantile(random.nextDouble());
+    }
+
+    @Test
+    void densityPsiStaysLowOnFamiliarItemsAndRisesWhenTheyComeFromElsewhere() {
+        ReferenceDistributions ref = reference(RepoFiles.densityFixture());
+        SignalReference density = ref.featureLogDensity().orElseThrow();
+        SignalReference confidence = ref.signal(ReferenceDistributions.CONFIDENCE);
+        Random random = new Random(3);
+        DriftStats familiar = new DriftStats(ref);
+        DriftStats unfamiliar = new DriftStats(ref);
+        for (int i = 0; i < 20_000; i++) {
+            double c = draw(confidence, random);
+            familiar.add(c, 0.5, 0.0, 0, false, draw(density, random));
+            unfamiliar.add(c, 0.5, 0.0, 0, false, density.quantile(0) - 50 - random.nextDouble());
+        }
+        double low = familiar.snapshot().psi().get(ReferenceDistributions.FEATURE_LOG_DENSITY);
+        double high = unfamiliar.snapshot().psi().get(ReferenceDistributions.FEATURE_LOG_DENSITY);
+        assertTrue(low < 0.01, "familiar density PSI " + low);
+        assertTrue(high > 1, "unfamiliar density PSI " + high);
+    }
+
+    @Test
+    void atcMatchesValidationAccuracyOnValidationLikeItemsAndCountsUnfamiliarItemsWrong() {
+        ReferenceDistributions ref = reference(RepoFiles.bundle("e3"));
+        SignalReference confidence = ref.signal(ReferenceDistributions.CONFIDENCE);
+        Random random = new Random(5);
+        DriftStats stats = new DriftStats(ref);
+        for (int i = 0; i < 50_000; i++) {
+            stats.add(draw(confidence, random), 0.5, 0.0, 0, false);
+        }
+        // By construction: the share above the threshold equals validation accuracy (sampling noise ~0.002).
+        assertEquals(ref.accuracy(), stats.snapshot().estimatedAccuracyAtc(), 0.01);
+
+        ReferenceDistributions withDensity = reference(RepoFiles.densityFixture());
+        SignalReference density = withDensity.featureLogDensity().orElseThrow();
+        DriftStats confidentButUnfamiliar = new DriftStats(withDensity);
+        for (int i = 0; i < 1000; i++) {
+            confidentButUnfamiliar.add(1.0, 0.0, 0.0, 0, false, density.quantile(0) - 10);
+        }
+        DriftSnapshot s = confidentButUnfamiliar.snapshot();
+        assertEquals(1.0, s.estimatedAccuracy(), 1e-12, "mean confidence trusts the model blindly");
+        assertEquals(0.0, s.estimatedAccuracyAtc(), 1e-12, "ATC with the density counts unfamiliar items wrong");
+    }
+
+    @Test
+    void aReferenceWithoutTheDensityHasNoDensityPsiAndItemsWithoutADensityAreNotCounted() {
+        DriftStats shipped = new DriftStats(reference(RepoFiles.bundle("e3")));
+        shipped.add(0.9, 0.3, 0.0, 1, false, 12.0);
+        assertFalse(shipped.snapshot().psi().containsKey(ReferenceDistributions.FEATURE_LOG_DENSITY));
+
+        DriftStats mixed = new DriftStats(reference(RepoFiles.densityFixture()));
+        SignalReference density = mixed.reference().featureLogDensity().orElseThrow();
+        mixed.add(0.9, 0.3, 0.0, 1, false, Double.NaN);
+        mixed.add(0.9, 0.3, 0.0, 1, false, density.quantile(0.5));
+        DriftStats oneWithDensity = new DriftStats(mixed.reference());
+        oneWithDensity.add(0.9, 0.3, 0.0, 1, false, density.quantile(0.5));
+        assertEquals(oneWithDensity.snapshot().psi().get(ReferenceDistributions.FEATURE_LOG_DENSITY),
+                mixed.snapshot().psi().get(ReferenceDistributions.FEATURE_LOG_DENSITY), 1e-12);
+        // Merging is still exactly the union.
+        DriftStats a = new DriftStats(mixed.reference());
+        a.add(0.9, 0.3, 0.0, 1, false, Double.NaN);
+        assertEquals(mixed, DriftStats.merge(a, oneWithDensity));
+    }
+}
