@@ -9,6 +9,7 @@ import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.triage.CalibrationGoal;
 import e3stream.runtime.triage.CalibrationResult;
 import e3stream.runtime.triage.ConformalMethod;
@@ -52,6 +53,8 @@ public final class Calibrate {
               --alpha A                 conformal miscoverage level (default 0.05: sets cover the true class 95%%)
               --mi-quantile Q|none      max_mutual_information = Q-quantile of validation MI (default 0.99)
               --max-entropy H           max_entropy in nats (default: not used)
+              --density-false-alarm R|none  min_feature_log_density = R-quantile of validation feature log
+                                        density, for bundles with the density output (default 0.05)
               --seed N                  seed of the calibration/holdout halves (default 17)
               --batch-size N            inference batch size (default 256)
               --dry-run                 print the result without writing model.json
@@ -102,7 +105,7 @@ public final class Calibrate {
     public static Outcome run(String[] args, PrintStream out) throws IOException {
         CliArgs a = new CliArgs(args, Set.of("bundle", "max-accepted-error", "max-review-rate", "fashion-mnist",
                 "test-images", "test-labels", "conformal", "alpha", "mi-quantile", "max-entropy", "seed",
-                "batch-size"), Set.of("dry-run", "help"));
+                "batch-size", "density-false-alarm"), Set.of("dry-run", "help"));
         if (a.has("help")) {
             out.println(USAGE);
             return null;
@@ -124,6 +127,8 @@ public final class Calibrate {
                 .conformal(method, a.getDouble("alpha", 0.05))
                 .mutualInformationQuantile("none".equals(miQuantile) ? null : a.getDouble("mi-quantile", 0.99))
                 .maxEntropy(a.has("max-entropy") ? a.getDouble("max-entropy", 0) : null)
+                .densityFalseAlarmRate("none".equals(a.get("density-false-alarm", "0.05")) ? null
+                        : a.getDouble("density-false-alarm", 0.05))
                 .seed(a.getInt("seed", 17))
                 .build();
         int batch = a.getInt("batch-size", 256);
@@ -144,7 +149,9 @@ public final class Calibrate {
         try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
             out.printf(Locale.ROOT, "calibrating %s %s on %d validation images for goal %s%n",
                     bundle.manifest().name(), bundle.manifest().version(), validation.count(), goal);
-            result = calibrator.calibrate(Predictions.memberLogits(model, validation, batch), validation.labels());
+            ModelOutput scored = Predictions.run(model, validation, batch);
+            result = calibrator.calibrate(scored.memberLogits(), validation.labels(),
+                    Predictions.doubles(scored.featureLogDensity()));
             check = checkOnTest(model, test, batch, result);
         }
         out.print(result.summary());
@@ -180,13 +187,14 @@ public final class Calibrate {
         Scorer scorer = Scorer.of(model.manifest(), result.temperature(), result.triage());
         ConformalPredictor conformal = result.triage().conformal() == null ? null
                 : new ConformalPredictor(result.triage().conformal());
-        float[][][] logits = Predictions.memberLogits(model, test, batch);
+        ModelOutput outputs = Predictions.run(model, test, batch);
+        float[][][] logits = outputs.memberLogits();
         int reviewed = 0;
         int acceptedWrong = 0;
         int covered = 0;
         long setSizes = 0;
         for (int i = 0; i < logits.length; i++) {
-            Scored scored = scorer.score(logits[i]);
+            Scored scored = scorer.score(outputs.image(i));
             Uncertainty u = scored.uncertainty();
             TriageDecision d = scored.decision();
             if (d.accepted()) {

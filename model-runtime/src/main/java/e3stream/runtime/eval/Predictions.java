@@ -2,6 +2,7 @@ package e3stream.runtime.eval;
 
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.E3Model;
+import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.Scorer;
 import e3stream.runtime.triage.TriageConfig;
@@ -76,16 +77,40 @@ public final class Predictions {
 
     /** Raw member logits {@code [N][M][C]} of every image of {@code images}, run in batches of {@code batchSize}. */
     public static float[][][] memberLogits(E3Model model, ImageSet images, int batchSize) {
+        return run(model, images, batchSize).memberLogits();
+    }
+
+    /**
+     * The model's output for every image of {@code images}, run in batches of {@code batchSize}: member logits
+     * {@code [N][M][C]} and, when the bundle has the density output, the feature log densities {@code [N]}.
+     */
+    public static ModelOutput run(E3Model model, ImageSet images, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
         }
         float[][][] out = new float[images.count()][][];
+        float[] density = model.hasFeatureLogDensity() ? new float[images.count()] : null;
         for (int from = 0; from < images.count(); from += batchSize) {
             int to = Math.min(images.count(), from + batchSize);
-            float[][][] logits = model.memberLogits(images.normalised(from, to, model.manifest().input()), to - from);
-            System.arraycopy(logits, 0, out, from, logits.length);
+            ModelOutput batch = model.run(images.normalised(from, to, model.manifest().input()), to - from);
+            System.arraycopy(batch.memberLogits(), 0, out, from, batch.batchSize());
+            if (density != null) {
+                System.arraycopy(batch.featureLogDensity(), 0, density, from, batch.batchSize());
+            }
         }
-        return out;
+        return new ModelOutput(out, density);
+    }
+
+    /** {@code values} widened to doubles, or null for null. */
+    public static double[] doubles(float[] values) {
+        if (values == null) {
+            return null;
+        }
+        double[] d = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            d[i] = values[i];
+        }
+        return d;
     }
 
     public String dataset() {

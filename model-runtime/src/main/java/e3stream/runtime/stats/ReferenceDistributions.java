@@ -149,7 +149,23 @@ public final class ReferenceDistributions implements Serializable {
     public static ReferenceDistributions fromSamples(String split, double[] confidence, double[] entropy,
                                                      double[] mutualInformation, int[] predictedClass,
                                                      int numClasses, Double accuracy, Double reviewRate) {
+        return fromSamples(split, confidence, entropy, mutualInformation, predictedClass, null, numClasses, accuracy,
+                reviewRate);
+    }
+
+    /**
+     * As {@link #fromSamples(String, double[], double[], double[], int[], int, Double, Double)}, with each item's
+     * feature log density ({@code null}: the bundle has none) as the optional {@link #FEATURE_LOG_DENSITY} signal.
+     */
+    public static ReferenceDistributions fromSamples(String split, double[] confidence, double[] entropy,
+                                                     double[] mutualInformation, int[] predictedClass,
+                                                     double[] featureLogDensity, int numClasses, Double accuracy,
+                                                     Double reviewRate) {
         int n = confidence.length;
+        if (featureLogDensity != null && featureLogDensity.length != n) {
+            throw new IllegalArgumentException("reference samples need one feature log density per item, got "
+                    + featureLogDensity.length + " for " + n);
+        }
         if (entropy.length != n || mutualInformation.length != n || predictedClass.length != n || n == 0) {
             throw new IllegalArgumentException("reference samples need equally many (> 0) values per signal, got "
                     + n + ", " + entropy.length + ", " + mutualInformation.length + ", " + predictedClass.length);
@@ -158,6 +174,9 @@ public final class ReferenceDistributions implements Serializable {
         map.put(CONFIDENCE, SignalReference.fromSamples(confidence));
         map.put(ENTROPY, SignalReference.fromSamples(entropy));
         map.put(MUTUAL_INFORMATION, SignalReference.fromSamples(mutualInformation));
+        if (featureLogDensity != null) {
+            map.put(FEATURE_LOG_DENSITY, SignalReference.fromSamples(featureLogDensity));
+        }
         long[] counts = new long[numClasses];
         for (int c : predictedClass) {
             if (c < 0 || c >= numClasses) {

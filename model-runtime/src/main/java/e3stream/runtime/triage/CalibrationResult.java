@@ -37,6 +37,10 @@ public record CalibrationResult(double temperature, TriageConfig triage, Calibra
         s.append(String.format(Locale.ROOT, "holdout (%d items): review rate %.4f, accepted-item error %.4f "
                         + "(%d accepted), accuracy %.4f", holdout.count(), holdout.reviewRate(), holdout.acceptedError(),
                 holdout.acceptedCount(), holdout.accuracy()));
+        if (!Double.isNaN(holdout.densityFlagRate())) {
+            s.append(String.format(Locale.ROOT, ", out_of_distribution (min_feature_log_density %.4f) %.4f",
+                    triage.minFeatureLogDensity(), holdout.densityFlagRate()));
+        }
         if (triage.conformal() != null) {
             s.append(String.format(Locale.ROOT, ", conformal coverage %.4f (target %.4f), mean set size %.3f",
                     holdout.conformalCoverage(), 1 - triage.conformal().alpha(), holdout.meanSetSize()));

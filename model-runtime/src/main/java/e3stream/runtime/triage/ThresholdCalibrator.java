@@ -54,6 +54,7 @@ public final class ThresholdCalibrator {
     private final double conformalAlpha;
     private final Double mutualInformationQuantile;
     private final Double maxEntropy;
+    private final Double densityFalseAlarmRate;
     private final long seed;
 
     private ThresholdCalibrator(Builder b) {
@@ -62,6 +63,7 @@ public final class ThresholdCalibrator {
         this.conformalAlpha = b.conformalAlpha;
         this.mutualInformationQuantile = b.mutualInformationQuantile;
         this.maxEntropy = b.maxEntropy;
+        this.densityFalseAlarmRate = b.densityFalseAlarmRate;
         this.seed = b.seed;
     }
 
@@ -76,6 +78,7 @@ public final class ThresholdCalibrator {
         private double conformalAlpha = 0.05;
         private Double mutualInformationQuantile = 0.99;
         private Double maxEntropy;
+        private Double densityFalseAlarmRate = 0.05;
         private long seed = 17;
 
         private Builder() {
@@ -122,6 +125,19 @@ public final class ThresholdCalibrator {
             return this;
         }
 
+        /**
+         * Share of clean calibration items the {@code min_feature_log_density} rule may send to review (default
+         * 0.05): the threshold is that quantile of their feature log densities. Null: rule off. Only used when
+         * densities are given to {@link ThresholdCalibrator#calibrate(float[][][], int[], double[])}.
+         */
+        public Builder densityFalseAlarmRate(Double rate) {
+            if (rate != null && !(rate > 0 && rate < 1)) {
+                throw new IllegalArgumentException("density false-alarm rate must be in (0, 1), got " + rate);
+            }
+            this.densityFalseAlarmRate = rate;
+            return this;
+        }
+
         /** Seed of the calibration/holdout split (default 17). */
         public Builder seed(long seed) {
             this.seed = seed;
@@ -145,7 +161,22 @@ public final class ThresholdCalibrator {
      * @throws IllegalArgumentException on mismatched shapes, bad labels, or too few items for the conformal alpha
      */
     public CalibrationResult calibrate(float[][][] memberLogits, int[] labels) {
+        return calibrate(memberLogits, labels, null);
+    }
+
+    /**
+     * As {@link #calibrate(float[][][], int[])}, with each validation item's feature log density ({@code null}: the
+     * bundle has none). {@code min_feature_log_density} is the {@code densityFalseAlarmRate}-quantile of the
+     * calibration half's densities, so about that share of clean items goes to review as {@code out_of_distribution};
+     * the holdout half reports the share it really flags ({@link Evaluation#densityFlagRate()}).
+     */
+    public CalibrationResult calibrate(float[][][] memberLogits, int[] labels, double[] featureLogDensity) {
         int n = validate(memberLogits, labels);
+        if (featureLogDensity != null && featureLogDensity.length != n) {
+            throw new IllegalArgumentException("calibration needs one feature log density per item, got "
+                    + featureLogDensity.length + " for " + n);
+        }
+        double[] density = featureLogDensity != null ? featureLogDensity : nans(n);
         int numClasses = memberLogits[0][0].length;
         int members = memberLogits[0].length;
 
@@ -196,29 +227,39 @@ public final class ThresholdCalibrator {
             maxMi = mi[(int) Math.max(0, Math.ceil(mutualInformationQuantile * nCal - 1e-9) - 1)];
         }
 
+        Double minDensity = null;
+        if (densityFalseAlarmRate != null && featureLogDensity != null) {
+            double[] d = new double[nCal];
+            for (int k = 0; k < nCal; k++) {
+                d[k] = density[cal[k]];
+            }
+            Arrays.sort(d);
+            minDensity = d[(int) Math.min(nCal - 1, Math.floor(densityFalseAlarmRate * nCal))];
+        }
+
         // Everything but min_confidence is fixed: which calibration items do the other rules accept?
-        TriagePolicy others = new TriagePolicy(new TriageConfig(0.0, maxEntropy, maxMi, conformal));
+        TriagePolicy others = new TriagePolicy(new TriageConfig(0.0, maxEntropy, maxMi, conformal, minDensity));
         double[] conf = new double[nCal];
         boolean[] othersAccept = new boolean[nCal];
         boolean[] correct = new boolean[nCal];
         for (int k = 0; k < nCal; k++) {
             Uncertainty x = u[cal[k]];
             conf[k] = x.confidence();
-            othersAccept[k] = others.decide(x).accepted();
+            othersAccept[k] = others.decide(x, density[cal[k]]).accepted();
             correct[k] = x.classIndex() == labels[cal[k]];
         }
         Choice choice = chooseMinConfidence(conf, othersAccept, correct, goal);
-        TriageConfig triage = new TriageConfig(choice.minConfidence, maxEntropy, maxMi, conformal);
+        TriageConfig triage = new TriageConfig(choice.minConfidence, maxEntropy, maxMi, conformal, minDensity);
         TriagePolicy policy = new TriagePolicy(triage);
 
         EnsembleUncertainty unit = new EnsembleUncertainty(1.0);
-        Evaluation calEval = evaluate(cal, u, labels, memberLogits, math, unit, policy, conformal != null);
-        Evaluation holdEval = evaluate(hold, u, labels, memberLogits, math, unit, policy, conformal != null);
+        Evaluation calEval = evaluate(cal, u, density, labels, memberLogits, math, unit, policy, conformal != null);
+        Evaluation holdEval = evaluate(hold, u, density, labels, memberLogits, math, unit, policy, conformal != null);
         int[] all = new int[n];
         for (int i = 0; i < n; i++) {
             all[i] = i;
         }
-        Evaluation allEval = evaluate(all, u, labels, memberLogits, math, unit, policy, conformal != null);
+        Evaluation allEval = evaluate(all, u, density, labels, memberLogits, math, unit, policy, conformal != null);
 
         double[] confAll = new double[n];
         double[] entAll = new double[n];
@@ -231,9 +272,15 @@ public final class ThresholdCalibrator {
             predAll[i] = u[i].classIndex();
         }
         ReferenceDistributions reference = ReferenceDistributions.fromSamples("validation", confAll, entAll, miAll,
-                predAll, numClasses, allEval.accuracy(), allEval.reviewRate());
+                predAll, featureLogDensity, numClasses, allEval.accuracy(), allEval.reviewRate());
         return new CalibrationResult(temperature, triage, goal, choice.met, choice.note, seed, calEval, holdEval,
                 reference);
+    }
+
+    private static double[] nans(int n) {
+        double[] d = new double[n];
+        Arrays.fill(d, Double.NaN);
+        return d;
     }
 
     private static int validate(float[][][] logits, int[] labels) {
@@ -345,9 +392,10 @@ public final class ThresholdCalibrator {
                 1 - (double) accepted / n, goal.target()));
     }
 
-    private static Evaluation evaluate(int[] items, Uncertainty[] u, int[] labels, float[][][] logits,
-                                       EnsembleUncertainty math, EnsembleUncertainty unit, TriagePolicy policy,
-                                       boolean conformal) {
+    private static Evaluation evaluate(int[] items, Uncertainty[] u, double[] density, int[] labels,
+                                       float[][][] logits, EnsembleUncertainty math, EnsembleUncertainty unit,
+                                       TriagePolicy policy, boolean conformal) {
+        long flagged = 0;
         long correct = 0;
         long accepted = 0;
         long acceptedWrong = 0;
@@ -362,7 +410,8 @@ public final class ThresholdCalibrator {
             correct += ok ? 1 : 0;
             nll -= math.logProbabilities(logits[i])[labels[i]];
             nllUnit -= unit.logProbabilities(logits[i])[labels[i]];
-            TriageDecision d = policy.decide(x);
+            TriageDecision d = policy.decide(x, density[i]);
+            flagged += d.reasons().contains(TriageDecision.OUT_OF_DISTRIBUTION) ? 1 : 0;
             if (d.accepted()) {
                 accepted++;
                 acceptedWrong += ok ? 0 : 1;
@@ -378,7 +427,8 @@ public final class ThresholdCalibrator {
         return new Evaluation(items.length, correct / n, nll / n, nllUnit / n, 1 - accepted / n, accepted,
                 accepted == 0 ? Double.NaN : acceptedWrong / (double) accepted,
                 conformal ? covered / n : Double.NaN, conformal ? setSizes / n : Double.NaN,
-                conformal ? empty / n : Double.NaN);
+                conformal ? empty / n : Double.NaN,
+                policy.config().minFeatureLogDensity() == null ? Double.NaN : flagged / n);
     }
 
     /**
@@ -390,10 +440,12 @@ public final class ThresholdCalibrator {
      * @param conformalCoverage     share whose conformal set holds the true class (NaN without conformal)
      * @param meanSetSize           mean conformal set size (NaN without conformal)
      * @param emptySetRate          share of empty conformal sets (NaN without conformal)
+     * @param densityFlagRate       share sent to review as out_of_distribution (NaN without the density rule):
+     *                              on clean validation data, the rule's false-alarm rate
      */
     public record Evaluation(int count, double accuracy, double nll, double nllAtUnitTemperature, double reviewRate,
                              long acceptedCount, double acceptedError, double conformalCoverage, double meanSetSize,
-                             double emptySetRate) {
+                             double emptySetRate, double densityFlagRate) {
     }
 
     @Override

@@ -167,4 +167,35 @@ class ThresholdCalibratorTest {
         assertEquals(CalibrationGoal.maxReviewRate(0.1), CalibrationGoal.parse("review_rate <= 0.1"));
         assertThrows(IllegalArgumentException.class, () -> CalibrationGoal.parse("error<0.1"));
     }
+
+    @Test
+    void theDensityRuleFlagsAboutTheStatedShareOfCleanHoldoutItemsAndEntersTheReference() {
+        Data d = Data.draw(41, 8000, 2, 1.0, 0.3);
+        Random rnd = new Random(43);
+        double[] density = new double[d.labels().length];
+        for (int i = 0; i < density.length; i++) {
+            density[i] = -20 + 3 * rnd.nextGaussian(); // clean validation items' feature log densities
+        }
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.maxReviewRate(0.5))
+                .densityFalseAlarmRate(0.05).build().calibrate(d.logits(), d.labels(), density);
+        assertEquals(-20 + 3 * -1.6449, r.triage().minFeatureLogDensity(), 0.25, "the 5 % quantile of N(-20, 3)");
+        // Held-out clean items: about the stated share flagged, within sampling noise (sd 0.0034 at n = 4000).
+        assertEquals(0.05, r.holdout().densityFlagRate(), 0.015);
+        assertTrue(r.reference().featureLogDensity().isPresent(), "the drift reference gets the density signal");
+        ObjectNode json = new ObjectMapper().createObjectNode();
+        json.set("triage", new ObjectMapper().createObjectNode());
+        r.applyTo(json);
+        assertEquals(r.triage().minFeatureLogDensity(), json.get("triage").get("min_feature_log_density").asDouble());
+        assertTrue(json.get("reference").get("signals").has(ReferenceDistributions.FEATURE_LOG_DENSITY));
+    }
+
+    @Test
+    void withoutDensitiesNoDensityRuleIsFitted() {
+        Data d = Data.draw(47, 2000, 2, 1.0, 0.3);
+        CalibrationResult r = ThresholdCalibrator.builder().goal(CalibrationGoal.maxReviewRate(0.5)).build()
+                .calibrate(d.logits(), d.labels());
+        assertNull(r.triage().minFeatureLogDensity());
+        assertTrue(Double.isNaN(r.holdout().densityFlagRate()));
+        assertFalse(r.reference().featureLogDensity().isPresent());
+    }
 }

@@ -41,7 +41,7 @@ class TriageConfigTest {
         IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
                 () -> TriageConfig.fromJson(json("{\"min_confidence\": 0.9, \"max_mutual_info\": 0.1}")));
         assertEquals("unknown key \"max_mutual_info\" in triage, expected some of [conformal, max_entropy, "
-                + "max_mutual_information, min_confidence]", typo.getMessage());
+                + "max_mutual_information, min_confidence, min_feature_log_density]", typo.getMessage()); // + the density rule
         IllegalArgumentException noThreshold = assertThrows(IllegalArgumentException.class,
                 () -> TriageConfig.fromJson(json("""
                         {"min_confidence": 0.9, "conformal": {"method": "lac", "alpha": 0.1}}""")));
