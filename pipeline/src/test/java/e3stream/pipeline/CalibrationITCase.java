@@ -249,7 +249,9 @@ class CalibrationITCase {
         assertBetween(scrape, "e3_calibration_nll", 0, 20);
         assertBetween(scrape, "e3_calibration_brier", 0, 2);
         assertBetween(scrape, "e3_accuracy", 0.5, 1);
-        assertBetween(scrape, "e3_estimated_accuracy", 0.5, 1);
+        // e3_estimated_accuracy{method}: mean calibrated confidence, and ATC (the bundle's reference has an accuracy).
+        assertBetween(scrape, "e3_estimated_accuracy{method=\"confidence\",}", 0.5, 1);
+        assertBetween(scrape, "e3_estimated_accuracy{method=\"atc\",}", 0, 1);
         for (String signal : List.of("confidence", "entropy", "mutual_information", "predicted_class")) {
             assertBetween(scrape, "e3_drift_psi{signal=\"" + signal + "\",}", 0, 50);
         }

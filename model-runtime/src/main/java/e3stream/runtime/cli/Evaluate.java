@@ -147,6 +147,8 @@ public final class Evaluate {
         }
         out.println();
         out.print(table(results));
+        out.println();
+        out.print(triageUnderShift(results));
 
         ObjectNode json = MAPPER.createObjectNode();
         json.put("generated_at", Instant.now().toString());
@@ -192,6 +194,30 @@ public final class Evaluate {
             throw new CliArgs.UsageException("option --" + name + " must be >= 1, got " + v);
         }
         return v;
+    }
+
+    /** Each model's own triage policy on clean, corrupted (by severity), MNIST and mixed data, as fixed-width text. */
+    static String triageUnderShift(List<ModelEvaluation> results) {
+        StringBuilder sb = new StringBuilder("triage under shift (each model's model.json policy): review rate / "
+                + "accepted-item error\n");
+        sb.append(String.format(Locale.ROOT, "%-9s %13s", "model", "clean"));
+        for (int s = 1; s <= Corruption.SEVERITIES; s++) {
+            sb.append(String.format(Locale.ROOT, " %13s", "severity " + s));
+        }
+        sb.append(String.format(Locale.ROOT, " %8s %13s %8s%n", "MNIST", "mixed", "AUC-FLD"));
+        for (ModelEvaluation r : results) {
+            ModelEvaluation.TriageUnderShift t = r.triageUnderShift();
+            sb.append(String.format(Locale.ROOT, "%-9s %6.3f/%6.4f", r.manifest().name(), t.cleanReviewRate(),
+                    t.cleanAcceptedError()));
+            for (int s = 0; s < Corruption.SEVERITIES; s++) {
+                sb.append(String.format(Locale.ROOT, " %6.3f/%6.4f", t.severityReviewRate()[s],
+                        t.severityAcceptedError()[s]));
+            }
+            sb.append(String.format(Locale.ROOT, " %8.3f %6.3f/%6.4f %8s%n", t.mnistReviewRate(), t.mixedReviewRate(),
+                    t.mixedAcceptedError(), Double.isNaN(r.aurocFeatureLogDensity()) ? "-"
+                            : String.format(Locale.ROOT, "%.4f", r.aurocFeatureLogDensity())));
+        }
+        return sb.toString();
     }
 
     /** The comparison table as fixed-width text. */

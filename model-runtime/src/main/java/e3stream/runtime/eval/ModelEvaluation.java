@@ -1,8 +1,9 @@
 package e3stream.runtime.eval;
 
-import e3stream.runtime.data.Corruption;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.data.Corruption;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
 import java.util.ArrayList;
@@ -33,10 +34,29 @@ public final class ModelEvaluation {
     private final double[] corruptedMi;
     private volatile Throughput.Result throughput;
     private final double[] triage;
+    private final double aurocFeatureLogDensity;
+    private final TriageUnderShift shift;
+
+    /**
+     * The bundle's triage policy where it matters: clean test data, each corruption severity (pooled over the
+     * corruption types), MNIST digits, and a mixed stream of all of them.
+     *
+     * @param severityReviewRate        index s-1 for severity s
+     * @param mnistReviewRate           share of MNIST digits sent to review (every accepted digit is an error)
+     * @param mixedRiskCoverage         on the mixed stream (clean + corrupted + MNIST, MNIST counted wrong): points
+     *                                  (share reviewed, accuracy of accepted), least confident reviewed first
+     * @param mixedReviewRate           the policy's own operating point on the mixed stream ...
+     * @param mixedAcceptedError        ... and its accepted-item error there
+     */
+    public record TriageUnderShift(double cleanReviewRate, double cleanAcceptedError, double[] severityReviewRate,
+                                   double[] severityAcceptedError, double mnistReviewRate, int mixedCount,
+                                   double[][] mixedRiskCoverage, double mixedReviewRate, double mixedAcceptedError) {
+    }
 
     private ModelEvaluation(BundleManifest manifest, Predictions test, Predictions ood,
                             Map<Corruption, LabelledMetrics[]> corruption, double[] corruptedConfidence,
-                            double[] corruptedMi, Throughput.Result throughput, double[] triage) {
+                            double[] corruptedMi, Throughput.Result throughput, double[] triage,
+                            TriageUnderShift shift) {
         this.manifest = manifest;
         this.test = LabelledMetrics.of(test);
         this.aurocMaxProb = Auroc.of(Auroc.negate(ood.confidence()), Auroc.negate(test.confidence()));
@@ -52,6 +72,9 @@ public final class ModelEvaluation {
         this.corruptedMi = corruptedMi;
         this.throughput = throughput;
         this.triage = triage;
+        this.shift = shift;
+        this.aurocFeatureLogDensity = test.hasFeatureLogDensity() && ood.hasFeatureLogDensity()
+                ? Auroc.of(Auroc.negate(ood.featureLogDensity()), Auroc.negate(test.featureLogDensity())) : Double.NaN;
     }
 
     /**
@@ -68,27 +91,47 @@ public final class ModelEvaluation {
         long corruptedReviewed = 0;
         long corruptedAccepted = 0;
         long corruptedAcceptedCorrect = 0;
+        long[][] bySeverity = new long[Corruption.SEVERITIES][3]; // reviewed, accepted, accepted wrong
+        List<Predictions> familiar = new ArrayList<>();
+        familiar.add(test);
         for (EvaluationData.CorruptedSet set : data.corrupted()) {
             Predictions p = Predictions.of(model, set.images(), batchSize);
+            familiar.add(p);
             corruption.computeIfAbsent(set.corruption(), c -> new LabelledMetrics[Corruption.SEVERITIES])
                     [set.severity() - 1] = LabelledMetrics.of(p);
             conf.add(p.confidence());
             mi.add(p.mutualInformation());
+            long[] sev = bySeverity[set.severity() - 1];
             for (int i = 0; i < p.count(); i++) {
                 if (p.reviewed()[i]) {
                     corruptedReviewed++;
+                    sev[0]++;
                 } else {
                     corruptedAccepted++;
                     corruptedAcceptedCorrect += p.correct(i) ? 1 : 0;
+                    sev[1]++;
+                    sev[2] += p.correct(i) ? 0 : 1;
                 }
             }
         }
+        double[] severityReview = new double[Corruption.SEVERITIES];
+        double[] severityError = new double[Corruption.SEVERITIES];
+        for (int s = 0; s < Corruption.SEVERITIES; s++) {
+            long[] sev = bySeverity[s];
+            severityReview[s] = sev[0] + sev[1] == 0 ? Double.NaN : (double) sev[0] / (sev[0] + sev[1]);
+            severityError[s] = sev[1] == 0 ? Double.NaN : (double) sev[2] / sev[1];
+        }
+        Predictions mixed = Predictions.mixed("clean + corrupted + MNIST", familiar, List.of(ood));
+        TriageUnderShift shift = new TriageUnderShift(test.reviewRate(), test.acceptedError(), severityReview,
+                severityError, ood.reviewRate(), mixed.count(), RiskCoverage.curve(mixed, 21, 1.0),
+                mixed.reviewRate(), mixed.acceptedError());
         double[] triage = {test.reviewRate(), test.acceptedAccuracy(), ood.reviewRate(),
             (double) corruptedReviewed / (corruptedReviewed + corruptedAccepted),
             corruptedAccepted == 0 ? Double.NaN : (double) corruptedAcceptedCorrect / corruptedAccepted};
         Throughput.Result speed = throughputSeconds > 0
                 ? Throughput.measure(model, data.test(), throughputSeconds) : null;
-        return new ModelEvaluation(model.manifest(), test, ood, corruption, concat(conf), concat(mi), speed, triage);
+        return new ModelEvaluation(model.manifest(), test, ood, corruption, concat(conf), concat(mi), speed, triage,
+                shift);
     }
 
     private static double[] concat(List<double[]> parts) {
@@ -120,6 +163,15 @@ public final class ModelEvaluation {
 
     public double aurocMutualInformation() {
         return aurocMutualInformation;
+    }
+
+    /** OOD AUROC of the feature log density (lower = more unfamiliar); NaN without the density output. */
+    public double aurocFeatureLogDensity() {
+        return aurocFeatureLogDensity;
+    }
+
+    public TriageUnderShift triageUnderShift() {
+        return shift;
     }
 
     /** The best of the three OOD scores. */
@@ -222,6 +274,9 @@ public final class ModelEvaluation {
         auroc.put("max_prob", aurocMaxProb);
         auroc.put("entropy", aurocEntropy);
         auroc.put("mutual_information", aurocMutualInformation);
+        if (!Double.isNaN(aurocFeatureLogDensity)) {
+            auroc.put("feature_log_density", aurocFeatureLogDensity);
+        }
         ObjectNode c = json.putObject("corruption");
         c.put("images_per_set", corruptedConfidence.length / Math.max(1, corruption.size() * Corruption.SEVERITIES));
         ObjectNode perType = c.putObject("per_type");
@@ -243,6 +298,23 @@ public final class ModelEvaluation {
         tr.putObject("test").put("review_rate", triage[0]).put("accepted_accuracy", triage[1]);
         tr.putObject("ood").put("review_rate", triage[2]);
         tr.putObject("corrupted").put("review_rate", triage[3]).put("accepted_accuracy", triage[4]);
+        ObjectNode sh = json.putObject("triage_under_shift");
+        sh.put("policy", "model.json triage section");
+        sh.putObject("clean").put("review_rate", shift.cleanReviewRate()).put("accepted_error", shift.cleanAcceptedError());
+        ArrayNode sev = sh.putArray("corrupted_by_severity");
+        for (int s = 0; s < Corruption.SEVERITIES; s++) {
+            sev.addObject().put("severity", s + 1).put("review_rate", shift.severityReviewRate()[s])
+                    .put("accepted_error", shift.severityAcceptedError()[s]);
+        }
+        sh.putObject("mnist").put("review_rate", shift.mnistReviewRate())
+                .put("accepted_error", shift.mnistReviewRate() < 1 ? 1.0 : Double.NaN);
+        ObjectNode mx = sh.putObject("mixed");
+        mx.put("count", shift.mixedCount()).put("review_rate", shift.mixedReviewRate())
+                .put("accepted_error", shift.mixedAcceptedError());
+        ArrayNode rc = mx.putArray("risk_coverage");
+        for (double[] point : shift.mixedRiskCoverage()) {
+            rc.addObject().put("review_share", point[0]).put("accepted_accuracy", point[1]);
+        }
         if (throughput != null) {
             json.set("throughput", throughput.toJson());
         }

@@ -7,6 +7,8 @@ import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.Scorer;
 import e3stream.runtime.triage.TriageConfig;
 import e3stream.runtime.uncertainty.Uncertainty;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A model's ensemble predictions over an {@link ImageSet}, one row per image: probabilities (after the bundle's
@@ -23,6 +25,7 @@ public final class Predictions {
     private final double[] mutualInformation;
     private final int[] labels;
     private final boolean[] reviewed;
+    private final double[] featureLogDensity;
 
     private Predictions(String dataset, int n, int classes, int[] labels) {
         this.dataset = dataset;
@@ -33,6 +36,7 @@ public final class Predictions {
         this.mutualInformation = new double[n];
         this.labels = labels;
         this.reviewed = new boolean[n];
+        this.featureLogDensity = new double[n];
     }
 
     /**
@@ -54,10 +58,11 @@ public final class Predictions {
         Predictions p = new Predictions(images.name(), n, classes, images.labels());
         for (int from = 0; from < n; from += batchSize) {
             int to = Math.min(n, from + batchSize);
-            float[][][] logits = model.memberLogits(images.normalised(from, to, model.manifest().input()), to - from);
-            for (int b = 0; b < logits.length; b++) {
+            ModelOutput output = model.run(images.normalised(from, to, model.manifest().input()), to - from);
+            for (int b = 0; b < output.batchSize(); b++) {
                 int i = from + b;
-                Scored scored = scorer.score(logits[b]);
+                Scored scored = scorer.score(output.image(b));
+                p.featureLogDensity[i] = scored.featureLogDensity();
                 Uncertainty u = scored.uncertainty();
                 p.probabilities[i] = u.probabilities();
                 p.predicted[i] = u.classIndex();
@@ -113,6 +118,34 @@ public final class Predictions {
         return d;
     }
 
+    /**
+     * Several prediction sets as one stream (e.g. clean + corrupted + out-of-distribution), in order. Items of the
+     * {@code unfamiliar} sets belong to none of the classes: they count as wrong whatever is predicted.
+     */
+    public static Predictions mixed(String name, List<Predictions> familiar, List<Predictions> unfamiliar) {
+        List<Predictions> all = new ArrayList<>(familiar);
+        all.addAll(unfamiliar);
+        int n = all.stream().mapToInt(Predictions::count).sum();
+        int[] labels = new int[n];
+        Predictions m = new Predictions(name, n, 0, labels);
+        int at = 0;
+        for (int part = 0; part < all.size(); part++) {
+            Predictions p = all.get(part);
+            boolean outside = part >= familiar.size();
+            for (int i = 0; i < p.count(); i++, at++) {
+                m.probabilities[at] = p.probabilities[i];
+                m.predicted[at] = p.predicted[i];
+                m.confidence[at] = p.confidence[i];
+                m.entropy[at] = p.entropy[i];
+                m.mutualInformation[at] = p.mutualInformation[i];
+                m.reviewed[at] = p.reviewed[i];
+                m.featureLogDensity[at] = p.featureLogDensity[i];
+                labels[at] = outside ? -1 : p.labels[i];
+            }
+        }
+        return m;
+    }
+
     public String dataset() {
         return dataset;
     }
@@ -139,6 +172,21 @@ public final class Predictions {
 
     public double[] mutualInformation() {
         return mutualInformation;
+    }
+
+    /** Feature log density per image; NaN when the bundle has no density output. */
+    public double[] featureLogDensity() {
+        return featureLogDensity;
+    }
+
+    /** Whether the bundle gave these images a feature log density. */
+    public boolean hasFeatureLogDensity() {
+        return count() > 0 && !Double.isNaN(featureLogDensity[0]);
+    }
+
+    /** Error among the images the triage policy accepts (NaN when it accepts none). */
+    public double acceptedError() {
+        return 1 - acceptedAccuracy();
     }
 
     /** Whether the bundle's triage policy sends each image to review. */

@@ -28,6 +28,8 @@ public final class HtmlReport {
         Map<String, byte[]> plots = new LinkedHashMap<>();
         plots.put("risk-coverage", riskCoverage(results));
         plots.put("corruption-severity", corruptionBySeverity(results));
+        plots.put("review-under-shift", reviewUnderShift(results));
+        plots.put("mixed-stream-risk-coverage", mixedRiskCoverage(results));
         for (ModelEvaluation r : results) {
             String name = r.manifest().name();
             plots.put(name + "-reliability", reliability(r));
@@ -61,15 +63,22 @@ public final class HtmlReport {
                 .append(" ECE (15 bins) is the gap between confidence and accuracy. Lower is better for all three.</li>")
                 .append("<li><b>OOD AUROC</b>: how well a score separates MNIST digits (never seen) from Fashion-MNIST;")
                 .append(" 0.5 is chance, 1 is perfect. MP = max probability, H = entropy, MI = mutual information")
-                .append(" (disagreement between members; always 0 for single models).</li>")
+                .append(" (disagreement between members; always 0 for single models); FLD = the bundle's feature log")
+                .append(" density, when it has that output.</li>")
+                .append("<li><b>Triage under shift</b>: each model's own policy on clean, corrupted (by severity) and")
+                .append(" MNIST data: the share sent to review and the error among what it accepts; the mixed stream")
+                .append(" pools them all, MNIST digits counted as errors when accepted.</li>")
                 .append("<li><b>Corrupted</b>: mean accuracy and NLL over every corruption type and severity.</li>")
                 .append("<li><b>Risk-coverage</b>: send the least confident share of items to people; the curve is the")
                 .append(" accuracy of what is accepted automatically.</li></ul>\n");
         h.append("<h2>Comparison</h2>\n").append(table(results));
         h.append("<h2>The shipped triage policy (model.json <code>triage</code>)</h2>\n").append(triageTable(results));
+        h.append("<h2>Triage under shift</h2>\n").append(shiftTable(results));
         h.append("<h2>Triage and shift, all models</h2>\n");
         img(h, plots, "risk-coverage", "Risk-coverage curves");
         img(h, plots, "corruption-severity", "Accuracy by corruption severity");
+        img(h, plots, "review-under-shift", "Share sent to review on clean, corrupted and MNIST data");
+        img(h, plots, "mixed-stream-risk-coverage", "Risk-coverage on the mixed stream");
         for (ModelEvaluation r : results) {
             String name = r.manifest().name();
             h.append("<h2>").append(esc(name)).append(" (").append(esc(r.manifest().architecture().kind()))
@@ -122,6 +131,58 @@ public final class HtmlReport {
                     .append(td("%.4f", x[4])).append("</tr>\n");
         }
         return t.append("</table>\n").toString();
+    }
+
+    private static String shiftTable(List<ModelEvaluation> results) {
+        StringBuilder t = new StringBuilder("<table><tr><th>model</th><th>clean: review / accepted error</th>");
+        for (int s = 1; s <= Corruption.SEVERITIES; s++) {
+            t.append("<th>severity ").append(s).append(": review / accepted error</th>");
+        }
+        t.append("<th>MNIST digits: sent to review</th><th>mixed stream: review / accepted error</th></tr>\n");
+        for (ModelEvaluation r : results) {
+            ModelEvaluation.TriageUnderShift x = r.triageUnderShift();
+            t.append("<tr><td>").append(esc(r.manifest().name())).append("</td>")
+                    .append(td("%.3f", x.cleanReviewRate()).replace("</td>", " / " + fmt(x.cleanAcceptedError()) + "</td>"));
+            for (int s = 0; s < Corruption.SEVERITIES; s++) {
+                t.append(td("%.3f", x.severityReviewRate()[s])
+                        .replace("</td>", " / " + fmt(x.severityAcceptedError()[s]) + "</td>"));
+            }
+            t.append(td("%.3f", x.mnistReviewRate())).append(td("%.3f", x.mixedReviewRate())
+                    .replace("</td>", " / " + fmt(x.mixedAcceptedError()) + "</td>")).append("</tr>\n");
+        }
+        return t.append("</table>\n").toString();
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    static byte[] reviewUnderShift(List<ModelEvaluation> results) {
+        double[] xs = {0, 1, 2, 3, 4, 5, 6};
+        Chart chart = new Chart("Share sent to review: clean (0), corruption severity 1-5, MNIST digits (6)",
+                "data (0 = clean test set, 1-5 = corruption severity, 6 = MNIST digits)", "share sent to review")
+                .xRange(0, 6).yRange(0, 1).legendAt(Chart.Corner.TOP_LEFT);
+        for (int i = 0; i < results.size(); i++) {
+            ModelEvaluation.TriageUnderShift x = results.get(i).triageUnderShift();
+            double[] ys = new double[7];
+            ys[0] = x.cleanReviewRate();
+            System.arraycopy(x.severityReviewRate(), 0, ys, 1, Corruption.SEVERITIES);
+            ys[6] = x.mnistReviewRate();
+            chart.line(results.get(i).manifest().name(), xs, ys, Chart.PALETTE[i % Chart.PALETTE.length]);
+        }
+        return chart.png();
+    }
+
+    static byte[] mixedRiskCoverage(List<ModelEvaluation> results) {
+        Chart chart = new Chart("Mixed stream (clean + corrupted + MNIST counted wrong): accuracy of accepted items",
+                "share of items sent to review (least confident first)", "accuracy of accepted items")
+                .xRange(0, 1).yRange(0, 1).legendAt(Chart.Corner.BOTTOM_RIGHT);
+        for (int i = 0; i < results.size(); i++) {
+            double[][] curve = results.get(i).triageUnderShift().mixedRiskCoverage();
+            chart.line(results.get(i).manifest().name(), column(curve, 0), column(curve, 1),
+                    Chart.PALETTE[i % Chart.PALETTE.length]);
+        }
+        return chart.png();
     }
 
     private static String corruptionTable(ModelEvaluation r) {

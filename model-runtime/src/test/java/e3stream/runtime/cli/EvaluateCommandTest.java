@@ -74,9 +74,20 @@ class EvaluateCommandTest {
                 triage.toString());
         assertTrue(triage.get("test").get("accepted_accuracy").asDouble() > test.get("accuracy").asDouble(),
                 triage.toString());
+        // Triage under shift: the same policy figures, by severity, and a mixed stream of everything.
+        JsonNode shift = model.get("triage_under_shift");
+        assertEquals(triage.get("test").get("review_rate").asDouble(), shift.get("clean").get("review_rate").asDouble(), 1e-12);
+        assertEquals(triage.get("ood").get("review_rate").asDouble(), shift.get("mnist").get("review_rate").asDouble(), 1e-12);
+        assertEquals(5, shift.get("corrupted_by_severity").size());
+        assertTrue(shift.get("corrupted_by_severity").get(4).get("review_rate").asDouble()
+                > shift.get("clean").get("review_rate").asDouble(), "severity 5 is sent to review more than clean data");
+        int corrupted = corruption.get("images_per_set").asInt() * Corruption.values().length * 5;
+        assertEquals(400 + corrupted + 500, shift.get("mixed").get("count").asInt());
+        assertTrue(shift.get("mixed").get("accepted_error").asDouble() > shift.get("clean").get("accepted_error").asDouble());
         String html = Files.readString(temp.resolve("report.html"));
-        assertTrue(html.contains("<table>") && html.contains("<td>e3</td>"));
-        assertEquals(5, html.split("src=\"data:image/png;base64,", -1).length - 1);
+        assertTrue(html.contains("<table>") && html.contains("<td>e3</td>") && html.contains("Triage under shift"));
+        // 5 plots, plus review under shift and the mixed stream's risk-coverage.
+        assertEquals(7, html.split("src=\"data:image/png;base64,", -1).length - 1);
         String printed = console.toString(StandardCharsets.UTF_8);
         assertTrue(printed.contains("AUC-MI") && printed.contains("wrote "), printed);
     }

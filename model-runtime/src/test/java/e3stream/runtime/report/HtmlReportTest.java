@@ -31,8 +31,8 @@ class HtmlReportTest {
             result = ModelEvaluation.run(model, new EvaluationData(test, ood, 20, 1), 100, 0);
         }
         Map<String, byte[]> plots = HtmlReport.plots(List.of(result));
-        assertEquals(List.of("risk-coverage", "corruption-severity", "e3-reliability", "e3-confidence",
-                "e3-mutual-information"), List.copyOf(plots.keySet()));
+        assertEquals(List.of("risk-coverage", "corruption-severity", "review-under-shift", "mixed-stream-risk-coverage",
+                "e3-reliability", "e3-confidence", "e3-mutual-information"), List.copyOf(plots.keySet()));
         for (Map.Entry<String, byte[]> plot : plots.entrySet()) {
             BufferedImage image = ImageIO.read(new ByteArrayInputStream(plot.getValue()));
             assertEquals(640, image.getWidth(), plot.getKey());
