@@ -81,4 +81,49 @@ public final class ImageEvents {
         node.put("timestamp", timestamp);
         return bytes(node);
     }
+
+    /**
+     * A valid PNG of {@code width x height} zero pixels at the given bit depth and colour type (0 grey, 2 RGB, 3
+     * palette, 4 grey+alpha, 6 RGBA), built without a raster: what a producer sends when it exports a huge 16-bit
+     * image by mistake (a 4096 x 4096 16-bit RGBA one is about 130 KB).
+     */
+    public static byte[] zeroPng(int width, int height, int bitDepth, int colourType) {
+        int samples = switch (colourType) {
+            case 0, 3 -> 1;
+            case 4 -> 2;
+            case 2 -> 3;
+            default -> 4;
+        };
+        long rowBytes = ((long) width * samples * bitDepth + 7) / 8 + 1; // + the filter byte of each row
+        try {
+            java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+            byte[] zeros = new byte[1 << 16];
+            try (java.util.zip.DeflaterOutputStream deflater = new java.util.zip.DeflaterOutputStream(idat,
+                    new java.util.zip.Deflater(java.util.zip.Deflater.BEST_COMPRESSION), 1 << 16)) {
+                for (long left = rowBytes * height; left > 0; left -= zeros.length) {
+                    deflater.write(zeros, 0, (int) Math.min(left, zeros.length));
+                }
+            }
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
+            chunk(out, "IHDR", java.nio.ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) bitDepth)
+                    .put((byte) colourType).put((byte) 0).put((byte) 0).put((byte) 0).array());
+            chunk(out, "IDAT", idat.toByteArray());
+            chunk(out, "IEND", new byte[0]);
+            return out.toByteArray();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws java.io.IOException {
+        byte[] name = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+        out.write(name);
+        out.write(data);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(name);
+        crc.update(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
 }

@@ -1,0 +1,96 @@
+package e3stream.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.embedded.ImageEvents;
+import e3stream.pipeline.inference.DecodedImage;
+import e3stream.pipeline.testutils.KafkaIO;
+import e3stream.pipeline.testutils.RunningJob;
+import e3stream.pipeline.testutils.SharedKafka;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What real producers send by mistake, mixed into valid events on a real broker and MiniCluster: every input ends
+ * once in predictions, review or images-dlq with its reason, no task ever restarts, and the job keeps running.
+ */
+class PoisonITCase {
+
+    /** Counts task starts of the inference chain: more than its parallelism means a task restarted. */
+    static final class CountStarts extends RichMapFunction<DecodedImage, DecodedImage> {
+        static final AtomicInteger STARTS = new AtomicInteger();
+
+        @Override
+        public void open(OpenContext context) {
+            STARTS.incrementAndGet();
+        }
+
+        @Override
+        public DecodedImage map(DecodedImage image) {
+            return image;
+        }
+    }
+
+    /** The poison: id (null when unreadable) -> [raw value, expected error code]. */
+    static List<Object[]> poison() {
+        // E3StreamJobITCase's malformed records (wrong-unit and future timestamps among them), but for the two that
+        // are sized against that test's shrunken decode limits; this test runs with the job's real limits.
+        List<Object[]> m = new ArrayList<>(E3StreamJobITCase.malformed());
+        m.removeIf(r -> "bad-too-large".equals(r[0]) || "bad-too-many-pixels".equals(r[0]));
+        // ~880 KB of malformed JSON, inside Kafka's 1 MB default: re-encoded whole, its dead letter would not fit.
+        m.add(new Object[] {null, ("{\"id\":\"poison-880k\",\"content_type\":\"image/png\",\"image\":\""
+                + "A".repeat(880_000)).getBytes(StandardCharsets.UTF_8), "INVALID_JSON"});
+        // A 4096 x 4096 16-bit RGBA PNG (~130 KB, under the pixel limit) would allocate 128 MiB while decoding.
+        m.add(new Object[] {"poison-png16", ImageEvents.imageEvent("poison-png16", 1_700_000_000_000L, null,
+                "image/png", ImageEvents.zeroPng(4096, 4096, 16, 6)), "DECODE_BUDGET_EXCEEDED"});
+        // A 100 KB id: refused, and its dead letter's texts stay bounded.
+        String png64 = Base64.getEncoder().encodeToString(E3StreamJobITCase.png(0));
+        m.add(new Object[] {null, ("{\"id\":\"" + "i".repeat(100_000) + "\",\"content_type\":\"image/png\",\"image\":\""
+                + png64 + "\"}").getBytes(StandardCharsets.UTF_8), "INVALID_FIELD"});
+        return m;
+    }
+
+    @Test
+    void everyPoisonRecordIsDeadLetteredOnceAndNoTaskEverRestarts() throws Exception {
+        String prefix = "poison-";
+        SharedKafka.createTopics(prefix);
+        E3StreamJobITCase.kafka = SharedKafka.get();
+        Map<String, byte[]> pngs = E3StreamJobITCase.pngs(300);
+        List<Object[]> bad = poison();
+        List<String> outputs = List.of(prefix + "predictions", prefix + "review", prefix + "images-dlq");
+        // The job's real decode limits (the other ITCases shrink them to make small images fail).
+        E3StreamOptions options = E3StreamJobITCase.options(prefix, Map.of("decode.max-payload-bytes", "1048576",
+                "decode.max-pixels", Integer.toString(4096 * 4096)));
+        try (RunningJob job = RunningJob.start(options, s -> s.map(new CountStarts()).name("count-starts"))) {
+            int sent = E3StreamJobITCase.produce(prefix + "images", pngs, bad, 1_700_000_000_000L);
+            List<KafkaIO.Read> reads = KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs,
+                    r -> r.size() >= sent, Duration.ofMinutes(10), Duration.ofSeconds(5));
+            E3StreamJobITCase.assertExactlyOnce(prefix, reads, pngs, bad);
+            assertEquals(sent, reads.size());
+
+            JsonNode big = reads.stream().filter(r -> r.topic().endsWith("images-dlq"))
+                    .map(KafkaIO.Read::json).filter(j -> j.path("original_length").asLong() > 800_000)
+                    .findFirst().orElseThrow();
+            assertTrue(big.path("truncated").asBoolean(), "the 880 KB original is kept truncated: " + big.path("error"));
+            assertEquals(64, big.path("original_sha256").asText().length());
+            for (KafkaIO.Read r : reads) {
+                assertTrue(r.json().toString().length() < 1 << 20, "every dead letter fits the 1 MiB request limit");
+            }
+            assertEquals(JobStatus.RUNNING, job.status(), "the job still runs");
+            assertEquals(options.get(E3StreamOptions.PARALLELISM), CountStarts.STARTS.get(),
+                    "no task restarted: each of the " + options.get(E3StreamOptions.PARALLELISM) + " tasks started once");
+        }
+    }
+}
