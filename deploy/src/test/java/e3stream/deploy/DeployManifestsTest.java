@@ -254,6 +254,48 @@ class DeployManifestsTest {
     }
 
     @Test
+    void composeSubmitPassesTheJobConfigFileAsIsToAJobManagerThatMountsItAndTheBundle() throws Exception {
+        Path composeDir = COMPOSE.getParent();
+        JsonNode compose = DeployFiles.readYaml(COMPOSE);
+        JsonNode jobConfig = DeployFiles.readYaml(composeDir.resolve("e3stream.yaml"));
+        List<String> jmVolumes = iterable(merged(compose, compose.path("services").path("jobmanager")).path("volumes"));
+        assertTrue(jmVolumes.contains("./e3stream.yaml:/opt/e3/e3stream.yaml:ro"), jmVolumes.toString());
+        String bundle = jobConfig.path("model.bundle").asText();
+        assertTrue(jmVolumes.stream().anyMatch(v -> v.split(":").length >= 2 && bundle.startsWith(v.split(":")[1] + "/")),
+                "the JobManager, where main verifies the bundle, mounts " + bundle + ": " + jmVolumes);
+
+        // Run the script against a stand-in curl that answers like Flink's REST API and records the run request.
+        Path work = Files.createTempDirectory("submit-job");
+        try {
+            Path bin = Files.createDirectories(work.resolve("bin"));
+            Path jars = Files.createDirectories(work.resolve("jars"));
+            Files.writeString(jars.resolve("e3stream-pipeline-0.1.0-cluster.jar"), "jar");
+            Path requests = work.resolve("requests.log");
+            Path curl = bin.resolve("curl");
+            Files.writeString(curl, String.join("\n", "#!/bin/sh",
+                    "for a in \"$@\"; do printf '%s\\n' \"$a\" >> " + requests + "; done; echo '--' >> " + requests,
+                    "case \"$*\" in",
+                    "  *overview*) echo '{\"taskmanagers\":1}' ;;",
+                    "  *jars/upload*) echo '{\"filename\":\"/tmp/flink-web/abc_e3.jar\",\"status\":\"success\"}' ;;",
+                    "  *) echo '{\"jobid\":\"0123\"}' ;;",
+                    "esac", ""));
+            curl.toFile().setExecutable(true);
+            var result = DeployFiles.run(DeployFiles.repoRoot(), Map.of("PATH", bin + ":" + System.getenv("PATH"),
+                    "E3_JARS", jars.toString(), "E3_FLINK_REST", "http://jm:8081"), 30, "sh",
+                    composeDir.resolve("submit-job.sh").toString());
+            assertEquals(0, result.exitCode(), result.output());
+            List<String> logged = Files.readAllLines(requests, StandardCharsets.UTF_8);
+            assertTrue(logged.contains("http://jm:8081/jars/abc_e3.jar/run"), logged.toString());
+            assertTrue(logged.contains("{\"programArgsList\":[\"--config\",\"/opt/e3/e3stream.yaml\"]}"),
+                    "the run request passes the mounted file as is: " + logged);
+        } finally {
+            try (var files = Files.walk(work)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    @Test
     void prometheusConfigsPassPromtool() throws Exception {
         String promtool = DeployFiles.executable("promtool", "e3.promtool",
                 "install the Debian package prometheus (apt-get install prometheus)");
