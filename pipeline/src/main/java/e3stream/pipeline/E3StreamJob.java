@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
@@ -46,9 +48,11 @@ import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -107,7 +111,21 @@ public final class E3StreamJob {
             return;
         }
         LOG.info("starting with {}", options);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(options));
+        try {
+            TopicCheck.ensureTopics(options);
+        } catch (TopicCheck.TopicCheckException e) {
+            if (!(StreamExecutionEnvironment.getExecutionEnvironment() instanceof LocalStreamEnvironment)) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+            System.err.println("e3stream: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        // The cluster's configuration as this client sees it (flink run, REST /jars/run: the cluster's), so that a
+        // restart strategy set there is kept.
+        ReadableConfig cluster = StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                flinkConfiguration(options, cluster));
         if (env instanceof LocalStreamEnvironment) {
             // Started as a plain Java program: a MiniCluster in this JVM, which needs a checkpoint folder of its own.
             Configuration local = localConfiguration(options);
@@ -130,14 +148,40 @@ public final class E3StreamJob {
     }
 
     /**
-     * Flink settings the job needs wherever it runs: restart strategy, and checkpoint storage when
-     * {@code checkpoint.dir} is set (otherwise the cluster's own storage settings apply).
+     * Flink settings the job needs wherever it runs: the restart strategy, and checkpoint storage when
+     * {@code checkpoint.dir} is set (otherwise the cluster's own storage settings apply). As
+     * {@link #flinkConfiguration(E3StreamOptions, ReadableConfig)} on a cluster that sets no restart strategy.
      */
     public static Configuration flinkConfiguration(E3StreamOptions options) {
+        return flinkConfiguration(options, new Configuration());
+    }
+
+    /**
+     * Flink settings the job needs on a cluster whose own configuration is {@code cluster}: Flink's exponential-delay
+     * restart strategy with reset from the {@code job.restart*} options, unless {@code cluster} sets
+     * {@code restart-strategy.type} (then the cluster's strategy is kept and the job sets none); checkpoint storage
+     * when {@code checkpoint.dir} is set.
+     */
+    public static Configuration flinkConfiguration(E3StreamOptions options, ReadableConfig cluster) {
         Configuration conf = new Configuration();
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, options.get(E3StreamOptions.RESTART_ATTEMPTS));
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(500));
+        if (cluster.getOptional(RestartStrategyOptions.RESTART_STRATEGY).isPresent()) {
+            LOG.info("keeping the cluster's restart strategy {} (restart-strategy.type is set there); the job's "
+                    + "job.restart* options do not apply", cluster.get(RestartStrategyOptions.RESTART_STRATEGY));
+        } else {
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                    options.get(E3StreamOptions.RESTART_INITIAL_BACKOFF));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                    options.get(E3StreamOptions.RESTART_MAX_BACKOFF));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
+                    options.get(E3StreamOptions.RESTART_BACKOFF_MULTIPLIER));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+                    options.get(E3StreamOptions.RESTART_RESET_BACKOFF_THRESHOLD));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR,
+                    options.get(E3StreamOptions.RESTART_JITTER));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
+                    options.get(E3StreamOptions.RESTART_ATTEMPTS));
+        }
         if (options.isSet(E3StreamOptions.CHECKPOINT_DIR)) {
             checkpointsTo(conf, options.get(E3StreamOptions.CHECKPOINT_DIR));
         }
@@ -201,6 +245,8 @@ public final class E3StreamJob {
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
+        // Explicit: kafka.transaction-timeout is validated against it (E3StreamOptions).
+        env.getCheckpointConfig().setCheckpointTimeout(options.get(E3StreamOptions.CHECKPOINT_TIMEOUT).toMillis());
 
         // Event time and watermarks in the source: one watermark per Kafka partition, so partitions replayed at uneven
         // speeds (a backlog) hold event time back at the slowest, however many partitions a subtask reads.
@@ -227,7 +273,8 @@ public final class E3StreamJob {
         String acceptTopic = options.get(E3StreamOptions.TOPIC_PREDICTIONS);
         String reviewTopic = options.get(E3StreamOptions.TOPIC_REVIEW);
         DataStream<OutputRecord> decisions = predictions
-                .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT))))
+                .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT)),
+                        options.get(E3StreamOptions.METRICS_BIND_ADDRESS)))
                 .name("to-output").uid("to-output");
 
         BundleManifest manifest = bundle.manifest();
@@ -265,7 +312,11 @@ public final class E3StreamJob {
                 .process(new LateLabelCounter()).name("late-labels").uid("late-labels");
 
         DataStream<OutputRecord> out = decisions.union(deadLetters, drift, calibration, late);
-        out.sinkTo(sink(options)).name("kafka-sink").uid("kafka-sink");
+        String prefix = transactionalIdPrefix(options);
+        if (options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE) {
+            LOG.info("exactly-once sink: transactional ids {}-<subtask>-<n> (POOLING)", prefix);
+        }
+        out.sinkTo(sink(options, prefix)).name("kafka-sink").uid("kafka-sink");
     }
 
     static <T> KafkaSource<T> source(E3StreamOptions options, String topic, KafkaRecordDeserializationSchema<T> records) {
@@ -285,7 +336,27 @@ public final class E3StreamJob {
                 .build();
     }
 
-    static KafkaSink<OutputRecord> sink(E3StreamOptions options) {
+    /**
+     * The transactional-id prefix of the exactly-once sink: {@code kafka.transactional-id-prefix} when set, else
+     * {@code job.name} (characters other than letters, digits, '.', '_', '-' replaced by '-'), '-' and 8 random hex
+     * digits, drawn anew on each call (once per job build), so that two jobs never share transactional ids.
+     */
+    static String transactionalIdPrefix(E3StreamOptions options) {
+        if (options.isSet(E3StreamOptions.TRANSACTIONAL_ID_PREFIX)) {
+            return options.get(E3StreamOptions.TRANSACTIONAL_ID_PREFIX);
+        }
+        String name = options.get(E3StreamOptions.JOB_NAME).replaceAll("[^A-Za-z0-9._-]", "-");
+        return name + "-" + String.format("%08x", RANDOM.nextInt());
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * The one Kafka sink of all outputs: exactly-once (Kafka transactions committed on checkpoints, POOLING
+     * transactional ids under {@code transactionalIdPrefix}: a few ids per subtask, reused, instead of a new one per
+     * checkpoint that the broker keeps for {@code transactional.id.expiration.ms}) or at-least-once.
+     */
+    static KafkaSink<OutputRecord> sink(E3StreamOptions options, String transactionalIdPrefix) {
         Properties props = options.kafkaProperties();
         boolean exactlyOnce = options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE;
         props.setProperty("transaction.timeout.ms", Long.toString(options.get(E3StreamOptions.TRANSACTION_TIMEOUT).toMillis()));
@@ -297,9 +368,12 @@ public final class E3StreamJob {
         return KafkaSink.<OutputRecord>builder()
                 .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
                 .setKafkaProducerConfig(props)
-                .setRecordSerializer(new OutputRecordSerializer())
+                .setRecordSerializer(new OutputRecordSerializer(List.of(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
+                        options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
+                        options.get(E3StreamOptions.TOPIC_CALIBRATION))))
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
-                .setTransactionalIdPrefix(options.get(E3StreamOptions.TRANSACTIONAL_ID_PREFIX))
+                .setTransactionalIdPrefix(transactionalIdPrefix)
+                .setTransactionNamingStrategy(TransactionNamingStrategy.POOLING)
                 .build();
     }
 
@@ -309,16 +383,20 @@ public final class E3StreamJob {
         private final String acceptTopic;
         private final String reviewTopic;
         private final PortRange metricsPorts;
+        private final String metricsBindAddress;
 
-        ToOutput(String acceptTopic, String reviewTopic, PortRange metricsPorts) {
+        ToOutput(String acceptTopic, String reviewTopic, PortRange metricsPorts, String metricsBindAddress) {
             this.acceptTopic = acceptTopic;
             this.reviewTopic = reviewTopic;
             this.metricsPorts = metricsPorts;
+            this.metricsBindAddress = metricsBindAddress;
         }
 
         @Override
         public void open(OpenContext context) {
-            MetricsServer.ensureStarted(metricsPorts);
+            // The endpoint is JVM-wide; it goes when the job's class loader is released (cancel in a session cluster).
+            JvmStatics.releaseWithJob(getRuntimeContext());
+            MetricsServer.ensureStarted(metricsBindAddress, metricsPorts);
         }
 
         @Override

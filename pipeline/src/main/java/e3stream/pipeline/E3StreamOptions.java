@@ -102,13 +102,46 @@ public final class E3StreamOptions implements Serializable {
             .withDescription("Where to start reading when the group has no committed offset: EARLIEST or LATEST.");
 
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("kafka.transactional-id-prefix")
-            .stringType().defaultValue("e3stream")
-            .withDescription("Prefix of the Kafka transactional ids of the exactly-once sink; unique per job on a cluster.");
+            .stringType().noDefaultValue()
+            .withDescription("Prefix of the Kafka transactional ids of the exactly-once sink (POOLING naming: a "
+                    + "small pool of ids per subtask, reused across checkpoints). Unset: job.name, '-' and 8 random "
+                    + "hex digits, drawn once when the job is built, so two jobs on one broker never share ids. Set it "
+                    + "when the broker's ACLs grant transactional ids by prefix.");
 
     public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("kafka.transaction-timeout")
             .durationType().defaultValue(Duration.ofMinutes(10))
-            .withDescription("transaction.timeout.ms of the exactly-once sink; must be below the broker's "
-                    + "transaction.max.timeout.ms (15 min by default) and well above the checkpoint interval.");
+            .withDescription("transaction.timeout.ms of the exactly-once sink. Checked at start-up: it must exceed "
+                    + "checkpoint.timeout + checkpoint.interval (a transaction stays open until the checkpoint after "
+                    + "it completes) and stay at or below kafka.broker.transaction-max-timeout.");
+
+    public static final ConfigOption<Duration> BROKER_TRANSACTION_MAX_TIMEOUT = ConfigOptions
+            .key("kafka.broker.transaction-max-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(15))
+            .withDescription("The brokers' transaction.max.timeout.ms (Kafka's default 15 min): the exactly-once sink's "
+                    + "kafka.transaction-timeout must not exceed it, or the broker refuses the producer. Set it to the "
+                    + "brokers' value when they allow more.");
+
+    public static final ConfigOption<Duration> TOPIC_CHECK_TIMEOUT = ConfigOptions.key("kafka.topic-check-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(30))
+            .withDescription("At start-up the job asks the brokers (Kafka Admin) whether its six topics exist and "
+                    + "stops with a message naming the missing ones and the brokers; this bounds the wait for their "
+                    + "answer. 0 skips the check (e.g. when the client that submits the job cannot reach Kafka).");
+
+    public static final ConfigOption<Boolean> CREATE_MISSING_TOPICS = ConfigOptions.key("kafka.create-missing-topics")
+            .booleanType().defaultValue(false)
+            .withDescription("Create the job's missing topics at start-up (kafka.create-topics.partitions, "
+                    + "kafka.create-topics.replication-factor) instead of stopping. Needs kafka.topic-check-timeout > 0.");
+
+    public static final ConfigOption<Integer> CREATE_TOPICS_PARTITIONS = ConfigOptions.key("kafka.create-topics.partitions")
+            .intType().defaultValue(-1)
+            .withDescription("Partitions of topics created by kafka.create-missing-topics; -1 = the broker's "
+                    + "num.partitions.");
+
+    public static final ConfigOption<Integer> CREATE_TOPICS_REPLICATION = ConfigOptions
+            .key("kafka.create-topics.replication-factor")
+            .intType().defaultValue(-1)
+            .withDescription("Replication factor of topics created by kafka.create-missing-topics; -1 = the broker's "
+                    + "default.replication.factor.");
 
     // ---- Delivery and checkpoints ------------------------------------------------------------------------------
 
@@ -120,6 +153,12 @@ public final class E3StreamOptions implements Serializable {
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("checkpoint.interval")
             .durationType().defaultValue(Duration.ofSeconds(2))
             .withDescription("Checkpoint interval. With EXACTLY_ONCE this bounds how long outputs stay invisible.");
+
+    public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT = ConfigOptions.key("checkpoint.timeout")
+            .durationType().defaultValue(Duration.ofMinutes(2))
+            .withDescription("A checkpoint not complete within this time is discarded (Flink's "
+                    + "execution.checkpointing.timeout, set on the job). With EXACTLY_ONCE, kafka.transaction-timeout "
+                    + "must exceed checkpoint.timeout + checkpoint.interval.");
 
     public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("checkpoint.dir")
             .stringType().noDefaultValue()
@@ -139,7 +178,37 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<Integer> RESTART_ATTEMPTS = ConfigOptions.key("job.restart-attempts")
             .intType().defaultValue(10)
-            .withDescription("Restarts from the last checkpoint before the job fails (fixed-delay strategy).");
+            .withDescription("Restarts (from the last checkpoint) without a quiet period of "
+                    + "job.restart.reset-backoff-threshold in between before the job fails: Flink's exponential-delay "
+                    + "restart-strategy.exponential-delay.attempts-before-reset-backoff. The count starts again after "
+                    + "the job has run that long without failing (before, this key counted restarts over the job's "
+                    + "lifetime, fixed-delay). The job.restart.* options apply unless the cluster's configuration sets "
+                    + "restart-strategy.type: then the cluster's strategy is kept.");
+
+    public static final ConfigOption<Duration> RESTART_INITIAL_BACKOFF = ConfigOptions.key("job.restart.initial-backoff")
+            .durationType().defaultValue(Duration.ofSeconds(1))
+            .withDescription("Delay before the first restart after a failure (exponential-delay initial-backoff).");
+
+    public static final ConfigOption<Duration> RESTART_MAX_BACKOFF = ConfigOptions.key("job.restart.max-backoff")
+            .durationType().defaultValue(Duration.ofMinutes(1))
+            .withDescription("Longest delay between restarts (exponential-delay max-backoff).");
+
+    public static final ConfigOption<Double> RESTART_BACKOFF_MULTIPLIER = ConfigOptions.key("job.restart.backoff-multiplier")
+            .doubleType().defaultValue(2.0)
+            .withDescription("Factor by which the delay grows after each restart (>= 1; exponential-delay "
+                    + "backoff-multiplier).");
+
+    public static final ConfigOption<Duration> RESTART_RESET_BACKOFF_THRESHOLD = ConfigOptions
+            .key("job.restart.reset-backoff-threshold")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("After running this long without a failure, the delay returns to "
+                    + "job.restart.initial-backoff and job.restart-attempts counts from zero again "
+                    + "(exponential-delay reset-backoff-threshold).");
+
+    public static final ConfigOption<Double> RESTART_JITTER = ConfigOptions.key("job.restart.jitter")
+            .doubleType().defaultValue(0.1)
+            .withDescription("Random share (0..1) added to or taken from each delay, so that jobs failing together "
+                    + "do not restart in step (exponential-delay jitter-factor).");
 
     // ---- Model and inference -----------------------------------------------------------------------------------
 
@@ -273,6 +342,12 @@ public final class E3StreamOptions implements Serializable {
                     + "FROM-TO (e.g. 9464-9473, as Flink's metrics.reporter.prom.port): each JVM takes the first free "
                     + "port of it, so several TaskManagers on one host each serve one; 0 = none. A JVM that finds "
                     + "every port taken serves none and logs a warning naming the range; the job runs on.");
+
+    public static final ConfigOption<String> METRICS_BIND_ADDRESS = ConfigOptions.key("metrics.bind-address")
+            .stringType().defaultValue("0.0.0.0")
+            .withDescription("Address the Prometheus endpoint listens on: 0.0.0.0 (all interfaces, the default, so "
+                    + "that Prometheus on another host can scrape it), 127.0.0.1 / localhost (this host only), or the "
+                    + "address of one interface. The endpoint serves metrics only, without authentication.");
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -475,16 +550,58 @@ public final class E3StreamOptions implements Serializable {
             throw new IllegalArgumentException(QUEUE_CAPACITY.key() + " (" + get(QUEUE_CAPACITY) + ") must be at least "
                     + PARALLELISM.key() + " x " + ASYNC_CAPACITY.key() + " (" + inFlight + ")");
         }
+        positive(CHECKPOINT_TIMEOUT);
         if (get(DELIVERY) == Delivery.EXACTLY_ONCE) {
             Duration timeout = get(TRANSACTION_TIMEOUT);
-            if (timeout.compareTo(get(CHECKPOINT_INTERVAL)) <= 0) {
+            Duration needed = get(CHECKPOINT_TIMEOUT).plus(get(CHECKPOINT_INTERVAL));
+            if (timeout.compareTo(needed) <= 0) {
                 throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
-                        + CHECKPOINT_INTERVAL.key() + " (" + get(CHECKPOINT_INTERVAL) + ") with EXACTLY_ONCE");
+                        + CHECKPOINT_TIMEOUT.key() + " + " + CHECKPOINT_INTERVAL.key() + " (" + get(CHECKPOINT_TIMEOUT)
+                        + " + " + get(CHECKPOINT_INTERVAL) + ") with EXACTLY_ONCE: a transaction stays open until the "
+                        + "checkpoint after it completes, and the broker aborts it when it times out (lost outputs)");
             }
-            if (get(TRANSACTIONAL_ID_PREFIX).isBlank()) {
+            Duration brokerMax = get(BROKER_TRANSACTION_MAX_TIMEOUT);
+            if (timeout.compareTo(brokerMax) > 0) {
+                throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must not exceed "
+                        + BROKER_TRANSACTION_MAX_TIMEOUT.key() + " (" + brokerMax + ", the brokers' "
+                        + "transaction.max.timeout.ms), or the broker refuses the sink's producers; lower it, or set "
+                        + BROKER_TRANSACTION_MAX_TIMEOUT.key() + " to the brokers' value if they allow more");
+            }
+            if (isSet(TRANSACTIONAL_ID_PREFIX) && get(TRANSACTIONAL_ID_PREFIX).isBlank()) {
                 throw new IllegalArgumentException(DELIVERY.key() + "=EXACTLY_ONCE requires a non-empty "
-                        + TRANSACTIONAL_ID_PREFIX.key());
+                        + TRANSACTIONAL_ID_PREFIX.key() + " (or none, for a unique one per job)");
             }
+        }
+        notNegative(RESTART_INITIAL_BACKOFF);
+        positive(RESTART_MAX_BACKOFF);
+        positive(RESTART_RESET_BACKOFF_THRESHOLD);
+        if (get(RESTART_INITIAL_BACKOFF).compareTo(get(RESTART_MAX_BACKOFF)) > 0) {
+            throw new IllegalArgumentException(RESTART_INITIAL_BACKOFF.key() + " (" + get(RESTART_INITIAL_BACKOFF)
+                    + ") must not exceed " + RESTART_MAX_BACKOFF.key() + " (" + get(RESTART_MAX_BACKOFF) + ")");
+        }
+        if (!(get(RESTART_BACKOFF_MULTIPLIER) >= 1)) {
+            throw new IllegalArgumentException(RESTART_BACKOFF_MULTIPLIER.key() + " must be >= 1, found "
+                    + get(RESTART_BACKOFF_MULTIPLIER));
+        }
+        unit(RESTART_JITTER);
+        notNegative(TOPIC_CHECK_TIMEOUT);
+        if (get(CREATE_MISSING_TOPICS) && get(TOPIC_CHECK_TIMEOUT).isZero()) {
+            throw new IllegalArgumentException(CREATE_MISSING_TOPICS.key() + "=true needs "
+                    + TOPIC_CHECK_TIMEOUT.key() + " > 0 (the check is what creates them)");
+        }
+        for (ConfigOption<Integer> option : List.of(CREATE_TOPICS_PARTITIONS, CREATE_TOPICS_REPLICATION)) {
+            if (get(option) == 0 || get(option) < -1) {
+                throw new IllegalArgumentException(option.key() + " must be positive or -1 (the broker's default), "
+                        + "found " + get(option));
+            }
+        }
+        if (get(CREATE_TOPICS_REPLICATION) > Short.MAX_VALUE) {
+            throw new IllegalArgumentException(CREATE_TOPICS_REPLICATION.key() + " is too large: "
+                    + get(CREATE_TOPICS_REPLICATION));
+        }
+        if (get(METRICS_BIND_ADDRESS).isBlank()) {
+            throw new IllegalArgumentException(METRICS_BIND_ADDRESS.key() + " must not be empty (0.0.0.0 for all "
+                    + "interfaces)");
         }
         for (ConfigOption<String> topic : List.of(TOPIC_IMAGES, TOPIC_LABELS, TOPIC_PREDICTIONS, TOPIC_REVIEW,
                 TOPIC_DLQ, TOPIC_CALIBRATION)) {
@@ -538,10 +655,30 @@ public final class E3StreamOptions implements Serializable {
         return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
+    /**
+     * Kafka client properties shown in clear by {@link #toString()}: settings without secrets. Every other
+     * {@value #KAFKA_PROPERTIES_PREFIX}* value (passwords, keys, JAAS configuration, config-provider references,
+     * keystore paths, anything new) is masked.
+     */
+    public static final List<String> SHOWN_KAFKA_PROPERTIES = List.of("security.protocol", "sasl.mechanism",
+            "client.id", "acks", "linger.ms", "batch.size", "compression.type", "max.request.size",
+            "request.timeout.ms", "delivery.timeout.ms", "retries", "retry.backoff.ms", "enable.idempotence",
+            "isolation.level", "max.poll.records", "fetch.max.bytes", "max.partition.fetch.bytes",
+            "session.timeout.ms", "auto.offset.reset", "client.dns.lookup", "ssl.endpoint.identification.algorithm",
+            "ssl.protocol", "ssl.enabled.protocols");
+
+    /** What {@link #toString()} shows for a masked value. */
+    public static final String MASK = "******";
+
+    /**
+     * All values, with every {@value #KAFKA_PROPERTIES_PREFIX}* value masked except those of
+     * {@link #SHOWN_KAFKA_PROPERTIES}: safe to log.
+     */
     @Override
     public String toString() {
         Map<String, String> shown = new TreeMap<>(values);
-        shown.replaceAll((k, v) -> k.toLowerCase(Locale.ROOT).matches(".*(password|secret|jaas|token).*") ? "******" : v);
+        shown.replaceAll((k, v) -> k.startsWith(KAFKA_PROPERTIES_PREFIX)
+                && !SHOWN_KAFKA_PROPERTIES.contains(k.substring(KAFKA_PROPERTIES_PREFIX.length())) ? MASK : v);
         return "E3StreamOptions" + shown;
     }
 

@@ -9,11 +9,22 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 
-/** Where checkpoints go: the cluster's storage unless told, never Flink's 5 MB in-memory default on a MiniCluster. */
+/**
+ * The Flink settings the job brings: where checkpoints go (the cluster's storage unless told, never Flink's 5 MB
+ * in-memory default on a MiniCluster), the restart strategy (exponential delay with reset, or the cluster's), and the
+ * exactly-once sink's transactional ids.
+ */
 class E3StreamJobTest {
 
     @Test
@@ -48,5 +59,118 @@ class E3StreamJobTest {
             Files.deleteIfExists(dir);
             Files.deleteIfExists(Path.of(URI.create(second.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))));
         }
+    }
+
+    @Test
+    void restartsWithExponentialDelayAndResetFromTheJobOptions() {
+        Configuration conf = E3StreamJob.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+                "--job.restart-attempts", "7", "--job.restart.initial-backoff", "2 s", "--job.restart.max-backoff",
+                "30 s", "--job.restart.backoff-multiplier", "1.5", "--job.restart.reset-backoff-threshold", "5 min",
+                "--job.restart.jitter", "0.2")));
+        assertEquals("exponential-delay", conf.get(RestartStrategyOptions.RESTART_STRATEGY));
+        assertEquals(Duration.ofSeconds(2), conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF));
+        assertEquals(Duration.ofSeconds(30), conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF));
+        assertEquals(1.5, conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER));
+        assertEquals(Duration.ofMinutes(5),
+                conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD));
+        assertEquals(0.2, conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR));
+        assertEquals(7, conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS));
+        assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS));
+    }
+
+    @Test
+    void keepsTheClustersRestartStrategyWhenTheClusterSetsOne() {
+        Configuration cluster = new Configuration();
+        cluster.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+        Configuration conf = E3StreamJob.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+                "--job.restart-attempts", "7")), cluster);
+        assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY), "the job sets no strategy of its own");
+        assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS));
+    }
+
+    /** Fails in open on the first {@code FAILURES} attempts, each after running {@code RUN_MS}. */
+    static final class FailsAtFirst extends RichMapFunction<Long, Long> {
+        static final AtomicInteger ATTEMPTS = new AtomicInteger();
+        static volatile int failures;
+        static volatile long runMs;
+
+        @Override
+        public void open(OpenContext context) throws Exception {
+            if (ATTEMPTS.incrementAndGet() <= failures) {
+                Thread.sleep(runMs);
+                throw new IllegalStateException("injected failure " + ATTEMPTS.get());
+            }
+        }
+
+        @Override
+        public Long map(Long value) {
+            return value;
+        }
+    }
+
+    private static void runFailingJob(E3StreamOptions options, int failures, long runMs) throws Exception {
+        FailsAtFirst.ATTEMPTS.set(0);
+        FailsAtFirst.failures = failures;
+        FailsAtFirst.runMs = runMs;
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1,
+                E3StreamJob.flinkConfiguration(options));
+        env.fromSequence(1, 10).map(new FailsAtFirst()).sinkTo(new org.apache.flink.api.connector.sink2.Sink<Long>() {
+            @Override
+            public org.apache.flink.api.connector.sink2.SinkWriter<Long> createWriter(
+                    org.apache.flink.api.connector.sink2.WriterInitContext context) {
+                return new org.apache.flink.api.connector.sink2.SinkWriter<>() {
+                    @Override
+                    public void write(Long element, Context context) {
+                    }
+
+                    @Override
+                    public void flush(boolean endOfInput) {
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+        });
+        env.execute("restart-test");
+    }
+
+    @Test
+    void failuresFarApartNeverUseUpTheRestartAttemptsOnAMiniCluster() throws Exception {
+        // 5 failures, each after 600 ms of running: more than job.restart-attempts (2), which the old fixed-delay
+        // strategy counted over the job's lifetime; here each quiet period resets the count.
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--job.restart-attempts", "2",
+                "--job.restart.initial-backoff", "10 ms", "--job.restart.max-backoff", "50 ms",
+                "--job.restart.reset-backoff-threshold", "300 ms", "--job.restart.jitter", "0"));
+        runFailingJob(options, 5, 600);
+        assertEquals(6, FailsAtFirst.ATTEMPTS.get(), "5 failed attempts, then one that finished");
+    }
+
+    @Test
+    void failuresInQuickSuccessionFailTheJobAfterTheRestartAttempts() {
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--job.restart-attempts", "2",
+                "--job.restart.initial-backoff", "10 ms", "--job.restart.max-backoff", "50 ms",
+                "--job.restart.reset-backoff-threshold", "1 min", "--job.restart.jitter", "0"));
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> runFailingJob(options, 5, 0));
+        assertEquals(3, FailsAtFirst.ATTEMPTS.get(), "the first attempt and 2 restarts, then the job failed: " + e);
+    }
+
+    @Test
+    void theTransactionalIdPrefixIsUniquePerJobUnlessSet() {
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--job.name", "e3 prod"));
+        String first = E3StreamJob.transactionalIdPrefix(options);
+        String second = E3StreamJob.transactionalIdPrefix(options);
+        assertTrue(first.matches("e3-prod-[0-9a-f]{8}"), first);
+        assertNotEquals(first, second, "two jobs built from the same options do not share transactional ids");
+        assertEquals("fixed", E3StreamJob.transactionalIdPrefix(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+                "--kafka.transactional-id-prefix", "fixed"))));
+    }
+
+    @Test
+    void theExactlyOnceSinkBuildsWithPoolingTransactionalIds() {
+        // POOLING refuses a record serializer that does not name its topics (it aborts lingering transactions by them)
+        E3StreamJob.sink(E3StreamOptions.fromArgs(E3StreamOptionsTest.args()), "e3-test-0123abcd");
     }
 }

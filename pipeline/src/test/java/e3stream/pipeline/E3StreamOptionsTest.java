@@ -88,7 +88,9 @@ class E3StreamOptionsTest {
         assertEquals("inference.queue-capacity (100) must be at least job.parallelism x inference.async-capacity (256)",
                 assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
                         "--inference.queue-capacity", "100"))).getMessage());
-        assertEquals("kafka.transaction-timeout (PT1S) must exceed checkpoint.interval (PT2S) with EXACTLY_ONCE",
+        assertEquals("kafka.transaction-timeout (PT1S) must exceed checkpoint.timeout + checkpoint.interval (PT2M + "
+                + "PT2S) with EXACTLY_ONCE: a transaction stays open until the checkpoint after it completes, and the "
+                + "broker aborts it when it times out (lost outputs)",
                 assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
                         "--kafka.transaction-timeout", "1 s"))).getMessage());
         assertEquals("option --job.parallelism needs a value", assertThrows(IllegalArgumentException.class,
@@ -123,6 +125,78 @@ class E3StreamOptionsTest {
     void hidesSecretsWhenPrinted() {
         E3StreamOptions o = E3StreamOptions.fromArgs(args("--kafka.properties.sasl.jaas.config", "secret-value"));
         assertFalse(o.toString().contains("secret-value"));
+    }
+
+    @Test
+    void transactionTimeoutMustCoverCheckpointTimeoutPlusIntervalAndStayWithinTheBrokersMaximum() {
+        assertEquals("kafka.transaction-timeout (PT1M) must exceed checkpoint.timeout + checkpoint.interval (PT1M + "
+                + "PT10S) with EXACTLY_ONCE: a transaction stays open until the checkpoint after it completes, and the "
+                + "broker aborts it when it times out (lost outputs)", assertThrows(IllegalArgumentException.class,
+                () -> E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "1 min", "--checkpoint.timeout",
+                        "1 min", "--checkpoint.interval", "10 s"))).getMessage());
+        assertEquals("kafka.transaction-timeout (PT20M) must not exceed kafka.broker.transaction-max-timeout (PT15M, "
+                + "the brokers' transaction.max.timeout.ms), or the broker refuses the sink's producers; lower it, or "
+                + "set kafka.broker.transaction-max-timeout to the brokers' value if they allow more",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--kafka.transaction-timeout", "20 min"))).getMessage());
+        // the user says the brokers allow more
+        assertEquals(Duration.ofMinutes(20), E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "20 min",
+                "--kafka.broker.transaction-max-timeout", "1 h")).get(E3StreamOptions.TRANSACTION_TIMEOUT));
+        // defaults fit: 10 min > 2 min + 2 s, <= 15 min
+        E3StreamOptions.fromArgs(args());
+        // at-least-once has no transactions to check
+        E3StreamOptions.fromArgs(args("--delivery.guarantee", "AT_LEAST_ONCE", "--kafka.transaction-timeout", "1 s"));
+    }
+
+    @Test
+    void masksEveryKafkaPropertyWhenPrintedExceptAShortListOfHarmlessOnes() {
+        E3StreamOptions o = E3StreamOptions.fromArgs(args(
+                "--kafka.properties.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule "
+                        + "required username=\"e3\" password=\"jaas-secret\";",
+                "--kafka.properties.ssl.keystore.key", "-----BEGIN PRIVATE KEY-----key-secret",
+                "--kafka.properties.ssl.key.passphrase", "passphrase-secret",
+                "--kafka.properties.ssl.truststore.certificates", "cert-secret",
+                "--kafka.properties.ssl.keystore.location", "/etc/secrets/keystore.p12",
+                "--kafka.properties.sasl.oauthbearer.token.endpoint.url", "https://idp/token?client_secret=url-secret",
+                "--kafka.properties.some.future.credential", "future-secret",
+                "--kafka.properties.security.protocol", "SASL_SSL",
+                "--kafka.properties.sasl.mechanism", "SCRAM-SHA-512",
+                "--kafka.properties.client.id", "e3-prod",
+                "--kafka.properties.acks", "all"));
+        String printed = o.toString();
+        for (String secret : new String[] {"jaas-secret", "key-secret", "passphrase-secret", "cert-secret",
+                "/etc/secrets", "url-secret", "future-secret"}) {
+            assertFalse(printed.contains(secret), secret + " is masked in " + printed);
+        }
+        assertTrue(printed.contains("kafka.properties.ssl.key.passphrase=******"), printed);
+        assertTrue(printed.contains("kafka.properties.security.protocol=SASL_SSL"), printed);
+        assertTrue(printed.contains("kafka.properties.sasl.mechanism=SCRAM-SHA-512"), printed);
+        assertTrue(printed.contains("kafka.properties.client.id=e3-prod"), printed);
+        assertTrue(printed.contains("kafka.properties.acks=all"), printed);
+        assertTrue(printed.contains("kafka.bootstrap-servers=broker:9092"), printed);
+        // the clients still get the real values
+        assertEquals("passphrase-secret", o.kafkaProperties().getProperty("ssl.key.passphrase"));
+    }
+
+    @Test
+    void restartAndMetricsBindAddressOptionsAreValidatedNamingTheKey() {
+        assertEquals("job.restart.initial-backoff (PT2M) must not exceed job.restart.max-backoff (PT1M)",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--job.restart.initial-backoff", "2 min"))).getMessage());
+        assertEquals("job.restart.backoff-multiplier must be >= 1, found 0.5", assertThrows(IllegalArgumentException.class,
+                () -> E3StreamOptions.fromArgs(args("--job.restart.backoff-multiplier", "0.5"))).getMessage());
+        assertEquals("job.restart.jitter must be in [0, 1], found 2.0", assertThrows(IllegalArgumentException.class,
+                () -> E3StreamOptions.fromArgs(args("--job.restart.jitter", "2"))).getMessage());
+        assertEquals("metrics.bind-address must not be empty (0.0.0.0 for all interfaces)",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--metrics.bind-address", " "))).getMessage());
+        assertEquals("0.0.0.0", E3StreamOptions.fromArgs(args()).get(E3StreamOptions.METRICS_BIND_ADDRESS));
+        assertEquals("kafka.create-missing-topics=true needs kafka.topic-check-timeout > 0 (the check is what "
+                + "creates them)", assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--kafka.create-missing-topics", "true", "--kafka.topic-check-timeout", "0 s"))).getMessage());
+        assertEquals("kafka.create-topics.partitions must be positive or -1 (the broker's default), found 0",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--kafka.create-topics.partitions", "0"))).getMessage());
     }
 
     @Test

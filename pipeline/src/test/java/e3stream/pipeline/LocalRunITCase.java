@@ -78,6 +78,24 @@ class LocalRunITCase {
         assertTrue(log.contains("no-such-bundle") && log.contains("does not exist"), log);
     }
 
+    @Test
+    void missingTopicsStopStartUpWithStatus2NamingTheTopicsAndTheBroker() throws Exception {
+        E3StreamJobITCase.kafka = SharedKafka.get();
+        List<String> args = new ArrayList<>();
+        E3StreamJobITCase.options("local-missing-", Map.of()).values().forEach((k, v) -> {
+            args.add("--" + k);
+            args.add(v);
+        });
+        Process job = start("missing-topics.log", args);
+        assertTrue(job.waitFor(2, TimeUnit.MINUTES), "the process ends");
+        String log = Files.readString(LOGS.resolve("missing-topics.log"), StandardCharsets.UTF_8);
+        assertEquals(2, job.exitValue(), log);
+        assertTrue(log.contains("e3stream: topics [local-missing-images, local-missing-labels, local-missing-predictions, "
+                + "local-missing-review, local-missing-images-dlq, local-missing-calibration] missing on the Kafka "
+                + "brokers " + SharedKafka.get().bootstrapServers()) && log.contains("--kafka.create-missing-topics true"),
+                log);
+    }
+
     /** {@code java -cp <this test's classpath> e3stream.pipeline.E3StreamJob ARGS} in the repository root. */
     private static Process start(String logName, List<String> jobArgs) throws Exception {
         Files.createDirectories(LOGS);

@@ -2,6 +2,7 @@ package e3stream.pipeline.inference;
 
 import java.util.List;
 
+import e3stream.pipeline.JvmStatics;
 import e3stream.pipeline.events.Prediction;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.session.Scored;
@@ -39,6 +40,8 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Pre
 
     @Override
     public void open(OpenContext context) {
+        // The session is JVM-wide; it is closed when the job's class loader is released (cancel in a session cluster).
+        JvmStatics.releaseWithJob(getRuntimeContext());
         lease = SharedSessions.jvm().acquire(spec);
         scorer = lease.session().scorer(overrides);
         PipelineMetrics.get().exportReviewRatioReference(lease.manifest(), !overrides.isEmpty());

@@ -42,8 +42,27 @@ public final class ParseLabelFunction extends ProcessFunction<RawRecord, LabelEv
         } catch (EventException e) {
             PipelineMetrics.get().labelsInvalid.inc();
             if (logged++ < 100) {
-                LOG.warn("invalid label at {}/{}/{} ({}): {}", raw.topic, raw.partition, raw.offset, e.code(), e.getMessage());
+                LOG.warn("invalid label at {}/{}/{} ({}): {}", raw.topic, raw.partition, raw.offset, e.code(),
+                        logText(e.getMessage()));
             }
         }
+    }
+
+    /** Most characters of an invalid label's message (which may quote the producer's text) written to the log. */
+    static final int MAX_LOGGED_CHARS = 200;
+
+    /**
+     * {@code message} as logged: at most {@value #MAX_LOGGED_CHARS} characters (then "..." and the full length),
+     * control characters (line breaks included, which could forge log lines) replaced by '?'.
+     */
+    static String logText(String message) {
+        if (message == null) {
+            return "";
+        }
+        String shown = message.length() <= MAX_LOGGED_CHARS ? message
+                : message.substring(0, Character.isHighSurrogate(message.charAt(MAX_LOGGED_CHARS - 1))
+                        ? MAX_LOGGED_CHARS - 1 : MAX_LOGGED_CHARS)
+                        + "... (" + message.length() + " characters)";
+        return shown.replaceAll("\\p{Cntrl}", "?");
     }
 }

@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The JVM's Prometheus endpoint ({@code http://host:port/metrics}, default registry): started by the first operator
- * that asks, shared by all later ones, stopped with the JVM (daemon thread). Thread-safe.
+ * that asks, shared by all later ones; {@link #stop()} closes it (its socket and threads), which the job does when
+ * its class loader is released ({@code e3stream.pipeline.JvmStatics}), else it ends with the JVM (daemon threads).
+ * Thread-safe.
  */
 public final class MetricsServer {
 
@@ -31,20 +33,38 @@ public final class MetricsServer {
      *
      * @return the port served, or -1
      */
-    public static synchronized int ensureStarted(PortRange ports) {
+    public static int ensureStarted(PortRange ports) {
+        return ensureStarted(ALL_INTERFACES, ports);
+    }
+
+    /** {@code metrics.bind-address}'s default: every interface of the host. */
+    public static final String ALL_INTERFACES = "0.0.0.0";
+
+    /**
+     * As {@link #ensureStarted(PortRange)}, listening on {@code bindAddress} only ({@value #ALL_INTERFACES}: all
+     * interfaces; {@code 127.0.0.1} or {@code localhost}: this host only). An address that is not this host's is
+     * logged, not fatal.
+     */
+    public static synchronized int ensureStarted(String bindAddress, PortRange ports) {
         if (server != null) {
             return port;
         }
         if (ports.isNone()) {
             return -1;
         }
+        if (new InetSocketAddress(bindAddress, 0).isUnresolved()) {
+            LOG.warn("metrics.bind-address '{}' does not resolve on this host; this JVM serves no Prometheus endpoint",
+                    bindAddress);
+            return -1;
+        }
         DefaultExports.initialize();
         IOException last = null;
         for (int p = ports.from(); p <= ports.to(); p++) {
             try {
-                server = new HTTPServer(new InetSocketAddress(p), CollectorRegistry.defaultRegistry, true);
+                server = new HTTPServer(new InetSocketAddress(bindAddress, p), CollectorRegistry.defaultRegistry, true);
                 port = server.getPort();
-                LOG.info("Prometheus metrics on http://localhost:{}/metrics (metrics.port {})", port, ports);
+                LOG.info("Prometheus metrics on http://{}:{}/metrics (metrics.bind-address {}, metrics.port {})",
+                        ALL_INTERFACES.equals(bindAddress) ? "localhost" : bindAddress, port, bindAddress, ports);
                 return port;
             } catch (IOException e) {
                 // BindException: another JVM on this host (or anything else) has it; try the next one
@@ -57,7 +77,12 @@ public final class MetricsServer {
         return -1;
     }
 
-    /** Stops the endpoint (embedded use: the demo and tests). */
+    /** The port served now, or -1. */
+    public static synchronized int port() {
+        return port;
+    }
+
+    /** Stops the endpoint, freeing its port and threads; a later {@link #ensureStarted} starts it again. */
     public static synchronized void stop() {
         if (server != null) {
             server.close();

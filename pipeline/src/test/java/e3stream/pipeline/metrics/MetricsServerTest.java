@@ -54,6 +54,54 @@ class MetricsServerTest {
     }
 
     @Test
+    void bindAddressLoopbackServesThisHostOnlyAndAllInterfacesServesTheOthers() throws Exception {
+        java.net.InetAddress external = nonLoopbackAddress();
+        int port = freeConsecutivePorts(1);
+        assertEquals(port, MetricsServer.ensureStarted("127.0.0.1", PortRange.parse(Integer.toString(port))));
+        assertEquals(200, scrape(port).statusCode());
+        if (external != null) {
+            assertFalse(listening(external, port), "bound to 127.0.0.1: not reachable on " + external);
+        }
+        MetricsServer.stop();
+        assertFalse(listening(java.net.InetAddress.getLoopbackAddress(), port), "stop() frees the port");
+        assertEquals(port, MetricsServer.ensureStarted(MetricsServer.ALL_INTERFACES, PortRange.parse(Integer.toString(port))));
+        assertEquals(200, scrape(port).statusCode());
+        if (external != null) {
+            assertTrue(listening(external, port), "bound to 0.0.0.0: reachable on " + external);
+        }
+    }
+
+    @Test
+    void anUnresolvableBindAddressServesNoneWithoutFailing() {
+        assertEquals(-1, MetricsServer.ensureStarted("no-such-host.invalid", PortRange.parse("9464")));
+        assertEquals(-1, MetricsServer.port());
+    }
+
+    /** An address of this host other than loopback, or null when it has none. */
+    private static java.net.InetAddress nonLoopbackAddress() throws Exception {
+        for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (!nic.isUp() || nic.isLoopback()) {
+                continue;
+            }
+            for (var address : java.util.Collections.list(nic.getInetAddresses())) {
+                if (address instanceof java.net.Inet4Address && !address.isLoopbackAddress()) {
+                    return address;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean listening(java.net.InetAddress address, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new java.net.InetSocketAddress(address, port), 2000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
     void zeroServesNothing() {
         assertEquals(-1, MetricsServer.ensureStarted(PortRange.NONE));
     }
