@@ -56,6 +56,8 @@ class LocalClusterITCase {
     private final Map<String, Integer> ports = new TreeMap<>();
     /** First port of the job's metrics.port range: one port per TaskManager (E3_JOB_METRICS_PORTS). */
     private int jobMetricsPort;
+    /** The E3 job submitted by {@link #jobKeepsExactlyOnceThroughATaskManagerKillAndExportsItsMetrics}. */
+    private String jobId;
 
     @BeforeAll
     void startCluster() throws Exception {
@@ -177,6 +179,7 @@ class LocalClusterITCase {
         String[] lines = submit.output().trim().split("\n");
         String jobId = lines[lines.length - 1].trim();
         assertTrue(jobId.matches("[0-9a-f]{32}"), "no job id in:\n" + submit.output());
+        this.jobId = jobId;
         awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
 
         // An independent client (kafka-clients only) replays Fashion-MNIST PNG events, 1 in 40 malformed.
@@ -426,6 +429,30 @@ class LocalClusterITCase {
             Thread.sleep(2000);
         }
         throw new AssertionError("only " + n + " committed outputs after " + timeout + logTails());
+    }
+
+    @Test
+    @Order(90)
+    void cancellingTheJobReleasesItsMetricsEndpointWhileTheTaskManagersRunOn() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(jobId != null, "the job test ran");
+        String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
+        assertTrue(listening(jobMetricsPort) || listening(jobMetricsPort + 1), "a TaskManager serves the job's metrics");
+        HttpResponse<String> cancel = HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + jobId + "?mode=cancel"))
+                .method("PATCH", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(202, cancel.statusCode(), cancel.body());
+        // The job's class loader is released on each TaskManager once its tasks are gone; its release hook
+        // (JvmStatics) closes the model session and the endpoint, so a resubmitted job finds the ports free.
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline && (!"CANCELED".equals(getJson(rest + "/jobs/" + jobId).path("state").asText())
+                || listening(jobMetricsPort) || listening(jobMetricsPort + 1))) {
+            Thread.sleep(500);
+        }
+        assertEquals("CANCELED", getJson(rest + "/jobs/" + jobId).path("state").asText());
+        for (int p = jobMetricsPort; p <= jobMetricsPort + 1; p++) {
+            assertFalse(listening(p), "the cancelled job's metrics port " + p + " still accepts connections" + logTails());
+        }
+        assertEquals(2, getJson(rest + "/taskmanagers").path("taskmanagers").size(), "the TaskManagers run on");
     }
 
     @Test
