@@ -216,53 +216,9 @@ class LocalClusterITCase {
         }
 
         // Every record of `images` ends in exactly one of predictions, review, images-dlq (read_committed).
-        List<OutputTopics.Rec> images = OutputTopics.readAll(bootstrap, "images");
-        assertEquals(1200, images.size(), "records in images");
-        Map<String, String> positionOfId = new HashMap<>();
-        Map<String, Integer> seen = new TreeMap<>();
-        for (OutputTopics.Rec r : images) {
-            String pos = r.partition() + "@" + r.offset();
-            positionOfId.put(r.key(), pos);
-            seen.put(pos, 0);
-        }
-        long deadline = System.nanoTime() + Duration.ofSeconds(300).toNanos();
-        Map<String, Integer> counts;
-        List<String> unknown;
-        int dlq;
-        int review;
-        do {
-            counts = new TreeMap<>(seen);
-            unknown = new ArrayList<>();
-            dlq = 0;
-            review = 0;
-            for (String topic : List.of("predictions", "review", "images-dlq")) {
-                for (OutputTopics.Rec r : OutputTopics.readAll(bootstrap, topic)) {
-                    JsonNode v = r.json();
-                    String pos = topic.equals("images-dlq")
-                            ? v.path("source").path("partition").asInt() + "@" + v.path("source").path("offset").asLong()
-                            : positionOfId.get(v.path("id").asText());
-                    if (pos == null || !counts.containsKey(pos)) {
-                        unknown.add(topic + ": " + new String(r.value()));
-                        continue;
-                    }
-                    counts.merge(pos, 1, Integer::sum);
-                    dlq += topic.equals("images-dlq") ? 1 : 0;
-                    review += topic.equals("review") ? 1 : 0;
-                }
-            }
-            if (counts.values().stream().allMatch(c -> c >= 1)) {
-                break;
-            }
-            Thread.sleep(3000);
-        } while (System.nanoTime() < deadline);
-        Map<String, Integer> notOnce = new TreeMap<>();
-        counts.forEach((pos, c) -> {
-            if (c != 1) {
-                notOnce.put(pos, c);
-            }
-        });
-        assertEquals(List.of(), unknown, "output records that match no input");
-        assertEquals(Map.of(), notOnce, "input records not in exactly one output (position -> times seen)");
+        Once once = assertEachInputOnce(bootstrap, "", 1200, Duration.ofSeconds(300));
+        int dlq = once.deadLetters();
+        int review = once.reviews();
         assertEquals(30, dlq, "1 in 40 of 1200 events was malformed");
         assertTrue(review > 0, "some events go to review");
 
@@ -298,6 +254,255 @@ class LocalClusterITCase {
         }
         assertTrue(restarts.size() == 1 && restarts.get(0).path("value").get(1).asDouble() >= 1,
                 "flink_jobmanager_job_numRestarts of the job in Prometheus: " + restarts);
+    }
+
+    /** Events, kills and the random seed of the chaos run (its figures go to BENCHMARKS.md, "Reliability"). */
+    private static final int CHAOS_EVENTS = 100_000;
+    private static final int CHAOS_KILLS = 3;
+    private static final int CHAOS_MALFORMED_EVERY = 100;
+
+    /**
+     * Chaos and overload on the real multi-process cluster: a second job, on its own topics, takes 100,000 events sent
+     * at several times the rate it sustains here while three TaskManager SIGKILLs land at random moments, a
+     * TaskManager started again after each. Every event ends exactly once in predictions, review or images-dlq
+     * (read_committed, checked by input position); only the malformed ones are dead-lettered, none for load; the
+     * backlog shows in the consumer lag and the TaskManagers' heap stays bounded.
+     */
+    @Test
+    @Order(4)
+    void noEventIsLostOrRepeatedThroughThreeTaskManagerKillsUnderOverload() throws Exception {
+        Path repo = DeployFiles.repoRoot();
+        String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
+        String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
+        // The previous test's job gives its slots back: after a kill the survivor must hold this job alone.
+        for (JsonNode j : getJson(rest + "/jobs/overview").path("jobs")) {
+            if (j.path("state").asText().equals("RUNNING")) {
+                HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + j.path("jid").asText() + "?mode=cancel"))
+                        .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            }
+        }
+        String p = "chaos-";
+        Map<String, String> topicsEnv = new HashMap<>(env);
+        topicsEnv.put("E3_TOPICS", String.join(" ", p + "images", p + "labels", p + "predictions", p + "review",
+                p + "images-dlq", p + "calibration"));
+        var topics = DeployFiles.run(repo, topicsEnv, 120, SCRIPT.toString(), "create-topics");
+        assertEquals(0, topics.exitCode(), topics.output());
+        Path jar;
+        try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
+            jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
+                    .findFirst().orElseThrow();
+        }
+        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--",
+                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
+                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-chaos-it",
+                "--kafka.group-id", p + "job", "--kafka.topic.images", p + "images", "--kafka.topic.labels", p + "labels",
+                "--kafka.topic.predictions", p + "predictions", "--kafka.topic.review", p + "review",
+                "--kafka.topic.dlq", p + "images-dlq", "--kafka.topic.calibration", p + "calibration");
+        assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
+        String[] lines = submit.output().trim().split("\n");
+        String jobId = lines[lines.length - 1].trim();
+        awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
+
+        Path producerLog = runDir.resolve("logs/chaos-producer.out");
+        long began = System.nanoTime();
+        Process producer = new ProcessBuilder("java", "-cp", DeployFiles.deployDir().resolve("local/lib/kafka") + "/*",
+                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
+                "--bootstrap-servers", bootstrap,
+                "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
+                "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
+                "--count", Integer.toString(CHAOS_EVENTS), "--rate", "4000",
+                "--malformed-every", Integer.toString(CHAOS_MALFORMED_EVERY), "--id-prefix", "chaos-",
+                "--images-topic", p + "images", "--labels-topic", p + "labels")
+                .redirectErrorStream(true).redirectOutput(producerLog.toFile()).start();
+        ChaosSampler sampler = new ChaosSampler(rest, bootstrap, p + "images", p + "job");
+        Thread sampling = new Thread(sampler, "chaos-sampler");
+        sampling.setDaemon(true);
+        sampling.start();
+        java.util.Random random = new java.util.Random(7);
+        List<String> victims = new ArrayList<>();
+        try {
+            for (int k = 0; k < CHAOS_KILLS; k++) {
+                Thread.sleep(8_000 + random.nextInt(12_000));
+                String victim = taskManagerRunning(rest, jobId);
+                victims.add(victim);
+                String index = victim.substring(victim.lastIndexOf('-') + 1);
+                var kill = DeployFiles.run(repo, env, 60, SCRIPT.toString(), "kill-taskmanager", index);
+                assertEquals(0, kill.exitCode(), kill.output());
+                Thread.sleep(3000);
+                var restart = DeployFiles.run(repo, env, 120, SCRIPT.toString(), "start-taskmanager", index);
+                assertEquals(0, restart.exitCode(), restart.output());
+                awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(240));
+            }
+            assertTrue(producer.waitFor(15, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
+            assertEquals(0, producer.exitValue(), Files.readString(producerLog));
+            Once once = assertEachInputOnce(bootstrap, p, CHAOS_EVENTS, Duration.ofMinutes(10));
+            double seconds = (System.nanoTime() - began) / 1e9;
+            sampler.stop();
+            sampling.join(10_000);
+            assertEquals(CHAOS_EVENTS / CHAOS_MALFORMED_EVERY, once.deadLetters(),
+                    "only the malformed events are dead-lettered, none for load");
+            long restarts = getJson(rest + "/jobs/" + jobId + "/metrics?get=numRestarts").path(0).path("value").asLong();
+            assertTrue(restarts >= CHAOS_KILLS, "each kill restarted the job: numRestarts " + restarts);
+            assertTrue(sampler.maxLag() > 1000, "the overload shows as consumer lag: max " + sampler.maxLag());
+            assertTrue(sampler.maxHeapUsed() > 0 && sampler.maxHeapUsed() < sampler.heapMax(),
+                    "TaskManager heap stayed within its maximum: " + sampler.maxHeapUsed() + " of " + sampler.heapMax());
+            String figures = String.format(java.util.Locale.ROOT, "chaos: %d events (%d malformed), %d TaskManager "
+                    + "SIGKILLs (%s), 0 lost, 0 duplicated, %d restarts, peak TaskManager heap %.0f MiB of %.0f MiB, "
+                    + "max consumer lag %d records, %.0f s from first send to every output committed",
+                    once.inputs(), once.deadLetters(), victims.size(), String.join(", ", victims), restarts,
+                    sampler.maxHeapUsed() / 1048576.0, sampler.heapMax() / 1048576.0, sampler.maxLag(), seconds);
+            System.out.println(figures);
+            Files.writeString(runDir.resolve("chaos-figures.txt"), figures + "\n");
+        } finally {
+            sampler.stop();
+            producer.destroy();
+            HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + jobId + "?mode=cancel"))
+                    .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    /** Samples, every 2 s, the TaskManagers' heap (Flink REST) and the job's consumer lag on its input topic. */
+    static final class ChaosSampler implements Runnable {
+        private final String rest;
+        private final String bootstrap;
+        private final String topic;
+        private final String group;
+        private volatile boolean running = true;
+        private volatile long maxHeapUsed;
+        private volatile long heapMax = Long.MAX_VALUE;
+        private volatile long maxLag;
+
+        ChaosSampler(String rest, String bootstrap, String topic, String group) {
+            this.rest = rest;
+            this.bootstrap = bootstrap;
+            this.topic = topic;
+            this.group = group;
+        }
+
+        @Override
+        public void run() {
+            java.util.Properties props = new java.util.Properties();
+            props.put("bootstrap.servers", bootstrap);
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+                while (running) {
+                    try {
+                        for (JsonNode tm : getJson(rest + "/taskmanagers").path("taskmanagers")) {
+                            JsonNode m = getJson(rest + "/taskmanagers/" + tm.path("id").asText()
+                                    + "/metrics?get=Status.JVM.Memory.Heap.Used,Status.JVM.Memory.Heap.Max");
+                            for (JsonNode x : m) {
+                                long v = x.path("value").asLong();
+                                if (x.path("id").asText().endsWith("Used")) {
+                                    maxHeapUsed = Math.max(maxHeapUsed, v);
+                                } else if (v > 0) {
+                                    heapMax = Math.min(heapMax, v);
+                                }
+                            }
+                        }
+                        var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                                .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest =
+                                new HashMap<>();
+                        for (int partition = 0; partition < 2; partition++) {
+                            latest.put(new org.apache.kafka.common.TopicPartition(topic, partition),
+                                    org.apache.kafka.clients.admin.OffsetSpec.latest());
+                        }
+                        long lag = 0;
+                        for (var e : admin.listOffsets(latest).all().get(10, java.util.concurrent.TimeUnit.SECONDS)
+                                .entrySet()) {
+                            var c = committed.get(e.getKey());
+                            lag += e.getValue().offset() - (c == null ? 0 : c.offset());
+                        }
+                        maxLag = Math.max(maxLag, lag);
+                    } catch (Exception | AssertionError e) {
+                        // a TaskManager or the REST API may be away during a kill: sample again next time
+                    }
+                    try {
+                        Thread.sleep(2000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        }
+
+        void stop() {
+            running = false;
+        }
+
+        long maxHeapUsed() {
+            return maxHeapUsed;
+        }
+
+        long heapMax() {
+            return heapMax;
+        }
+
+        long maxLag() {
+            return maxLag;
+        }
+    }
+
+    /** What {@link #assertEachInputOnce} counted. */
+    record Once(int inputs, int deadLetters, int reviews, int predictions) {
+    }
+
+    /**
+     * Every record of topic {@code prefix + "images"} ends in exactly one of {@code predictions}, {@code review},
+     * {@code images-dlq} (with that prefix; read_committed), by its position in the input topic: waits up to
+     * {@code timeout} for all to appear, then asserts none is missing, repeated or unknown.
+     */
+    Once assertEachInputOnce(String bootstrap, String prefix, int expectedInputs, Duration timeout) throws Exception {
+        List<OutputTopics.Rec> images = OutputTopics.readAll(bootstrap, prefix + "images");
+        assertEquals(expectedInputs, images.size(), "records in " + prefix + "images");
+        Map<String, String> positionOfId = new HashMap<>();
+        Map<String, Integer> seen = new TreeMap<>();
+        for (OutputTopics.Rec r : images) {
+            String pos = r.partition() + "@" + r.offset();
+            positionOfId.put(r.key(), pos);
+            seen.put(pos, 0);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, Integer> counts;
+        List<String> unknown;
+        int dlq;
+        int review;
+        int accepted;
+        do {
+            counts = new TreeMap<>(seen);
+            unknown = new ArrayList<>();
+            dlq = 0;
+            review = 0;
+            accepted = 0;
+            for (String topic : List.of(prefix + "predictions", prefix + "review", prefix + "images-dlq")) {
+                for (OutputTopics.Rec r : OutputTopics.readAll(bootstrap, topic)) {
+                    JsonNode v = r.json();
+                    String pos = topic.endsWith("images-dlq")
+                            ? v.path("source").path("partition").asInt() + "@" + v.path("source").path("offset").asLong()
+                            : positionOfId.get(v.path("id").asText());
+                    if (pos == null || !counts.containsKey(pos)) {
+                        unknown.add(topic + ": " + new String(r.value()));
+                        continue;
+                    }
+                    counts.merge(pos, 1, Integer::sum);
+                    dlq += topic.endsWith("images-dlq") ? 1 : 0;
+                    review += topic.endsWith("review") ? 1 : 0;
+                    accepted += topic.endsWith("predictions") ? 1 : 0;
+                }
+            }
+            if (counts.values().stream().allMatch(c -> c >= 1)) {
+                break;
+            }
+            Thread.sleep(3000);
+        } while (System.nanoTime() < deadline);
+        Map<String, Integer> notOnce = new TreeMap<>();
+        counts.forEach((pos, c) -> {
+            if (c != 1) {
+                notOnce.put(pos, c);
+            }
+        });
+        assertEquals(List.of(), unknown, "output records that match no input");
+        assertEquals(Map.of(), notOnce, "input records not in exactly one output (position -> times seen)");
+        return new Once(images.size(), dlq, review, accepted);
     }
 
     String e3Endpoint(int taskManager) {
