@@ -16,7 +16,8 @@ import org.apache.flink.util.TimeUtils;
  * Writes the configuration table of the README from {@link E3StreamOptions}, so the two cannot drift apart
  * ({@code OptionsDocTest} fails when pipeline/README-config.md is stale).
  *
- * <p>Regenerate: {@code ./mvnw -q -pl pipeline exec:java -Dexec.mainClass=e3stream.pipeline.OptionsDoc -Dexec.args=pipeline/README-config.md}
+ * <p>Regenerate: {@code ./mvnw -q -pl pipeline exec:java -Dexec.mainClass=e3stream.pipeline.OptionsDoc -Dexec.args=pipeline/README-config.md -Dexec.classpathScope=compile}
+ * (compile scope: Flink is a provided dependency of the pipeline)
  */
 public final class OptionsDoc {
 
