@@ -7,7 +7,9 @@ import e3stream.pipeline.E3StreamOptions;
 import e3stream.pipeline.inference.DecodedImage;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -25,11 +27,29 @@ public final class RunningJob implements AutoCloseable {
     }
 
     public static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook) throws Exception {
+        return start(options, hook, null);
+    }
+
+    /** The job restored from a savepoint (or retained checkpoint) at {@code savepointPath}. */
+    public static RunningJob fromSavepoint(E3StreamOptions options, String savepointPath) throws Exception {
+        return start(options, UnaryOperator.identity(), savepointPath);
+    }
+
+    private static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook,
+                                    String savepointPath) throws Exception {
         Configuration conf = E3StreamJob.localConfiguration(options);
+        if (savepointPath != null) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepointPath);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
                 options.get(E3StreamOptions.PARALLELISM), conf);
         E3StreamJob.build(env, options, hook);
         return new RunningJob(env.executeAsync(options.get(E3StreamOptions.JOB_NAME)));
+    }
+
+    /** Stops the job with a savepoint under {@code directory} (canonical format) and returns its path. */
+    public String stopWithSavepoint(String directory) throws Exception {
+        return client.stopWithSavepoint(false, directory, SavepointFormatType.CANONICAL).get();
     }
 
     public JobStatus status() throws Exception {
@@ -38,7 +58,12 @@ public final class RunningJob implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        JobStatus status = client.getJobStatus().get();
+        JobStatus status;
+        try {
+            status = client.getJobStatus().get();
+        } catch (Exception e) {
+            return; // stopped (e.g. with a savepoint) and its MiniCluster already gone
+        }
         if (!status.isGloballyTerminalState()) {
             client.cancel().get();
         }
