@@ -40,6 +40,7 @@ import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.ReferenceDistributions;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -83,6 +84,7 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #main} runs it on whatever environment it is started in: a cluster ({@code flink run}) or, started as a
  * plain Java program, a local MiniCluster in this JVM.
  */
+@PublicEvolving
 public final class E3StreamJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(E3StreamJob.class);

@@ -28,6 +28,7 @@ import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.TriageOverrides;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
@@ -49,6 +50,7 @@ import org.apache.flink.configuration.Configuration;
  *
  * <p>Immutable and serializable; safe to share between threads and to ship to operators.
  */
+@PublicEvolving
 public final class E3StreamOptions implements Serializable {
 
     private static final long serialVersionUID = 1L;

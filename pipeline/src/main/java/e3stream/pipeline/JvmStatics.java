@@ -4,6 +4,7 @@ import java.util.UUID;
 
 import e3stream.pipeline.metrics.MetricsServer;
 import e3stream.runtime.session.SharedSessions;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.RuntimeContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * released its class loader. The Prometheus registry ({@code PipelineMetrics}) holds no thread or port and goes with
  * the class that holds it. Thread-safe.
  */
+@Internal
 public final class JvmStatics {
 
     private static final Logger LOG = LoggerFactory.getLogger(JvmStatics.class);

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.description.BlockElement;
 import org.apache.flink.configuration.description.TextElement;
@@ -19,6 +20,7 @@ import org.apache.flink.util.TimeUtils;
  * <p>Regenerate: {@code ./mvnw -q -pl pipeline exec:java -Dexec.mainClass=e3stream.pipeline.OptionsDoc -Dexec.args=pipeline/README-config.md -Dexec.classpathScope=compile}
  * (compile scope: Flink is a provided dependency of the pipeline)
  */
+@Internal
 public final class OptionsDoc {
 
     private OptionsDoc() {

@@ -23,6 +23,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The start-up check of the job's topics ({@code images}, {@code labels} and the four outputs): asks the brokers
@@ -35,6 +36,7 @@ import org.slf4j.LoggerFactory;
  * TopicCheck.ensureTopics(options); // throws TopicCheckException naming what is missing
  * }</pre>
  */
+@Internal
 public final class TopicCheck {
 
     private static final Logger LOG = LoggerFactory.getLogger(TopicCheck.class);

@@ -4,5 +4,7 @@
  * to uncertainty and triage decision), and {@link e3stream.runtime.session.SharedSessions} (one session per bundle and
  * device per JVM, reference counted, released when idle, replaced when broken). Pure Java: the Flink job, the
  * offline commands and the benchmarks all score through these classes.
+ *
+ * <p>API: {@link e3stream.runtime.session.ModelSession}, {@link e3stream.runtime.session.Scorer}, {@link e3stream.runtime.session.SharedSessions}, their spec and result types.
  */
 package e3stream.runtime.session;

@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Builds dead-letter records (schemas/dead-letter.schema.json): error code and message, source coordinates, and the
@@ -30,6 +31,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *
  * <p>Stateless and thread-safe.
  */
+@Internal
 public final class DeadLetters {
 
     /** Kafka's default {@code max.request.size} (1 MiB), the limit of {@link #of(String, RawRecord, String, String, String)}. */

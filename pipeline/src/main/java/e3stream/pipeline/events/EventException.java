@@ -1,9 +1,12 @@
 package e3stream.pipeline.events;
 
+import org.apache.flink.annotation.Internal;
+
 /**
  * An input event that cannot be processed; {@link #code()} is the machine-readable error code written to the
  * dead-letter topic, the message says what was wrong and with which value.
  */
+@Internal
 public final class EventException extends Exception {
 
     private static final long serialVersionUID = 1L;

@@ -1,8 +1,11 @@
 package e3stream.pipeline.events;
 
+import org.apache.flink.annotation.Internal;
+
 /**
  * A validated image event (shared/DESIGN.md section 3) before decoding. A Flink POJO; treat as immutable.
  */
+@Internal
 public class ImageEvent {
     public String id;
     /** Event time (ms): the event's {@code timestamp}, else the Kafka record timestamp. */

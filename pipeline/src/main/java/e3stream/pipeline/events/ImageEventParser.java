@@ -7,12 +7,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Validates the JSON of an image event (schemas/image-event.schema.json) and turns it into an {@link ImageEvent}.
  * Checks the envelope only; whether the content type is supported and the image decodes is the decoder's business
  * ({@code e3stream.runtime.decode.ImageDecoder}). Stateless and thread-safe.
  */
+@Internal
 public final class ImageEventParser {
 
     /** Longest accepted event id (characters). */

@@ -1,5 +1,6 @@
 package e3stream.pipeline.events;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -11,6 +12,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * {@code maxRecordBytes} is refused before parsing, and an invalid one travels on as a {@link ParsedImage} with its
  * error, to the dead-letter topic.
  */
+@Internal
 public final class ImageRecordDeserializer implements KafkaRecordDeserializationSchema<ParsedImage> {
 
     private static final long serialVersionUID = 1L;

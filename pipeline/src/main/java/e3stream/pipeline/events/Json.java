@@ -2,8 +2,10 @@ package e3stream.pipeline.events;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.annotation.Internal;
 
 /** The one Jackson mapper of the pipeline (thread-safe once configured). */
+@Internal
 public final class Json {
 
     public static final ObjectMapper MAPPER = new ObjectMapper();

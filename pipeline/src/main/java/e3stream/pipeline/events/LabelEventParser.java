@@ -3,11 +3,13 @@ package e3stream.pipeline.events;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Validates a label event (schemas/label-event.schema.json); {@code label} may be a class index or a class name of
  * the model's classes. Immutable and thread-safe.
  */
+@Internal
 public final class LabelEventParser implements java.io.Serializable {
 
     private static final long serialVersionUID = 1L;

@@ -1,8 +1,10 @@
 package e3stream.pipeline.events;
 
 import java.nio.charset.StandardCharsets;
+import org.apache.flink.annotation.Internal;
 
 /** One record for an output topic: the single type every output stream is turned into before the Kafka sink. */
+@Internal
 public class OutputRecord {
     public String topic;
     public byte[] key;

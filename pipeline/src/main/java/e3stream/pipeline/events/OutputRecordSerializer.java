@@ -3,6 +3,7 @@ package e3stream.pipeline.events;
 import java.util.List;
 import java.util.Optional;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
 import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
@@ -15,6 +16,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * the topics it writes to ({@link KafkaDatasetFacetProvider}): the sink's POOLING transactional ids need them to
  * find and abort a failed attempt's lingering transactions at start-up.
  */
+@Internal
 public final class OutputRecordSerializer implements KafkaRecordSerializationSchema<OutputRecord>,
         KafkaDatasetFacetProvider {
 

@@ -1,10 +1,13 @@
 package e3stream.pipeline.events;
 
+import org.apache.flink.annotation.Internal;
+
 /**
  * An image record as the source read it, parsed once: either a valid {@link #event} or the reason it is not one
  * ({@link #errorCode}, {@link #errorMessage}, and {@link #errorId} when the id could be read) with the record itself
  * for the dead-letter topic. A Flink POJO; treat as immutable.
  */
+@Internal
 public class ParsedImage {
     /** The record as read; its value is dropped once parsed into a valid event, unless decoding may need it. */
     public RawRecord raw;

@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.runtime.session.Scored;
 import e3stream.runtime.uncertainty.Uncertainty;
+import org.apache.flink.annotation.Internal;
 
 /**
  * A scored image: the prediction event of shared/DESIGN.md section 3 (schemas/prediction-event.schema.json) plus
  * the event time. A Flink POJO; treat as immutable.
  */
+@Internal
 public class Prediction {
     public String id;
     /** Event time (ms). */

@@ -1,9 +1,12 @@
 package e3stream.pipeline.events;
 
+import org.apache.flink.annotation.Internal;
+
 /**
  * A Kafka record exactly as read, with where it came from, so that a record that cannot be parsed still reaches the
  * dead-letter topic with its original bytes and coordinates. A Flink POJO; treat as immutable.
  */
+@Internal
 public class RawRecord {
     public String topic;
     public int partition;

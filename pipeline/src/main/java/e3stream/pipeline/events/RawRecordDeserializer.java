@@ -1,5 +1,6 @@
 package e3stream.pipeline.events;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -9,6 +10,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * Keeps every Kafka record whole ({@link RawRecord}); parsing happens downstream, where a failure becomes a dead
  * letter instead of a job failure. Never throws, never drops a record (a null value becomes an empty one).
  */
+@Internal
 public final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
 
     private static final long serialVersionUID = 1L;

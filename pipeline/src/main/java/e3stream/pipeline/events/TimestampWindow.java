@@ -3,6 +3,7 @@ package e3stream.pipeline.events;
 import java.io.Serializable;
 import java.time.Duration;
 import java.time.Instant;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Which event timestamps the job accepts, relative to the time it reads the record. An image event's timestamp
@@ -19,6 +20,7 @@ import java.time.Instant;
  *                  of old data); a record older than the output topics' {@code retention.ms} would be deleted soon
  *                  after it is written
  */
+@Internal
 public record TimestampWindow(Duration maxFuture, Duration maxAge) implements Serializable {
 
     /** 10^12 ms = 2001-09-09T01:46:40Z: anything earlier is taken for seconds (or garbage), not milliseconds. */

@@ -10,6 +10,7 @@ import e3stream.runtime.decode.DecodeException;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.decode.ImageDecoder;
 import e3stream.runtime.model.BundleDescription;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -21,6 +22,7 @@ import org.apache.flink.util.OutputTag;
  * code ({@link e3stream.pipeline.events.EventException} codes for the envelope, {@link DecodeException.Code} names
  * for the image), original bytes and coordinates. Never throws on bad data.
  */
+@Internal
 public final class DecodeFunction extends ProcessFunction<ParsedImage, DecodedImage> {
 
     private static final long serialVersionUID = 1L;

@@ -1,6 +1,9 @@
 package e3stream.pipeline.inference;
 
+import org.apache.flink.annotation.Internal;
+
 /** An image decoded into the model's normalised CHW tensor, waiting for inference. A Flink POJO. */
+@Internal
 public class DecodedImage {
     public String id;
     /** Event time (ms). */

@@ -11,6 +11,7 @@ import e3stream.runtime.session.SessionLease;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.runtime.session.TriageOverrides;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
@@ -24,6 +25,7 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * <p>An inference failure (batch function error, full queue, timeout) fails the task, which restarts from the last
  * checkpoint: it is never bad data, which is dead-lettered before this operator.
  */
+@Internal
 public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Prediction> {
 
     private static final long serialVersionUID = 1L;

@@ -2,6 +2,7 @@ package e3stream.pipeline.labels;
 
 import java.time.Duration;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
@@ -17,6 +18,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * uneven speeds (a backlog replay); a watermark made from the joined items themselves ran ahead with the fastest
  * partition and made the slower partitions' labels late.
  */
+@Internal
 public final class ImageTimeOperator extends AbstractStreamOperator<LabelledPrediction>
         implements OneInputStreamOperator<LabelledPrediction, LabelledPrediction> {
 

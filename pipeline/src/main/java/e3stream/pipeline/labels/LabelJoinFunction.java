@@ -5,6 +5,7 @@ import java.time.Duration;
 import e3stream.pipeline.events.LabelEvent;
 import e3stream.pipeline.events.Prediction;
 import e3stream.pipeline.metrics.PipelineMetrics;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -19,6 +20,7 @@ import org.apache.flink.util.Collector;
  * never came) and {@code e3_predictions_unlabelled_total}. A second label for an id already joined waits and expires
  * like an orphan; a second label before the prediction replaces the first, which counts as expired.
  */
+@Internal
 public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Prediction, LabelEvent, LabelledPrediction> {
 
     private static final long serialVersionUID = 1L;

@@ -1,6 +1,7 @@
 package e3stream.pipeline.labels;
 
 import e3stream.pipeline.events.LabelEvent;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -10,6 +11,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
  * the images' watermark alone ({@link ImageTimeOperator} then allows {@code labels.max-delay} for labels). Their
  * records still flow; a label counts in the window of its image's time.
  */
+@Internal
 public final class LabelWatermarks implements WatermarkGenerator<LabelEvent> {
 
     private LabelWatermarks() {

@@ -1,6 +1,9 @@
 package e3stream.pipeline.labels;
 
+import org.apache.flink.annotation.Internal;
+
 /** A prediction joined with its true label: one item of the calibration statistics. A Flink POJO. */
+@Internal
 public class LabelledPrediction {
     public String id;
     /** Event time of the image (ms). */

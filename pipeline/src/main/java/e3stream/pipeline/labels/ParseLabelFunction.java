@@ -6,6 +6,7 @@ import e3stream.pipeline.events.LabelEventParser;
 import e3stream.pipeline.events.RawRecord;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.model.BundleDescription;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -17,6 +18,7 @@ import org.slf4j.LoggerFactory;
  * ({@code e3_labels_invalid_total}) and logged with its coordinates; labels are feedback, not work items, so they
  * have no dead-letter topic.
  */
+@Internal
 public final class ParseLabelFunction extends ProcessFunction<RawRecord, LabelEvent> {
 
     private static final long serialVersionUID = 1L;

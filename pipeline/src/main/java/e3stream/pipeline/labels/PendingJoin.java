@@ -1,10 +1,13 @@
 package e3stream.pipeline.labels;
 
+import org.apache.flink.annotation.Internal;
+
 /**
  * The label join's state for one id: the half that arrived first and when it expires. The id itself is the state's
  * key and is not repeated here: the whole state is written at every checkpoint, and without labels every event has
  * an entry. A Flink POJO.
  */
+@Internal
 public class PendingJoin {
     /** Processing time (ms) at which this entry expires; its timer fires then. */
     public long expiresAt;

@@ -8,6 +8,7 @@ import io.prometheus.client.exporter.HTTPServer;
 import io.prometheus.client.hotspot.DefaultExports;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The JVM's Prometheus endpoint ({@code http://host:port/metrics}, default registry): started by the first operator
@@ -15,6 +16,7 @@ import org.slf4j.LoggerFactory;
  * its class loader is released ({@code e3stream.pipeline.JvmStatics}), else it ends with the JVM (daemon threads).
  * Thread-safe.
  */
+@Internal
 public final class MetricsServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(MetricsServer.class);

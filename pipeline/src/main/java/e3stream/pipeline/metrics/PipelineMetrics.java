@@ -6,6 +6,7 @@ import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
 import io.prometheus.client.Gauge;
 import io.prometheus.client.Histogram;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The job's Prometheus collectors (shared/DESIGN.md section 4) on the JVM's default registry; the batcher's own
@@ -16,6 +17,7 @@ import io.prometheus.client.Histogram;
  * collectors are thread-safe. Counters count what this JVM processed: after a restart from a checkpoint, replayed
  * events are counted again (the Kafka outputs are exactly-once, these counters are not).
  */
+@Internal
 public final class PipelineMetrics {
 
     /** {@code outcome} values of {@code e3_events_total}. */

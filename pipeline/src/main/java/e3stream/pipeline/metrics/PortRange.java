@@ -1,6 +1,7 @@
 package e3stream.pipeline.metrics;
 
 import java.io.Serializable;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The ports a JVM may serve its Prometheus endpoint on, as written in {@code metrics.port}: one port ({@code 9464}),
@@ -15,6 +16,7 @@ import java.io.Serializable;
  *
  * <p>Immutable and serializable (operators carry it); thread-safe.
  */
+@Internal
 public final class PortRange implements Serializable {
 
     private static final long serialVersionUID = 1L;

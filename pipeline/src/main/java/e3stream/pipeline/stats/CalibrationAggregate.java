@@ -2,9 +2,11 @@ package e3stream.pipeline.stats;
 
 import e3stream.pipeline.labels.LabelledPrediction;
 import e3stream.runtime.stats.CalibrationStats;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.AggregateFunction;
 
 /** Adds labelled predictions of a window to a {@link CalibrationStats} accumulator (merges are exact). */
+@Internal
 public final class CalibrationAggregate implements AggregateFunction<LabelledPrediction, CalibrationStats, CalibrationStats> {
 
     private static final long serialVersionUID = 1L;

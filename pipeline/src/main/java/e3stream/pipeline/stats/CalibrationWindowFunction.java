@@ -5,11 +5,13 @@ import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 
 /** Publishes a closed window's calibration figures: Prometheus gauges and one record on the calibration topic. */
+@Internal
 public final class CalibrationWindowFunction
         extends ProcessAllWindowFunction<CalibrationStats, OutputRecord, TimeWindow> {
 

@@ -3,9 +3,11 @@ package e3stream.pipeline.stats;
 import e3stream.pipeline.events.Prediction;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.ReferenceDistributions;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.AggregateFunction;
 
 /** Adds a window's predictions to a label-free {@link DriftStats} accumulator against the bundle's reference. */
+@Internal
 public final class DriftAggregate implements AggregateFunction<Prediction, DriftStats, DriftStats> {
 
     private static final long serialVersionUID = 1L;

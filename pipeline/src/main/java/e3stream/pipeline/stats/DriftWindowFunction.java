@@ -7,11 +7,13 @@ import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.metrics.PipelineMetrics;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 
 /** Publishes a closed window's label-free drift figures: Prometheus gauges and one record on the calibration topic. */
+@Internal
 public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftStats, OutputRecord, TimeWindow> {
 
     private static final long serialVersionUID = 1L;

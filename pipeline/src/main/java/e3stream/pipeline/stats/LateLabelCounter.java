@@ -3,6 +3,7 @@ package e3stream.pipeline.stats;
 import e3stream.pipeline.events.OutputRecord;
 import e3stream.pipeline.labels.LabelledPrediction;
 import e3stream.pipeline.metrics.PipelineMetrics;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -10,6 +11,7 @@ import org.apache.flink.util.Collector;
  * Counts labelled predictions that came after their calibration window closed ({@code e3_labels_late_total}); emits
  * nothing (its output joins the sink's union only so that Flink keeps the operator in the graph).
  */
+@Internal
 public final class LateLabelCounter extends ProcessFunction<LabelledPrediction, OutputRecord> {
 
     private static final long serialVersionUID = 1L;

@@ -8,11 +8,13 @@ import e3stream.pipeline.events.Json;
 import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
 import e3stream.runtime.stats.CalibrationStats.ReliabilityBin;
 import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The JSON records of the {@code calibration} topic (schemas/calibration-snapshot.schema.json,
  * schemas/drift-snapshot.schema.json): one per closed window and kind. Undefined figures (NaN) are written as null.
  */
+@Internal
 public final class Snapshots {
 
     public static final String CALIBRATION = "calibration";
