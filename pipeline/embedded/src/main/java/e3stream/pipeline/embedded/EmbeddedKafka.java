@@ -38,6 +38,8 @@ import org.apache.kafka.server.common.MetadataVersion;
  *
  * <p>Formatted with {@code transaction.version=1}: with the v2 transaction protocol (the Kafka 4.2 default) the
  * Flink Kafka sink reports fencing errors when it recovers transactions after a restart (shared/DESIGN.md section 6).
+ * System property {@code e3.kafka.transaction-version} (e.g. {@code -De3.kafka.transaction-version=2} on a Maven
+ * test run) formats it with another version, to run the tests against a v2 broker.
  * Producers must keep {@code transaction.timeout.ms} below {@link #MAX_TRANSACTION_TIMEOUT_MS}.
  *
  * <pre>{@code
@@ -106,7 +108,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                     .setMetadataLogDirectory(logDir.toString())
                     .setControllerListenerName("CONTROLLER")
                     .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-                    .setFeatureLevel(Feature.TRANSACTION_VERSION.featureName(), (short) 1)
+                    .setFeatureLevel(Feature.TRANSACTION_VERSION.featureName(),
+                            Short.parseShort(System.getProperty("e3.kafka.transaction-version", "1")))
                     .run();
         } catch (Exception e) {
             deleteRecursively(logDir);
