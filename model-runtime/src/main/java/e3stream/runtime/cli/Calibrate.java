@@ -12,8 +12,8 @@ import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.triage.CalibrationGoal;
 import e3stream.runtime.triage.CalibrationResult;
+import e3stream.runtime.triage.ConformalConfig;
 import e3stream.runtime.triage.ConformalMethod;
-import e3stream.runtime.triage.ConformalPredictor;
 import e3stream.runtime.triage.ThresholdCalibrator;
 import e3stream.runtime.triage.TriageDecision;
 import e3stream.runtime.session.Scored;
@@ -185,15 +185,14 @@ public final class Calibrate {
     /** Applies the fitted temperature and triage to the test split. */
     static TestCheck checkOnTest(E3Model model, ImageSet test, int batch, CalibrationResult result) {
         Scorer scorer = Scorer.of(model.manifest(), result.temperature(), result.triage());
-        ConformalPredictor conformal = result.triage().conformal() == null ? null
-                : new ConformalPredictor(result.triage().conformal());
+        // The scorer's decision holds the conformal set when the policy has one (TriagePolicy computes it).
+        ConformalConfig conformal = result.triage().conformal();
         ModelOutput outputs = Predictions.run(model, test, batch);
-        float[][][] logits = outputs.memberLogits();
         int reviewed = 0;
         int acceptedWrong = 0;
         int covered = 0;
         long setSizes = 0;
-        for (int i = 0; i < logits.length; i++) {
+        for (int i = 0; i < outputs.batchSize(); i++) {
             Scored scored = scorer.score(outputs.image(i));
             Uncertainty u = scored.uncertainty();
             TriageDecision d = scored.decision();
@@ -203,20 +202,20 @@ public final class Calibrate {
                 reviewed++;
             }
             if (conformal != null) {
-                int[] set = conformal.predictionSet(u.probabilities());
+                int[] set = d.predictionSet();
                 setSizes += set.length;
                 for (int c : set) {
                     covered += c == test.label(i) ? 1 : 0;
                 }
             }
         }
-        int n = logits.length;
+        int n = outputs.batchSize();
         int accepted = n - reviewed;
-        double alpha = conformal == null ? Double.NaN : conformal.config().alpha();
+        double alpha = conformal == null ? Double.NaN : conformal.alpha();
         double tolerance = 2 * Math.sqrt(alpha * (1 - alpha) * (1.0 / (result.calibration().count() + 2) + 1.0 / n));
         return new TestCheck(n, (double) reviewed / n, accepted == 0 ? Double.NaN : (double) acceptedWrong / accepted,
                 conformal == null ? Double.NaN : (double) covered / n,
-                conformal == null ? Double.NaN : 1 - conformal.config().alpha(),
+                conformal == null ? Double.NaN : 1 - conformal.alpha(),
                 conformal == null ? Double.NaN : (double) setSizes / n, tolerance);
     }
 

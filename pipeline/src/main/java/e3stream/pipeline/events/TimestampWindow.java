@@ -55,9 +55,4 @@ public record TimestampWindow(Duration maxFuture, Duration maxAge) implements Se
         }
         return null;
     }
-
-    /** {@code timestamp} when accepted, else {@code nowMs}: for records the job writes about refused input. */
-    public long orNow(long timestamp, long nowMs) {
-        return refusal(timestamp, nowMs) == null ? timestamp : nowMs;
-    }
 }
