@@ -17,9 +17,9 @@ import java.util.TreeMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
-import e3stream.pipeline.metrics.MetricsServer;
-import e3stream.pipeline.metrics.PortRange;
-import e3stream.pipeline.metrics.PipelineMetrics;
+import e3stream.pipeline.internal.metrics.MetricsServer;
+import e3stream.pipeline.internal.metrics.PortRange;
+import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.Expected;
 import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.TriageOverrides;

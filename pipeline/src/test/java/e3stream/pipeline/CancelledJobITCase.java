@@ -17,7 +17,7 @@ import java.util.Properties;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
-import e3stream.pipeline.metrics.MetricsServer;
+import e3stream.pipeline.internal.metrics.MetricsServer;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;

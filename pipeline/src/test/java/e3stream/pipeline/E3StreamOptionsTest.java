@@ -1,5 +1,6 @@
 package e3stream.pipeline;
 
+import e3stream.pipeline.internal.OptionsDoc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -203,7 +204,7 @@ class E3StreamOptionsTest {
     void readmeConfigurationTableMatchesTheOptions() throws Exception {
         Path table = TestData.repoRoot().resolve("pipeline/README-config.md");
         assertEquals(OptionsDoc.markdown(), Files.readString(table, StandardCharsets.UTF_8),
-                "pipeline/README-config.md is stale; regenerate it with e3stream.pipeline.OptionsDoc");
+                "pipeline/README-config.md is stale; regenerate it with e3stream.pipeline.internal.OptionsDoc");
         for (var option : E3StreamOptions.all()) {
             assertTrue(OptionsDoc.description(option).length() > 10, "option " + option.key() + " has a description");
         }

@@ -16,9 +16,9 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
-import e3stream.pipeline.inference.DecodedImage;
+import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.runtime.session.SharedSessions;
-import e3stream.pipeline.metrics.PipelineMetrics;
+import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
-import e3stream.pipeline.inference.DecodedImage;
+import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;

@@ -1,5 +1,6 @@
 package e3stream.pipeline;
 
+import e3stream.pipeline.internal.TopicCheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -12,7 +12,7 @@ import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.EmbeddedKafka;
-import e3stream.pipeline.events.Json;
+import e3stream.pipeline.internal.events.Json;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;

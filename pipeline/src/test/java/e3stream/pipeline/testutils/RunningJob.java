@@ -4,7 +4,7 @@ import java.util.function.UnaryOperator;
 
 import e3stream.pipeline.E3StreamJob;
 import e3stream.pipeline.E3StreamOptions;
-import e3stream.pipeline.inference.DecodedImage;
+import e3stream.pipeline.internal.inference.DecodedImage;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;

@@ -1,0 +1,162 @@
+package e3stream.pipeline.internal;
+
+import e3stream.pipeline.E3StreamOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.apache.flink.annotation.Internal;
+
+/**
+ * The start-up check of the job's topics ({@code images}, {@code labels} and the four outputs): asks the brokers
+ * (Kafka {@link Admin}, with the job's {@code kafka.properties.*}, so TLS/SASL apply) within
+ * {@code kafka.topic-check-timeout}, and either creates the missing ones ({@code kafka.create-missing-topics}) or stops
+ * start-up with a message naming them and the brokers. Without it a missing input topic failed the running job (the
+ * Kafka source finds no partitions) and a missing output topic failed the sink at its first record, over and over.
+ *
+ * <pre>{@code
+ * TopicCheck.ensureTopics(options); // throws TopicCheckException naming what is missing
+ * }</pre>
+ */
+@Internal
+public final class TopicCheck {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TopicCheck.class);
+
+    private TopicCheck() {
+    }
+
+    /** Start-up cannot go on: a topic is missing, or the brokers did not answer. The message says what to do. */
+    public static final class TopicCheckException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        TopicCheckException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The job's topics: inputs first. */
+    static List<String> topics(E3StreamOptions options) {
+        Set<String> topics = new LinkedHashSet<>();
+        for (var option : List.of(E3StreamOptions.TOPIC_IMAGES, E3StreamOptions.TOPIC_LABELS,
+                E3StreamOptions.TOPIC_PREDICTIONS, E3StreamOptions.TOPIC_REVIEW, E3StreamOptions.TOPIC_DLQ,
+                E3StreamOptions.TOPIC_CALIBRATION)) {
+            topics.add(options.get(option));
+        }
+        return new ArrayList<>(topics);
+    }
+
+    /**
+     * Checks that the job's topics exist, creating the missing ones when {@code kafka.create-missing-topics} is true;
+     * does nothing when {@code kafka.topic-check-timeout} is 0.
+     *
+     * @return the topics this call created
+     * @throws TopicCheckException naming the missing topics and the brokers, or saying that they did not answer
+     */
+    public static List<String> ensureTopics(E3StreamOptions options) throws TopicCheckException {
+        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        if (timeout.isZero()) {
+            return List.of();
+        }
+        String brokers = options.get(E3StreamOptions.BOOTSTRAP_SERVERS);
+        List<String> topics = topics(options);
+        Properties props = options.kafkaProperties();
+        int timeoutMs = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
+        props.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs));
+        props.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs));
+        props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, options.get(E3StreamOptions.GROUP_ID) + "-topic-check");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(props)) {
+            List<String> missing = new ArrayList<>();
+            Map<String, KafkaFuture<TopicDescription>> described = admin.describeTopics(topics,
+                    new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
+            for (String topic : topics) {
+                try {
+                    described.get(topic).get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                        missing.add(topic);
+                    } else {
+                        throw unanswered(brokers, timeout, e.getCause());
+                    }
+                }
+            }
+            if (missing.isEmpty()) {
+                return List.of();
+            }
+            if (!options.get(E3StreamOptions.CREATE_MISSING_TOPICS)) {
+                throw new TopicCheckException("topic" + (missing.size() > 1 ? "s " : " ") + missing + " missing on the "
+                        + "Kafka brokers " + brokers + " (" + E3StreamOptions.BOOTSTRAP_SERVERS.key() + "); create "
+                        + (missing.size() > 1 ? "them" : "it") + " (kafka-topics.sh --create), name the job's topics "
+                        + "with kafka.topic.*, or start with --" + E3StreamOptions.CREATE_MISSING_TOPICS.key()
+                        + " true", null);
+            }
+            return create(admin, options, missing, brokers, timeout, deadline);
+        } catch (TimeoutException e) {
+            throw unanswered(brokers, timeout, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TopicCheckException("interrupted while checking the topics on " + brokers, e);
+        }
+    }
+
+    private static List<String> create(Admin admin, E3StreamOptions options, List<String> missing, String brokers,
+                                       Duration timeout, long deadline)
+            throws TopicCheckException, InterruptedException, TimeoutException {
+        int partitions = options.get(E3StreamOptions.CREATE_TOPICS_PARTITIONS);
+        int replication = options.get(E3StreamOptions.CREATE_TOPICS_REPLICATION);
+        List<NewTopic> newTopics = new ArrayList<>();
+        for (String topic : missing) {
+            newTopics.add(new NewTopic(topic, partitions < 0 ? Optional.empty() : Optional.of(partitions),
+                    replication < 0 ? Optional.empty() : Optional.of((short) replication)));
+        }
+        List<String> created = new ArrayList<>();
+        Map<String, KafkaFuture<Void>> results = admin.createTopics(newTopics,
+                new CreateTopicsOptions().timeoutMs((int) Math.max(1, remainingMs(deadline)))).values();
+        for (String topic : missing) {
+            try {
+                results.get(topic).get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                created.add(topic);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) { // created meanwhile by someone else: fine
+                    throw new TopicCheckException("cannot create topic " + topic + " on the Kafka brokers " + brokers
+                            + " (" + E3StreamOptions.CREATE_MISSING_TOPICS.key() + "): " + e.getCause(), e.getCause());
+                }
+            }
+        }
+        LOG.info("created the missing topics {} on {} (partitions {}, replication factor {}; -1 = broker default)",
+                created, brokers, partitions, replication);
+        return created;
+    }
+
+    private static long remainingMs(long deadlineNanos) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+    }
+
+    private static TopicCheckException unanswered(String brokers, Duration timeout, Throwable cause) {
+        return new TopicCheckException("cannot check the job's topics on the Kafka brokers " + brokers + " within "
+                + timeout + " (" + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key() + "): " + cause + "; check "
+                + E3StreamOptions.BOOTSTRAP_SERVERS.key() + " and the security settings in "
+                + E3StreamOptions.KAFKA_PROPERTIES_PREFIX + "*, or set " + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key()
+                + " 0 to skip the check", cause);
+    }
+}

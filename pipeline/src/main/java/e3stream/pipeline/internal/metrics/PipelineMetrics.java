@@ -1,0 +1,117 @@
+package e3stream.pipeline.internal.metrics;
+
+import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.stats.ReferenceDistributions;
+import io.prometheus.client.CollectorRegistry;
+import io.prometheus.client.Counter;
+import io.prometheus.client.Gauge;
+import io.prometheus.client.Histogram;
+import org.apache.flink.annotation.Internal;
+
+/**
+ * The job's Prometheus collectors (shared/DESIGN.md section 4) on the JVM's default registry; the batcher's own
+ * ({@code e3_inference_batch_size}, {@code e3_inference_seconds}, {@code e3_queue_wait_seconds}) come from
+ * {@code e3stream.runtime.batch.BatcherMetrics} on the same registry.
+ *
+ * <p>One instance per JVM ({@link #get()}), shared by every operator of every job in that JVM; simpleclient
+ * collectors are thread-safe. Counters count what this JVM processed: after a restart from a checkpoint, replayed
+ * events are counted again (the Kafka outputs are exactly-once, these counters are not).
+ */
+@Internal
+public final class PipelineMetrics {
+
+    /** {@code outcome} values of {@code e3_events_total}. */
+    public static final String ACCEPT = "accept";
+    public static final String REVIEW = "review";
+    public static final String DEAD_LETTER = "dead_letter";
+
+    private static final PipelineMetrics INSTANCE = new PipelineMetrics(CollectorRegistry.defaultRegistry);
+
+    public final Counter events;
+    public final Histogram latency;
+    public final Gauge reviewRatio;
+    public final Gauge reviewRatioReference;
+    public final Gauge ece;
+    public final Gauge nll;
+    public final Gauge brier;
+    public final Gauge accuracy;
+    public final Gauge estimatedAccuracy;
+    public final Gauge windowLabelled;
+    public final Gauge windowEvents;
+    public final Gauge psi;
+    public final Gauge ks;
+    public final Gauge predictedClassJs;
+    public final Counter labelsJoined;
+    public final Counter labelsExpired;
+    public final Counter predictionsUnlabelled;
+    public final Counter labelsInvalid;
+    public final Counter labelsLate;
+
+    private PipelineMetrics(CollectorRegistry registry) {
+        events = Counter.build("e3_events_total", "Image events by outcome: accept, review, dead_letter.")
+                .labelNames("outcome").register(registry);
+        latency = Histogram.build("e3_event_latency_seconds",
+                        "Time from reading an image record to its triage decision, in seconds.")
+                .buckets(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+                .register(registry);
+        reviewRatio = Gauge.build("e3_review_ratio", "Share of events sent to review in the last closed window.")
+                .register(registry);
+        reviewRatioReference = Gauge.build("e3_review_ratio_reference", "The bundle's reference review rate "
+                        + "(model.json reference.review_rate: share of its validation split that its triage policy "
+                        + "sends to review); only while the job uses the bundle's own triage policy.")
+                .labelNames("model").register(registry);
+        ece = Gauge.build("e3_calibration_ece", "Expected calibration error of the last closed labelled window.")
+                .register(registry);
+        nll = Gauge.build("e3_calibration_nll", "Mean negative log-likelihood (nats) of the last closed labelled window.")
+                .register(registry);
+        brier = Gauge.build("e3_calibration_brier", "Mean Brier score of the last closed labelled window.")
+                .register(registry);
+        accuracy = Gauge.build("e3_accuracy", "Realised accuracy (from labels) of the last closed labelled window.")
+                .register(registry);
+        estimatedAccuracy = Gauge.build("e3_estimated_accuracy",
+                "Label-free accuracy estimate of the last closed window, by method: confidence (mean calibrated "
+                        + "confidence) or atc (average thresholded confidence, unfamiliar items counted wrong).")
+                .labelNames("method").register(registry);
+        windowLabelled = Gauge.build("e3_window_labelled_events", "Labelled events in the last closed labelled window.")
+                .register(registry);
+        windowEvents = Gauge.build("e3_window_events", "Events in the last closed drift window.").register(registry);
+        psi = Gauge.build("e3_drift_psi", "Population stability index of a signal in the last closed window vs the "
+                + "bundle's validation reference.").labelNames("signal").register(registry);
+        ks = Gauge.build("e3_drift_ks", "Kolmogorov-Smirnov distance of a signal in the last closed window vs the "
+                + "bundle's validation reference.").labelNames("signal").register(registry);
+        predictedClassJs = Gauge.build("e3_drift_predicted_class_js",
+                "Jensen-Shannon divergence of the predicted-class distribution vs the reference.").register(registry);
+        labelsJoined = Counter.build("e3_labels_joined_total", "Labels joined to their prediction.").register(registry);
+        labelsExpired = Counter.build("e3_labels_expired_total",
+                "Labels whose prediction did not arrive within labels.ttl.").register(registry);
+        predictionsUnlabelled = Counter.build("e3_predictions_unlabelled_total",
+                "Predictions whose label did not arrive within labels.ttl.").register(registry);
+        labelsInvalid = Counter.build("e3_labels_invalid_total", "Label events that could not be parsed.")
+                .register(registry);
+        labelsLate = Counter.build("e3_labels_late_total",
+                "Joined labels that arrived after their calibration window had closed (labels.max-delay).")
+                .register(registry);
+    }
+
+    /**
+     * Sets {@code e3_review_ratio_reference{model}} from the bundle's {@code reference.review_rate}, once its model
+     * is loaded. Not exported when the bundle has none (the review-ratio alert then compares with the previous day)
+     * or when the job overrides the bundle's triage thresholds: the reference was measured under the bundle's policy
+     * and would mislead under another.
+     *
+     * @return the value exported, or null
+     */
+    public Double exportReviewRatioReference(BundleManifest manifest, boolean triageOverridden) {
+        Double reference = ReferenceDistributions.fromJson(manifest.referenceJson()).reviewRate();
+        if (reference == null || triageOverridden) {
+            reviewRatioReference.remove(manifest.name());
+            return null;
+        }
+        reviewRatioReference.labels(manifest.name()).set(reference);
+        return reference;
+    }
+
+    public static PipelineMetrics get() {
+        return INSTANCE;
+    }
+}

@@ -1,0 +1,40 @@
+package e3stream.pipeline.internal.stats;
+
+import e3stream.pipeline.internal.labels.LabelledPrediction;
+import e3stream.runtime.stats.CalibrationStats;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.functions.AggregateFunction;
+
+/** Adds labelled predictions of a window to a {@link CalibrationStats} accumulator (merges are exact). */
+@Internal
+public final class CalibrationAggregate implements AggregateFunction<LabelledPrediction, CalibrationStats, CalibrationStats> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final int numClasses;
+
+    public CalibrationAggregate(int numClasses) {
+        this.numClasses = numClasses;
+    }
+
+    @Override
+    public CalibrationStats createAccumulator() {
+        return new CalibrationStats(numClasses);
+    }
+
+    @Override
+    public CalibrationStats add(LabelledPrediction value, CalibrationStats acc) {
+        acc.add(value.probabilities, value.label, value.reviewed);
+        return acc;
+    }
+
+    @Override
+    public CalibrationStats getResult(CalibrationStats acc) {
+        return acc;
+    }
+
+    @Override
+    public CalibrationStats merge(CalibrationStats a, CalibrationStats b) {
+        return a.merge(b);
+    }
+}

@@ -1,0 +1,44 @@
+package e3stream.pipeline.internal.stats;
+
+import e3stream.pipeline.internal.events.Json;
+import e3stream.pipeline.internal.events.OutputRecord;
+import e3stream.pipeline.internal.metrics.PipelineMetrics;
+import e3stream.runtime.stats.CalibrationStats;
+import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
+
+/** Publishes a closed window's calibration figures: Prometheus gauges and one record on the calibration topic. */
+@Internal
+public final class CalibrationWindowFunction
+        extends ProcessAllWindowFunction<CalibrationStats, OutputRecord, TimeWindow> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final String topic;
+    private final String model;
+    private final String version;
+
+    public CalibrationWindowFunction(String topic, String model, String version) {
+        this.topic = topic;
+        this.model = model;
+        this.version = version;
+    }
+
+    @Override
+    public void process(Context context, Iterable<CalibrationStats> elements, Collector<OutputRecord> out) {
+        CalibrationStats stats = elements.iterator().next();
+        CalibrationSnapshot s = stats.snapshot();
+        PipelineMetrics m = PipelineMetrics.get();
+        m.ece.set(s.ece());
+        m.nll.set(s.nll());
+        m.brier.set(s.brier());
+        m.accuracy.set(s.accuracy());
+        m.windowLabelled.set(s.count());
+        TimeWindow w = context.window();
+        out.collect(new OutputRecord(topic, Snapshots.CALIBRATION + "-" + w.getStart(),
+                Json.bytes(Snapshots.calibration(s, w.getStart(), w.getEnd(), model, version)), w.maxTimestamp()));
+    }
+}

@@ -1,0 +1,108 @@
+package e3stream.pipeline.internal.stats;
+
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.pipeline.internal.events.Json;
+import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
+import e3stream.runtime.stats.CalibrationStats.ReliabilityBin;
+import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import org.apache.flink.annotation.Internal;
+
+/**
+ * The JSON records of the {@code calibration} topic (schemas/calibration-snapshot.schema.json,
+ * schemas/drift-snapshot.schema.json): one per closed window and kind. Undefined figures (NaN) are written as null.
+ */
+@Internal
+public final class Snapshots {
+
+    public static final String CALIBRATION = "calibration";
+    public static final String DRIFT = "drift";
+
+    private Snapshots() {
+    }
+
+    /** Mean confidence of the labelled items: the label-free estimate to compare with the realised accuracy. */
+    public static double meanConfidence(CalibrationSnapshot s) {
+        double sum = 0;
+        long n = 0;
+        for (ReliabilityBin b : s.reliability()) {
+            if (b.count() > 0) {
+                sum += b.meanConfidence() * b.count();
+                n += b.count();
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    public static ObjectNode calibration(CalibrationSnapshot s, long start, long end, String model, String version) {
+        ObjectNode node = header(CALIBRATION, start, end, model, version);
+        node.put("count", s.count());
+        put(node, "accuracy", s.accuracy());
+        put(node, "estimated_accuracy", meanConfidence(s));
+        put(node, "nll", s.nll());
+        put(node, "brier", s.brier());
+        put(node, "ece", s.ece());
+        put(node, "adaptive_ece", s.adaptiveEce());
+        node.put("accepted_count", s.acceptedCount());
+        put(node, "accepted_accuracy", s.acceptedAccuracy());
+        node.put("reviewed_count", s.reviewedCount());
+        put(node, "review_rate", s.reviewRate());
+        put(node, "review_precision", s.reviewPrecision());
+        put(node, "oracle_collaborative_accuracy", s.oracleCollaborativeAccuracy());
+        ArrayNode bins = node.putArray("reliability");
+        for (ReliabilityBin b : s.reliability()) {
+            ObjectNode bin = bins.addObject();
+            bin.put("lower", b.lower());
+            bin.put("upper", b.upper());
+            bin.put("count", b.count());
+            put(bin, "mean_confidence", b.meanConfidence());
+            put(bin, "accuracy", b.accuracy());
+        }
+        return node;
+    }
+
+    public static ObjectNode drift(DriftSnapshot s, long start, long end, String model, String version) {
+        ObjectNode node = header(DRIFT, start, end, model, version);
+        node.put("count", s.count());
+        put(node, "mean_confidence", s.meanConfidence());
+        put(node, "estimated_accuracy", s.estimatedAccuracy());
+        put(node, "estimated_accuracy_atc", s.estimatedAccuracyAtc());
+        put(node, "review_rate", s.reviewRate());
+        put(node, "mean_entropy", s.meanEntropy());
+        put(node, "mean_mutual_information", s.meanMutualInformation());
+        ObjectNode psi = node.putObject("psi");
+        for (Map.Entry<String, Double> e : s.psi().entrySet()) {
+            put(psi, e.getKey(), e.getValue());
+        }
+        ObjectNode ks = node.putObject("ks");
+        for (Map.Entry<String, Double> e : s.ks().entrySet()) {
+            put(ks, e.getKey(), e.getValue());
+        }
+        put(node, "predicted_class_js", s.predictedClassJsDivergence());
+        ArrayNode fractions = node.putArray("predicted_class_fractions");
+        s.predictedClassFractions().forEach(f -> fractions.add(Double.isNaN(f) ? null : f));
+        return node;
+    }
+
+    private static ObjectNode header(String kind, long start, long end, String model, String version) {
+        ObjectNode node = Json.object();
+        node.put("kind", kind);
+        ObjectNode window = node.putObject("window");
+        window.put("start", start);
+        window.put("end", end);
+        ObjectNode m = node.putObject("model");
+        m.put("name", model);
+        m.put("version", version);
+        return node;
+    }
+
+    private static void put(ObjectNode node, String field, double value) {
+        if (Double.isNaN(value) || Double.isInfinite(value)) {
+            node.putNull(field);
+        } else {
+            node.put(field, value);
+        }
+    }
+}
