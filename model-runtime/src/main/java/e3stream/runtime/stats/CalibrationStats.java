@@ -4,7 +4,11 @@ import e3stream.runtime.uncertainty.Uncertainty;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * Calibration statistics of labelled predictions (a mergeable accumulator). Per item it takes the ensemble
@@ -30,13 +34,18 @@ import java.util.List;
  * ({@link FixedPointSums}), so {@code a.merge(b)} leaves exactly the state of adding both streams to one accumulator,
  * in any order. Not thread-safe: one accumulator per Flink subtask, combined with {@link #merge}.
  *
+ * <p><b>Per source</b>: built with {@code topSources = k > 0}, it also keeps the same figures (without the adaptive
+ * ECE, which needs the fine histogram) for the k busiest sources and {@value TopSources#OTHER} ({@link TopSources};
+ * about 1 KB per source, 2k sources at most); {@link #add(String, double[], int, boolean)} names the item's source and
+ * {@link #snapshotBySource()} gives their figures.
+ *
  * <pre>{@code
- * CalibrationStats stats = new CalibrationStats(10);
- * stats.add(uncertainty, label, decision.decision() == Decision.REVIEW);
+ * CalibrationStats stats = new CalibrationStats(10, 20);
+ * stats.add(event.source, uncertainty.probabilities(), label, decision.decision() == Decision.REVIEW);
  * CalibrationSnapshot s = stats.snapshot();
  * }</pre>
  */
-public final class CalibrationStats implements Serializable {
+public final class CalibrationStats implements Serializable, MergeableStats<CalibrationStats> {
 
     private static final long serialVersionUID = 1L;
 
@@ -61,24 +70,68 @@ public final class CalibrationStats implements Serializable {
     private final long[] binCount = new long[ECE_BINS];
     private final long[] binCorrect = new long[ECE_BINS];
     private final FixedPointSums binConfidence = new FixedPointSums(ECE_BINS);
-    private final long[] fineCount = new long[FineGrid.BINS];
-    private final long[] fineCorrect = new long[FineGrid.BINS];
-    private final FixedPointSums fineConfidence = new FixedPointSums(FineGrid.BINS);
+    /** The adaptive-ECE histogram; of length 0 in a {@link #compact} accumulator. */
+    private final long[] fineCount;
+    private final long[] fineCorrect;
+    private final FixedPointSums fineConfidence;
+    /** The per-source breakdown, or null without one (and in accumulators written before it existed). */
+    private final TopSources<CalibrationStats> sources;
 
     /** @param numClasses classes of the model ({@code >= 2}); every added probability vector must have this length */
     public CalibrationStats(int numClasses) {
+        this(numClasses, 0, true);
+    }
+
+    /**
+     * Calibration statistics of the whole stream and of its {@code topSources} busiest sources plus
+     * {@value TopSources#OTHER} (0: no per-source figures).
+     *
+     * @throws IllegalArgumentException if {@code numClasses < 2} or {@code topSources} is outside
+     *                                  {@code [0, TopSources.MAX_TOP]}
+     */
+    public CalibrationStats(int numClasses, int topSources) {
+        this(numClasses, topSources, true);
+    }
+
+    /**
+     * An accumulator without the adaptive-ECE histogram (its adaptive ECE is NaN) and without sources: about 1 KB
+     * instead of 80 KB; what {@link TopSources} keeps per source.
+     */
+    public static CalibrationStats compact(int numClasses) {
+        return new CalibrationStats(numClasses, 0, false);
+    }
+
+    private CalibrationStats(int numClasses, int topSources, boolean adaptive) {
         if (numClasses < 2) {
             throw new IllegalArgumentException("numClasses must be >= 2, got " + numClasses);
         }
+        if (topSources < 0) {
+            throw new IllegalArgumentException("topSources must be >= 0 (0: no per-source figures), got " + topSources);
+        }
         this.numClasses = numClasses;
+        int fine = adaptive ? FineGrid.BINS : 0;
+        fineCount = new long[fine];
+        fineCorrect = new long[fine];
+        fineConfidence = new FixedPointSums(fine);
+        sources = topSources == 0 ? null : new TopSources<>(topSources, compact(numClasses));
     }
 
     public int numClasses() {
         return numClasses;
     }
 
+    @Override
     public long count() {
         return count;
+    }
+
+    /** How many sources are reported by name (0: no per-source figures). */
+    public int topSources() {
+        return sources == null ? 0 : sources.top();
+    }
+
+    private boolean adaptive() {
+        return fineCount.length > 0;
     }
 
     /** Adds one labelled prediction. */
@@ -133,10 +186,25 @@ public final class CalibrationStats implements Serializable {
         binCount[b]++;
         binCorrect[b] += ok ? 1 : 0;
         binConfidence.add(b, conf);
-        int f = GRID.bin(conf);
-        fineCount[f]++;
-        fineCorrect[f] += ok ? 1 : 0;
-        fineConfidence.add(f, conf);
+        if (adaptive()) {
+            int f = GRID.bin(conf);
+            fineCount[f]++;
+            fineCorrect[f] += ok ? 1 : 0;
+            fineConfidence.add(f, conf);
+        }
+    }
+
+    /**
+     * Adds one labelled prediction of {@code source} (null: none): to the whole stream's figures and, with a
+     * per-source breakdown, to its source's (or {@value TopSources#OTHER}'s).
+     *
+     * @throws IllegalArgumentException as {@link #add(double[], int, boolean)}
+     */
+    public void add(String source, double[] probabilities, int label, boolean reviewed) {
+        add(probabilities, label, reviewed); // validates first
+        if (sources != null) {
+            sources.forItem(source).add(probabilities, label, reviewed);
+        }
     }
 
     /** ECE bin {@code ((b-1)/15, b/15]}, the first one including 0. */
@@ -149,10 +217,15 @@ public final class CalibrationStats implements Serializable {
      *
      * @throws IllegalArgumentException if the class counts differ
      */
+    @Override
     public CalibrationStats merge(CalibrationStats other) {
         if (other.numClasses != numClasses) {
             throw new IllegalArgumentException("cannot merge calibration stats of " + other.numClasses
                     + " classes into " + numClasses + " classes");
+        }
+        if (adaptive() != other.adaptive() || topSources() != other.topSources()) {
+            throw new IllegalArgumentException("cannot merge calibration stats " + describe(other) + " into "
+                    + describe(this));
         }
         count += other.count;
         correct += other.correct;
@@ -166,12 +239,20 @@ public final class CalibrationStats implements Serializable {
             binCorrect[b] += other.binCorrect[b];
         }
         binConfidence.addAll(other.binConfidence);
-        for (int f = 0; f < FineGrid.BINS; f++) {
+        for (int f = 0; f < fineCount.length; f++) {
             fineCount[f] += other.fineCount[f];
             fineCorrect[f] += other.fineCorrect[f];
         }
         fineConfidence.addAll(other.fineConfidence);
+        if (sources != null) {
+            sources.merge(other.sources);
+        }
         return this;
+    }
+
+    private static String describe(CalibrationStats c) {
+        return (c.adaptive() ? "with" : "without") + " the adaptive-ECE histogram and " + c.topSources()
+                + " sources by name";
     }
 
     /** A new accumulator holding the items of both (neither argument changes). */
@@ -181,7 +262,24 @@ public final class CalibrationStats implements Serializable {
 
     /** An independent copy. */
     public CalibrationStats copy() {
-        return new CalibrationStats(numClasses).merge(this);
+        return emptyLike().merge(this);
+    }
+
+    @Override
+    public CalibrationStats emptyLike() {
+        return new CalibrationStats(numClasses, topSources(), adaptive());
+    }
+
+    /**
+     * Figures of the busiest sources (most labelled items first) and then {@value TopSources#OTHER}, as
+     * {@link TopSources#bySource()} chooses them; their adaptive ECE is NaN. Empty without a per-source breakdown.
+     */
+    public Map<String, CalibrationSnapshot> snapshotBySource() {
+        Map<String, CalibrationSnapshot> out = new LinkedHashMap<>();
+        if (sources != null) {
+            sources.bySource().forEach((name, stats) -> out.put(name, stats.snapshot()));
+        }
+        return Collections.unmodifiableMap(out);
     }
 
     /** The current figures as an immutable record. */
@@ -205,7 +303,7 @@ public final class CalibrationStats implements Serializable {
     }
 
     private double adaptiveEce() {
-        if (count == 0) {
+        if (count == 0 || !adaptive()) {
             return Double.NaN;
         }
         double total = 0;
@@ -250,7 +348,8 @@ public final class CalibrationStats implements Serializable {
                 && reviewed == s.reviewed && reviewedWrong == s.reviewedWrong && sums.equals(s.sums)
                 && Arrays.equals(binCount, s.binCount) && Arrays.equals(binCorrect, s.binCorrect)
                 && binConfidence.equals(s.binConfidence) && Arrays.equals(fineCount, s.fineCount)
-                && Arrays.equals(fineCorrect, s.fineCorrect) && fineConfidence.equals(s.fineConfidence);
+                && Arrays.equals(fineCorrect, s.fineCorrect) && fineConfidence.equals(s.fineConfidence)
+                && Objects.equals(sources, s.sources);
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Label-free drift statistics of a prediction stream against the bundle's {@link ReferenceDistributions} (a
@@ -36,13 +37,19 @@ import java.util.Map;
  * fixed point, so {@code a.merge(b)} leaves exactly the state of adding both streams to one accumulator. Not
  * thread-safe: one accumulator per Flink subtask, combined with {@link #merge}.
  *
+ * <p><b>Per source</b>: built with {@code topSources = k > 0}, it also keeps the same figures (without the KS
+ * distances) for the k busiest sources and {@value TopSources#OTHER} ({@link TopSources}: every item counted in
+ * exactly one of them; about 1 KB per source, 2k sources at most); {@link #add(String, double, double, double, int,
+ * boolean, double)} names the item's source and {@link #snapshotBySource()} gives their figures. Merging two such
+ * accumulators adds their sources as {@link TopSources#merge} says (the whole-stream figures stay exact).
+ *
  * <pre>{@code
- * DriftStats drift = new DriftStats(ReferenceDistributions.fromJson(manifest.referenceJson()));
- * drift.add(uncertainty, decision.decision() == Decision.REVIEW);
+ * DriftStats drift = new DriftStats(ReferenceDistributions.fromJson(manifest.referenceJson()), 20);
+ * drift.add(event.source, u.confidence(), u.entropy(), u.mutualInformation(), u.classIndex(), reviewed, Double.NaN);
  * double psi = drift.snapshot().psi().get("confidence");
  * }</pre>
  */
-public final class DriftStats implements Serializable {
+public final class DriftStats implements Serializable, MergeableStats<DriftStats> {
 
     private static final long serialVersionUID = 1L;
 
@@ -61,7 +68,8 @@ public final class DriftStats implements Serializable {
     private long reviewed;
     private final FixedPointSums sums = new FixedPointSums(3); // confidence, entropy, MI
     private final long[][] psiCounts = new long[3][];
-    private final long[][] fine = new long[3][FineGrid.BINS];
+    /** The KS histograms; each of length 0 in a {@link #compact} accumulator. */
+    private final long[][] fine;
     private final long[] classCounts;
     /** The density signal's reference, or null when the bundle has no density output. */
     private final SignalReference densityReference;
@@ -72,12 +80,41 @@ public final class DriftStats implements Serializable {
     /** Below this density (the validation 1 % quantile) an item counts as wrong for ATC (NaN: no density). */
     private final double densityFloor;
     private long atcAccepted;
+    /** The per-source breakdown, or null without one (and in accumulators written before it existed). */
+    private final TopSources<DriftStats> sources;
 
+    /** Drift statistics of the whole stream against {@code reference}, without a per-source breakdown. */
     public DriftStats(ReferenceDistributions reference) {
+        this(reference, 0, true);
+    }
+
+    /**
+     * Drift statistics of the whole stream and of its {@code topSources} busiest sources plus
+     * {@value TopSources#OTHER} (0: no per-source figures).
+     *
+     * @throws IllegalArgumentException if {@code topSources} is outside {@code [0, TopSources.MAX_TOP]}
+     */
+    public DriftStats(ReferenceDistributions reference, int topSources) {
+        this(reference, topSources, true);
+    }
+
+    /**
+     * An accumulator without the KS histograms (its snapshot has no KS distances) and without sources: about 1 KB
+     * instead of 50 KB; what {@link TopSources} keeps per source.
+     */
+    public static DriftStats compact(ReferenceDistributions reference) {
+        return new DriftStats(reference, 0, false);
+    }
+
+    private DriftStats(ReferenceDistributions reference, int topSources, boolean withKs) {
         if (reference == null) {
             throw new IllegalArgumentException("drift statistics need the bundle's reference distributions");
         }
+        if (topSources < 0) {
+            throw new IllegalArgumentException("topSources must be >= 0 (0: no per-source figures), got " + topSources);
+        }
         this.reference = reference;
+        fine = new long[3][withKs ? FineGrid.BINS : 0];
         double maxEntropy = Math.log(reference.numClasses());
         grids = new FineGrid[] {new FineGrid(0, 1, true), new FineGrid(0, maxEntropy, false),
             new FineGrid(0, maxEntropy, false)};
@@ -91,6 +128,7 @@ public final class DriftStats implements Serializable {
         Double accuracy = reference.accuracy();
         atcThreshold = accuracy == null ? Double.NaN
                 : reference.signal(ReferenceDistributions.CONFIDENCE).quantile(1 - accuracy);
+        sources = topSources == 0 ? null : new TopSources<>(topSources, compact(reference));
     }
 
     /** Validation quantile of the feature log density below which ATC counts an item as wrong. */
@@ -100,8 +138,18 @@ public final class DriftStats implements Serializable {
         return reference;
     }
 
+    @Override
     public long count() {
         return count;
+    }
+
+    /** How many sources are reported by name (0: no per-source figures). */
+    public int topSources() {
+        return sources == null ? 0 : sources.top();
+    }
+
+    private boolean withKs() {
+        return fine[0].length > 0;
     }
 
     public void add(Uncertainty u, boolean reviewed) {
@@ -151,7 +199,9 @@ public final class DriftStats implements Serializable {
         for (int s = 0; s < 3; s++) {
             sums.add(s, v[s]);
             psiCounts[s][reference.signal(ReferenceDistributions.SIGNALS.get(s)).bin(v[s])]++;
-            fine[s][grids[s].bin(v[s])]++;
+            if (withKs()) {
+                fine[s][grids[s].bin(v[s])]++;
+            }
         }
         classCounts[predictedClass]++;
         boolean hasDensity = densityReference != null && !Double.isNaN(featureLogDensity);
@@ -165,14 +215,34 @@ public final class DriftStats implements Serializable {
     }
 
     /**
+     * Adds one prediction of {@code source} (null: none): to the whole stream's figures and, with a per-source
+     * breakdown, to its source's (or {@value TopSources#OTHER}'s).
+     *
+     * @throws IllegalArgumentException as {@link #add(double, double, double, int, boolean, double)}
+     */
+    public void add(String source, double confidence, double entropy, double mutualInformation, int predictedClass,
+                    boolean reviewed, double featureLogDensity) {
+        add(confidence, entropy, mutualInformation, predictedClass, reviewed, featureLogDensity); // validates first
+        if (sources != null) {
+            sources.forItem(source).add(confidence, entropy, mutualInformation, predictedClass, reviewed,
+                    featureLogDensity);
+        }
+    }
+
+    /**
      * Adds another accumulator's items to this one; afterwards this is exactly the accumulator of both streams.
      *
      * @throws IllegalArgumentException if the two were built against different references
      */
+    @Override
     public DriftStats merge(DriftStats other) {
         if (!reference.equals(other.reference)) {
             throw new IllegalArgumentException("cannot merge drift statistics built against different reference "
                     + "distributions (different bundles or versions)");
+        }
+        if (withKs() != other.withKs() || topSources() != other.topSources()) {
+            throw new IllegalArgumentException("cannot merge drift statistics " + describe(other) + " into "
+                    + describe(this));
         }
         count += other.count;
         reviewed += other.reviewed;
@@ -181,7 +251,7 @@ public final class DriftStats implements Serializable {
             for (int i = 0; i < psiCounts[s].length; i++) {
                 psiCounts[s][i] += other.psiCounts[s][i];
             }
-            for (int i = 0; i < FineGrid.BINS; i++) {
+            for (int i = 0; i < fine[s].length; i++) {
                 fine[s][i] += other.fine[s][i];
             }
         }
@@ -193,7 +263,14 @@ public final class DriftStats implements Serializable {
             densityCounts[i] += other.densityCounts[i];
         }
         atcAccepted += other.atcAccepted;
+        if (sources != null) {
+            sources.merge(other.sources);
+        }
         return this;
+    }
+
+    private static String describe(DriftStats d) {
+        return (d.withKs() ? "with" : "without") + " KS histograms and " + d.topSources() + " sources by name";
     }
 
     /** A new accumulator holding the items of both (neither argument changes). */
@@ -202,7 +279,24 @@ public final class DriftStats implements Serializable {
     }
 
     public DriftStats copy() {
-        return new DriftStats(reference).merge(this);
+        return emptyLike().merge(this);
+    }
+
+    @Override
+    public DriftStats emptyLike() {
+        return new DriftStats(reference, topSources(), withKs());
+    }
+
+    /**
+     * Figures of the busiest sources (most items first) and then {@value TopSources#OTHER}, as
+     * {@link TopSources#bySource()} chooses them; without KS distances. Empty without a per-source breakdown.
+     */
+    public Map<String, DriftSnapshot> snapshotBySource() {
+        Map<String, DriftSnapshot> out = new LinkedHashMap<>();
+        if (sources != null) {
+            sources.bySource().forEach((name, stats) -> out.put(name, stats.snapshot()));
+        }
+        return Collections.unmodifiableMap(out);
     }
 
     public DriftSnapshot snapshot() {
@@ -213,7 +307,9 @@ public final class DriftStats implements Serializable {
             String name = ReferenceDistributions.SIGNALS.get(s);
             SignalReference ref = reference.signal(name);
             psi.put(name, psi(psiCounts[s], ref.fractions()));
-            ks.put(name, ks(fine[s], grids[s], ref));
+            if (withKs()) {
+                ks.put(name, ks(fine[s], grids[s], ref));
+            }
         }
         double[] expectedClasses = reference.predictedClass();
         psi.put(PREDICTED_CLASS, psi(classCounts, expectedClasses));
@@ -287,7 +383,7 @@ public final class DriftStats implements Serializable {
                 && reviewed == d.reviewed && sums.equals(d.sums) && Arrays.deepEquals(psiCounts, d.psiCounts)
                 && Arrays.deepEquals(fine, d.fine) && Arrays.equals(classCounts, d.classCounts)
                 && densityItems == d.densityItems && Arrays.equals(densityCounts, d.densityCounts)
-                && atcAccepted == d.atcAccepted;
+                && atcAccepted == d.atcAccepted && Objects.equals(sources, d.sources);
     }
 
     @Override
@@ -305,7 +401,8 @@ public final class DriftStats implements Serializable {
      *                                wrong; NaN when the reference has no accuracy
      * @param psi                     by signal: confidence, entropy, mutual_information, predicted_class, and
      *                                feature_log_density when the bundle has it
-     * @param ks                      by signal: confidence, entropy, mutual_information
+     * @param ks                      by signal: confidence, entropy, mutual_information (empty for a source's
+     *                                figures)
      * @param predictedClassFractions live share per class
      */
     public record DriftSnapshot(long count, double meanConfidence, double estimatedAccuracy,

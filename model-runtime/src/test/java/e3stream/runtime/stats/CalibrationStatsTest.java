@@ -13,6 +13,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -141,5 +144,42 @@ class CalibrationStatsTest {
             p[k] /= sum;
         }
         return p;
+    }
+
+    @Test
+    void perSourceFiguresEqualEachSourceAloneAndTheWholeStreamStaysExact() throws Exception {
+        Random rnd = new Random(11);
+        CalibrationStats whole = new CalibrationStats(2);
+        CalibrationStats bySource = new CalibrationStats(2, 2);
+        Map<String, CalibrationStats> alone = new HashMap<>();
+        for (int i = 0; i < 9_000; i++) {
+            // "good" is right as often as its confidence says; "bad" is right half as often; "rare" is small
+            String source = i % 9 == 0 ? "rare" : i % 2 == 0 ? "good" : "bad";
+            double c = 0.5 + 0.5 * rnd.nextDouble();
+            double pRight = source.equals("bad") ? c / 2 : c;
+            int label = rnd.nextDouble() < pRight ? 0 : 1;
+            double[] p = {c, 1 - c};
+            boolean reviewed = c < 0.7;
+            whole.add(p, label, reviewed);
+            bySource.add(source, p, label, reviewed);
+            String bucket = source.equals("rare") ? "other" : source;
+            alone.computeIfAbsent(bucket, x -> CalibrationStats.compact(2)).add(p, label, reviewed);
+        }
+        assertEquals(whole.snapshot(), bySource.snapshot());
+        Map<String, CalibrationSnapshot> s = bySource.snapshotBySource();
+        assertEquals(List.of("bad", "good", "other"), List.copyOf(s.keySet()), "4,000 each: by name");
+        for (String name : s.keySet()) {
+            assertEquals(alone.get(name).snapshot(), s.get(name), name);
+            assertTrue(Double.isNaN(s.get(name).adaptiveEce()), "no adaptive ECE per source");
+        }
+        assertTrue(s.get("good").ece() < 0.03, "good ECE " + s.get("good").ece());
+        assertTrue(s.get("bad").ece() > 0.3, "bad ECE " + s.get("bad").ece());
+        assertEquals(0.375, s.get("bad").accuracy(), 0.02);
+        CalibrationStats back = (CalibrationStats) TopSourcesTest.deserialise(TopSourcesTest.serialise(bySource));
+        assertEquals(bySource, back);
+        assertEquals("cannot merge calibration stats without the adaptive-ECE histogram and 0 sources by name into "
+                        + "with the adaptive-ECE histogram and 2 sources by name",
+                assertThrows(IllegalArgumentException.class, () -> bySource.merge(CalibrationStats.compact(2)))
+                        .getMessage());
     }
 }

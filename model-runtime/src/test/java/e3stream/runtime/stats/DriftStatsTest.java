@@ -11,6 +11,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -171,5 +172,76 @@ class DriftStatsTest {
         assertEquals("predicted class 2 is outside [0, 2) (the reference has 2 classes)",
                 assertThrows(IllegalArgumentException.class, () -> d.add(0.5, 0.1, 0.0, 2, false)).getMessage());
         assertEquals(0, d.count());
+    }
+
+    @Test
+    void perSourceFiguresShowTheOneShiftedSourceAndLeaveTheWholeStreamFiguresAsTheyWere() throws Exception {
+        Random rnd = new Random(9);
+        ReferenceDistributions ref = reference(0.5, 0.5);
+        DriftStats whole = new DriftStats(ref);
+        DriftStats bySource = new DriftStats(ref, 3);
+        Map<String, DriftStats> alone = new HashMap<>();
+        for (int i = 0; i < 30_000; i++) {
+            String source = "cam-" + i % 3;
+            boolean shifted = source.equals("cam-2"); // its confidence is u² instead of uniform, and it is reviewed more
+            double u = rnd.nextDouble();
+            double c = shifted ? u * u : u;
+            double h = 0.6 * rnd.nextDouble();
+            double mi = 0.1 * rnd.nextDouble();
+            int k = rnd.nextInt(2);
+            boolean reviewed = rnd.nextDouble() < (shifted ? 0.6 : 0.2);
+            whole.add(c, h, mi, k, reviewed);
+            bySource.add(source, c, h, mi, k, reviewed, Double.NaN);
+            alone.computeIfAbsent(source, x -> DriftStats.compact(ref)).add(c, h, mi, k, reviewed);
+        }
+        assertEquals(whole.snapshot(), bySource.snapshot(), "the whole stream's figures do not change");
+        Map<String, DriftSnapshot> s = bySource.snapshotBySource();
+        assertEquals(List.of("cam-0", "cam-1", "cam-2"), List.copyOf(s.keySet()), "10,000 each: by name");
+        for (String name : s.keySet()) {
+            assertEquals(alone.get(name).snapshot(), s.get(name), name + " alone");
+            assertEquals(Map.of(), s.get(name).ks(), "no KS per source");
+        }
+        // shares (sqrt(0.5), 1 - sqrt(0.5)) against (0.5, 0.5): 0.18
+        assertEquals(0.18, s.get("cam-2").psi().get("confidence"), 0.01);
+        assertEquals(0.6, s.get("cam-2").reviewRate(), 0.02);
+        for (String clean : List.of("cam-0", "cam-1")) {
+            for (Map.Entry<String, Double> psi : s.get(clean).psi().entrySet()) {
+                assertTrue(psi.getValue() < 0.01, clean + " PSI of " + psi.getKey() + " " + psi.getValue());
+            }
+            assertEquals(0.2, s.get(clean).reviewRate(), 0.02);
+        }
+        DriftStats back = (DriftStats) TopSourcesTest.deserialise(TopSourcesTest.serialise(bySource));
+        assertEquals(bySource, back);
+        assertEquals(s, back.snapshotBySource());
+        assertTrue(TopSourcesTest.serialise(bySource).length < 80_000 + 8 * 2_000,
+                "whole stream + 6 compact sources: " + TopSourcesTest.serialise(bySource).length + " bytes");
+    }
+
+    @Test
+    void aCompactAccumulatorHasTheSameFiguresWithoutKsAndDoesNotMergeWithAFullOne() {
+        Random rnd = new Random(10);
+        ReferenceDistributions ref = reference(0.5, 0.5);
+        DriftStats full = new DriftStats(ref);
+        DriftStats compact = DriftStats.compact(ref);
+        for (int i = 0; i < 1_000; i++) {
+            double c = rnd.nextDouble();
+            full.add(c, 0.3, 0.05, i % 2, i % 3 == 0);
+            compact.add(c, 0.3, 0.05, i % 2, i % 3 == 0);
+        }
+        DriftSnapshot f = full.snapshot();
+        DriftSnapshot k = compact.snapshot();
+        assertEquals(f.psi(), k.psi());
+        assertEquals(f.reviewRate(), k.reviewRate(), 0.0);
+        assertEquals(f.estimatedAccuracy(), k.estimatedAccuracy(), 0.0);
+        assertEquals(f.estimatedAccuracyAtc(), k.estimatedAccuracyAtc(), 0.0);
+        assertEquals(f.predictedClassJsDivergence(), k.predictedClassJsDivergence(), 0.0);
+        assertEquals(Map.of(), k.ks());
+        assertEquals(Map.of(), full.snapshotBySource(), "no per-source figures without topSources");
+        assertEquals("cannot merge drift statistics without KS histograms and 0 sources by name into with KS "
+                        + "histograms and 0 sources by name",
+                assertThrows(IllegalArgumentException.class, () -> full.merge(compact)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new DriftStats(ref, 3).merge(new DriftStats(ref, 4)));
+        assertEquals("topSources must be >= 0 (0: no per-source figures), got -1",
+                assertThrows(IllegalArgumentException.class, () -> new DriftStats(ref, -1)).getMessage());
     }
 }
