@@ -20,6 +20,7 @@ import java.util.TreeMap;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import e3stream.pipeline.internal.KafkaConfigReferences;
 import e3stream.pipeline.internal.events.DeadLetters;
 import e3stream.pipeline.internal.events.TimestampWindow;
 import e3stream.pipeline.internal.metrics.PortRange;
@@ -515,8 +516,9 @@ public final class E3StreamOptions implements Serializable {
         positive(MAX_PAYLOAD_BYTES);
         positive(MAX_PIXELS);
         positive(MAX_DECODE_BYTES);
+        int maxRequestSize = producerMaxRequestSize(); // its message names the key
         try {
-            DeadLetters.checkMaxRequestSize(producerMaxRequestSize());
+            DeadLetters.checkMaxRequestSize(maxRequestSize);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(KAFKA_PROPERTIES_PREFIX + "max.request.size: " + e.getMessage(), e);
         }
@@ -660,14 +662,15 @@ public final class E3StreamOptions implements Serializable {
     /**
      * Kafka client properties shown in clear by {@link #toString()}: settings without secrets. Every other
      * {@value #KAFKA_PROPERTIES_PREFIX}* value (passwords, keys, JAAS configuration, config-provider references,
-     * keystore paths, anything new) is masked.
+     * keystore paths, anything new) is masked; {@code config.providers} (the providers' aliases) is shown, their
+     * settings ({@code config.providers.<alias>.*}) are not.
      */
     public static final List<String> SHOWN_KAFKA_PROPERTIES = List.of("security.protocol", "sasl.mechanism",
             "client.id", "acks", "linger.ms", "batch.size", "compression.type", "max.request.size",
             "request.timeout.ms", "delivery.timeout.ms", "retries", "retry.backoff.ms", "enable.idempotence",
             "isolation.level", "max.poll.records", "fetch.max.bytes", "max.partition.fetch.bytes",
             "session.timeout.ms", "auto.offset.reset", "client.dns.lookup", "ssl.endpoint.identification.algorithm",
-            "ssl.protocol", "ssl.enabled.protocols");
+            "ssl.protocol", "ssl.enabled.protocols", "config.providers");
 
     /** What {@link #toString()} shows for a masked value. */
     public static final String MASK = "******";
@@ -708,12 +711,15 @@ public final class E3StreamOptions implements Serializable {
      * default): every record the job writes, dead letters included, must fit it.
      */
     public int producerMaxRequestSize() {
-        String value = kafkaProperties().getProperty("max.request.size");
+        // The job sizes dead letters by it, so it reads this one value itself: a ${provider:...} reference is
+        // resolved here, as the producer would resolve it.
+        String value = KafkaConfigReferences.resolve(kafkaProperties(), "max.request.size");
         try {
             return value == null ? DeadLetters.KAFKA_DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(KAFKA_PROPERTIES_PREFIX + "max.request.size must be a number of "
-                    + "bytes, found " + value, e);
+                    + "bytes, found " + value + (value.contains("${") ? " (a reference to a config provider that "
+                    + KAFKA_PROPERTIES_PREFIX + "config.providers does not name?)" : ""), e);
         }
     }
 

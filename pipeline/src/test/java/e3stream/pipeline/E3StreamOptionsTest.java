@@ -180,6 +180,38 @@ class E3StreamOptionsTest {
     }
 
     @Test
+    void configProviderReferencesReachTheKafkaClientsUnchangedAndTheMaxRequestSizeTheJobReadsIsResolved(@TempDir Path dir)
+            throws Exception {
+        Path secrets = dir.resolve("kafka-secrets.properties");
+        Files.writeString(secrets, "password=jaas-secret\nmax.request.size=2097152\n");
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, """
+                kafka.bootstrap-servers: a:9092
+                model.bundle: models/e3
+                kafka.properties.config.providers: file,env
+                kafka.properties.config.providers.file.class: org.apache.kafka.common.config.provider.FileConfigProvider
+                kafka.properties.config.providers.env.class: org.apache.kafka.common.config.provider.EnvVarConfigProvider
+                kafka.properties.sasl.jaas.config: org.apache.kafka.common.security.scram.ScramLoginModule required username="e3" password="${file:%1$s:password}";
+                kafka.properties.max.request.size: ${file:%1$s:max.request.size}
+                """.formatted(secrets));
+        E3StreamOptions o = E3StreamOptions.fromArgs(new String[] {"--config", yaml.toString()});
+        // the Kafka clients get the reference and resolve it where they run
+        assertEquals("org.apache.kafka.common.security.scram.ScramLoginModule required username=\"e3\" password=\"${file:"
+                + secrets + ":password}\";", o.kafkaProperties().getProperty("sasl.jaas.config"));
+        // the one value the job reads itself (dead letters are sized by it) is resolved as the producer resolves it
+        assertEquals(2097152, o.producerMaxRequestSize());
+        String printed = o.toString();
+        assertFalse(printed.contains("jaas-secret"), printed);
+        assertTrue(printed.contains("kafka.properties.config.providers=file,env"), printed);
+        assertTrue(printed.contains("kafka.properties.sasl.jaas.config=******"), printed);
+
+        assertEquals("kafka.properties.max.request.size must be a number of bytes, found ${vault:kafka:size} (a "
+                + "reference to a config provider that kafka.properties.config.providers does not name?)",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--kafka.properties.max.request.size", "${vault:kafka:size}"))).getMessage());
+    }
+
+    @Test
     void restartAndMetricsBindAddressOptionsAreValidatedNamingTheKey() {
         assertEquals("job.restart.initial-backoff (PT2M) must not exceed job.restart.max-backoff (PT1M)",
                 assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(

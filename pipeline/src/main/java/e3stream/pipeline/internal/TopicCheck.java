@@ -20,6 +20,8 @@ import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.SslAuthenticationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -30,7 +32,8 @@ import org.apache.flink.annotation.Internal;
  * The start-up check of the job's topics ({@code images}, {@code labels} and the four outputs): asks the brokers
  * (Kafka {@link Admin}, with the job's {@code kafka.properties.*}, so TLS/SASL apply) within
  * {@code kafka.topic-check-timeout}, and either creates the missing ones ({@code kafka.create-missing-topics}) or stops
- * start-up with a message naming them and the brokers. Without it a missing input topic failed the running job (the
+ * start-up with a message naming them and the brokers; brokers that refuse the job's SASL credentials or TLS
+ * handshake stop it at once, with a message saying which settings to check. Without it a missing input topic failed the running job (the
  * Kafka source finds no partitions) and a missing output topic failed the sink at its first record, over and over.
  *
  * <pre>{@code
@@ -95,6 +98,8 @@ public final class TopicCheck {
                 } catch (ExecutionException e) {
                     if (e.getCause() instanceof UnknownTopicOrPartitionException) {
                         missing.add(topic);
+                    } else if (e.getCause() instanceof AuthenticationException refused) {
+                        throw notAuthenticated(brokers, refused);
                     } else {
                         throw unanswered(brokers, timeout, e.getCause());
                     }
@@ -150,6 +155,23 @@ public final class TopicCheck {
 
     private static long remainingMs(long deadlineNanos) {
         return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+    }
+
+    /**
+     * The brokers answered but refused the job's client: a wrong SASL user or password, a mechanism they do not
+     * enable, or a TLS handshake that failed (Kafka fails such calls at once, so this comes in seconds).
+     */
+    private static TopicCheckException notAuthenticated(String brokers, AuthenticationException cause) {
+        String p = E3StreamOptions.KAFKA_PROPERTIES_PREFIX;
+        String check = cause instanceof SslAuthenticationException
+                ? "the TLS handshake with the Kafka brokers " + brokers + " failed (" + cause + "); check " + p
+                        + "ssl.truststore.* (the certificate or CA the brokers' certificates are signed with), " + p
+                        + "ssl.keystore.* when the brokers require a client certificate, and that the brokers' "
+                        + "certificates name the hosts in " + E3StreamOptions.BOOTSTRAP_SERVERS.key()
+                : "the Kafka brokers " + brokers + " refused to authenticate the job (" + cause + "); check "
+                        + p + "security.protocol, " + p + "sasl.mechanism and the user name and password in " + p
+                        + "sasl.jaas.config";
+        return new TopicCheckException(check, cause);
     }
 
     private static TopicCheckException unanswered(String brokers, Duration timeout, Throwable cause) {

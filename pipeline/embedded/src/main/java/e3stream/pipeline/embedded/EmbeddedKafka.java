@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -42,6 +43,9 @@ import org.apache.kafka.server.common.MetadataVersion;
  * test run) formats it with another version, to run the tests against a v2 broker.
  * Producers must keep {@code transaction.timeout.ms} below {@link #MAX_TRANSACTION_TIMEOUT_MS}.
  *
+ * <p>{@link #start(List, Map)} adds listeners with other security protocols (SSL, SASL_SSL) beside the PLAINTEXT one,
+ * for tests of clients that authenticate; the PLAINTEXT listener stays, for topic creation and the tests' own clients.
+ *
  * <pre>{@code
  * try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
  *     kafka.createTopics(2, "images", "predictions");
@@ -58,27 +62,53 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private final KafkaRaftServer server;
     private final Path logDir;
-    private final String bootstrapServers;
+    /** {@code host:port} by listener name, PLAINTEXT first. */
+    private final Map<String, String> listeners;
     private boolean closed;
 
-    private EmbeddedKafka(KafkaRaftServer server, Path logDir, String bootstrapServers) {
+    private EmbeddedKafka(KafkaRaftServer server, Path logDir, Map<String, String> listeners) {
         this.server = server;
         this.logDir = logDir;
-        this.bootstrapServers = bootstrapServers;
+        this.listeners = listeners;
     }
 
     /** Formats a fresh log directory and starts the broker; returns once it accepts connections. */
     public static EmbeddedKafka start() throws IOException {
+        return start(List.of(), Map.of());
+    }
+
+    /**
+     * As {@link #start()}, with one more loopback listener per entry of {@code securityProtocols} ({@code SSL},
+     * {@code SASL_SSL}, {@code SASL_PLAINTEXT}; each listener is named after its protocol, so listener-specific
+     * settings are {@code listener.name.sasl_ssl.*}), and {@code brokerProperties} (keystores, truststores, SASL
+     * mechanisms and JAAS settings) added to the broker's configuration.
+     */
+    public static EmbeddedKafka start(List<String> securityProtocols, Map<String, String> brokerProperties)
+            throws IOException {
         Path logDir = Files.createTempDirectory("e3stream-kafka-");
-        int brokerPort = freePort();
+        Map<String, String> listeners = new LinkedHashMap<>();
+        listeners.put("PLAINTEXT", "127.0.0.1:" + freePort());
+        for (String protocol : securityProtocols) {
+            if (!List.of("SSL", "SASL_SSL", "SASL_PLAINTEXT").contains(protocol)) {
+                throw new IllegalArgumentException("unknown listener security protocol " + protocol
+                        + "; expected SSL, SASL_SSL or SASL_PLAINTEXT");
+            }
+            listeners.put(protocol, "127.0.0.1:" + freePort());
+        }
         int controllerPort = freePort();
+        StringBuilder advertised = new StringBuilder();
+        StringBuilder protocolMap = new StringBuilder("CONTROLLER:PLAINTEXT");
+        listeners.forEach((name, address) -> {
+            advertised.append(advertised.isEmpty() ? "" : ",").append(name).append("://").append(address);
+            protocolMap.append(',').append(name).append(':').append(name);
+        });
         Properties props = new Properties();
         props.put("process.roles", "broker,controller");
         props.put("node.id", "1");
         props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("listeners", advertised + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", advertised.toString());
+        props.put("listener.security.protocol.map", protocolMap.toString());
         props.put("controller.listener.names", "CONTROLLER");
         props.put("inter.broker.listener.name", "PLAINTEXT");
         props.put("log.dirs", logDir.toString());
@@ -98,6 +128,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("broker.session.timeout.ms", "60000");
         props.put("controller.quorum.fetch.timeout.ms", "60000");
         props.put("controller.quorum.election.timeout.ms", "10000");
+        props.putAll(brokerProperties);
         try {
             new Formatter()
                     .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
@@ -122,14 +153,23 @@ public final class EmbeddedKafka implements AutoCloseable {
             deleteRecursively(logDir);
             throw new IOException("the embedded Kafka broker did not start: " + e, e);
         }
-        EmbeddedKafka kafka = new EmbeddedKafka(server, logDir, "127.0.0.1:" + brokerPort);
+        EmbeddedKafka kafka = new EmbeddedKafka(server, logDir, listeners);
         kafka.awaitReady();
         return kafka;
     }
 
     /** {@code host:port} of the PLAINTEXT listener. */
     public String bootstrapServers() {
-        return bootstrapServers;
+        return listeners.get("PLAINTEXT");
+    }
+
+    /** {@code host:port} of the listener of that security protocol (one given to {@link #start(List, Map)}). */
+    public String bootstrapServers(String securityProtocol) {
+        String address = listeners.get(securityProtocol);
+        if (address == null) {
+            throw new IllegalArgumentException("no " + securityProtocol + " listener; this broker has " + listeners.keySet());
+        }
+        return address;
     }
 
     /** Creates each topic (replication 1) unless it exists. */
@@ -197,7 +237,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000));
     }
 
