@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -126,26 +127,15 @@ class DeployManifestsTest {
                 fd.path("spec").path("job").path("upgradeMode").asText()));
         assertTrue(fd.path("spec").path("flinkVersion").asText().matches("v2_\\d+"), "Flink 2.x");
 
-        JsonNode tmPod = fd.path("spec").path("taskManagerPodTemplate").path("spec");
+        JsonNode tmPod = effectivePod(fd, "taskManager", false).path("spec");
         JsonNode main = tmPod.path("containers").get(0);
         assertEquals("flink-main-container", main.path("name").asText());
         assertTrue(main.path("resources").path("limits").path("nvidia.com/gpu").asInt() >= 1,
                 "TaskManagers request nvidia.com/gpu");
-        Set<String> volumes = new HashSet<>();
-        tmPod.path("volumes").forEach(v -> volumes.add(v.path("name").asText()));
-        boolean modelMounted = false;
-        for (JsonNode m : main.path("volumeMounts")) {
-            assertTrue(volumes.contains(m.path("name").asText()), "volumeMount of undeclared volume " + m);
-            modelMounted |= m.path("mountPath").asText().equals("/opt/e3/models");
-        }
-        assertTrue(modelMounted, "the model bundle volume is mounted at /opt/e3/models");
-        Set<String> pvcs = new HashSet<>();
-        ofKind(objects, "PersistentVolumeClaim").forEach(p -> pvcs.add(p.path("metadata").path("name").asText()));
-        for (JsonNode v : tmPod.path("volumes")) {
-            if (v.has("persistentVolumeClaim")) {
-                assertTrue(pvcs.contains(v.path("persistentVolumeClaim").path("claimName").asText()), v.toString());
-            }
-        }
+        assertTrue(tmPod.path("tolerations").findValuesAsText("key").contains("nvidia.com/gpu"),
+                "TaskManagers tolerate the GPU nodes' taint: " + tmPod.path("tolerations"));
+        assertTrue(effectivePod(fd, "jobManager", false).path("spec").path("containers").get(0).path("resources")
+                .path("limits").path("nvidia.com/gpu").isMissingNode(), "the JobManager takes no GPU");
         // the job's config file is a ConfigMap that exists and names the bundle on the mounted volume
         Set<String> configMaps = new HashSet<>();
         ofKind(objects, "ConfigMap").forEach(c -> configMaps.add(c.path("metadata").path("name").asText()));
@@ -171,6 +161,121 @@ class DeployManifestsTest {
         JsonNode podLabels = fd.path("spec").path("podTemplate").path("metadata").path("labels");
         pm.path("spec").path("selector").path("matchLabels").fields().forEachRemaining(e ->
                 assertEquals(e.getValue().asText(), podLabels.path(e.getKey()).asText(), "PodMonitor selects pods"));
+    }
+
+    /**
+     * The fields of a FlinkDeployment's spec in the operator's CRD (flink.apache.org/v1beta1). The API server prunes
+     * any other (kubectl only warns): a TaskManager template under a misspelt key was silently never applied.
+     */
+    private static final Set<String> FLINK_DEPLOYMENT_SPEC_FIELDS = Set.of("image", "imagePullPolicy",
+            "serviceAccount", "flinkVersion", "ingress", "podTemplate", "jobManager", "taskManager", "job",
+            "flinkConfiguration", "logConfiguration", "mode", "restartNonce");
+
+    @Test
+    void theJobManagerWhereMainVerifiesTheBundleMountsItAsTheTaskManagersDoHoweverTheOperatorMergesTemplates()
+            throws Exception {
+        List<JsonNode> objects = k8sObjects();
+        JsonNode fd = ofKind(objects, "FlinkDeployment").get(0);
+        Set<String> unknown = new TreeSet<>(fieldNames(fd.path("spec")));
+        unknown.removeAll(FLINK_DEPLOYMENT_SPEC_FIELDS);
+        assertEquals(Set.of(), unknown, "FlinkDeployment spec fields the operator's CRD does not have");
+        for (String side : List.of("jobManager", "taskManager")) {
+            for (String key : fieldNames(fd.path("spec").path(side))) {
+                assertTrue(Set.of("replicas", "resource", "podTemplate").contains(key), "spec." + side + "." + key);
+            }
+        }
+        Set<String> pvcs = new HashSet<>();
+        ofKind(objects, "PersistentVolumeClaim").forEach(p -> pvcs.add(p.path("metadata").path("name").asText()));
+        Set<String> configMaps = new HashSet<>();
+        ofKind(objects, "ConfigMap").forEach(c -> configMaps.add(c.path("metadata").path("name").asText()));
+        JsonNode jobConfig = ofKind(objects, "ConfigMap").stream()
+                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst().orElseThrow();
+        String bundle = DeployFiles.YAML.readTree(jobConfig.path("data").path("e3stream.yaml").asText())
+                .path("model.bundle").asText();
+        List<String> args = iterable(fd.path("spec").path("job").path("args"));
+        String configFile = args.get(args.indexOf("--config") + 1);
+
+        for (String side : List.of("jobManager", "taskManager")) {
+            for (boolean byName : List.of(false, true)) {
+                String pod = side + " pod (arrays merged " + (byName ? "by name" : "by position") + ")";
+                JsonNode spec = effectivePod(fd, side, byName).path("spec");
+                Map<String, JsonNode> volumes = new HashMap<>();
+                for (JsonNode v : spec.path("volumes")) {
+                    List<String> sources = fieldNames(v);
+                    sources.remove("name");
+                    assertEquals(1, sources.size(), pod + ": volume " + v + " must have exactly one source");
+                    assertTrue(volumes.put(v.path("name").asText(), v) == null, pod + ": two volumes named " + v);
+                }
+                JsonNode main = spec.path("containers").get(0);
+                assertEquals("flink-main-container", main.path("name").asText(), pod);
+                JsonNode bundleVolume = null;
+                JsonNode configVolume = null;
+                for (JsonNode m : main.path("volumeMounts")) {
+                    JsonNode v = volumes.get(m.path("name").asText());
+                    assertTrue(v != null, pod + ": volumeMount of undeclared volume " + m);
+                    String at = m.path("mountPath").asText() + "/";
+                    if (bundle.startsWith(at)) {
+                        bundleVolume = v;
+                    }
+                    if (configFile.startsWith(at)) {
+                        configVolume = v;
+                    }
+                }
+                assertTrue(bundleVolume != null, pod + " mounts no volume at model.bundle " + bundle);
+                assertTrue(pvcs.contains(bundleVolume.path("persistentVolumeClaim").path("claimName").asText()),
+                        pod + ": the bundle's volume is a PersistentVolumeClaim of deploy/k8s: " + bundleVolume);
+                assertTrue(configVolume != null, pod + " mounts no volume at the job's --config " + configFile);
+                assertTrue(configMaps.contains(configVolume.path("configMap").path("name").asText()), pod + ": " + configVolume);
+            }
+        }
+    }
+
+    /**
+     * The pod the Flink Kubernetes Operator makes for {@code side} (jobManager, taskManager): {@code spec.podTemplate}
+     * with {@code spec.<side>.podTemplate} merged into it, objects field by field and arrays element by element, by
+     * position (the operator's default) or, as with {@code kubernetes.operator.pod-template.merge-arrays-by-name},
+     * by their {@code name}.
+     */
+    static JsonNode effectivePod(JsonNode flinkDeployment, String side, boolean byName) {
+        JsonNode common = flinkDeployment.path("spec").path("podTemplate");
+        ObjectNode pod = common.isObject() ? common.deepCopy() : DeployFiles.JSON.createObjectNode();
+        JsonNode specific = flinkDeployment.path("spec").path(side).path("podTemplate");
+        if (specific.isObject()) {
+            mergeInto(pod, specific, byName);
+        }
+        return pod;
+    }
+
+    private static void mergeInto(ObjectNode to, JsonNode from, boolean byName) {
+        from.fields().forEachRemaining(e -> {
+            JsonNode toChild = to.get(e.getKey());
+            if (toChild instanceof ArrayNode toArray && e.getValue().isArray()) {
+                for (int i = 0; i < e.getValue().size(); i++) {
+                    JsonNode fromItem = e.getValue().get(i);
+                    JsonNode toItem = null;
+                    if (byName && fromItem.has("name")) {
+                        for (JsonNode t : toArray) {
+                            if (t.path("name").equals(fromItem.get("name"))) {
+                                toItem = t;
+                            }
+                        }
+                    } else if (!byName && i < toArray.size()) {
+                        toItem = toArray.get(i);
+                    }
+                    if (toItem instanceof ObjectNode toObject && fromItem.isObject()) {
+                        mergeInto(toObject, fromItem, byName);
+                    } else if (!byName && i < toArray.size()) {
+                        toArray.set(i, fromItem.deepCopy());
+                    } else {
+                        toArray.add(fromItem.deepCopy());
+                    }
+                }
+            } else if (toChild instanceof ObjectNode toObject && e.getValue().isObject()) {
+                mergeInto(toObject, e.getValue(), byName);
+            } else {
+                to.set(e.getKey(), e.getValue().deepCopy());
+            }
+        });
     }
 
     @Test
