@@ -231,6 +231,13 @@ public final class E3StreamOptions implements Serializable {
             .intType().defaultValue(0)
             .withDescription("ONNX Runtime intra-op threads of the shared session; 0 = ONNX Runtime's default.");
 
+    public static final ConfigOption<Boolean> INTRA_OP_SPINNING = ConfigOptions.key("model.intra-op-spinning")
+            .booleanType().defaultValue(false)
+            .withDescription("Whether ONNX Runtime's idle intra-op threads spin-wait for the next batch (its own "
+                    + "default) instead of sleeping. Off here: the session shares the TaskManager's cores with the "
+                    + "task threads that parse, decode and write, and spinning took their CPU (BENCHMARKS.md, "
+                    + "Pipeline).");
+
     public static final ConfigOption<Duration> MODEL_IDLE_RELEASE = ConfigOptions.key("model.idle-release")
             .durationType().defaultValue(Duration.ofMinutes(2))
             .withDescription("How long the JVM-wide model session stays loaded after its last operator closed, so "
@@ -689,8 +696,8 @@ public final class E3StreamOptions implements Serializable {
 
     /** The model session the inference operators share, for a bundle described at job build. */
     public SessionSpec sessionSpec(BundleDescription bundle) {
-        return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(MAX_BATCH_SIZE),
-                get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
+        return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),
+                get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
     }
 
     /** The triage rules set in this configuration, replacing the bundle's. */

@@ -136,6 +136,9 @@ public final class E3Model implements AutoCloseable {
             if (options.intraOpThreads() > 0) {
                 so.setIntraOpNumThreads(options.intraOpThreads());
             }
+            if (!options.intraOpSpinning()) {
+                so.addConfigEntry("session.intra_op.allow_spinning", "0");
+            }
             if (cuda) {
                 if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
                     throw (new CudaUnavailable("this ONNX Runtime build has no CUDA execution provider "

@@ -23,12 +23,14 @@ public final class ExecutionOptions {
     private final int cudaDeviceId;
     private final boolean allowCpuFallback;
     private final int intraOpThreads;
+    private final boolean intraOpSpinning;
 
     private ExecutionOptions(Builder b) {
         this.device = b.device;
         this.cudaDeviceId = b.cudaDeviceId;
         this.allowCpuFallback = b.allowCpuFallback;
         this.intraOpThreads = b.intraOpThreads;
+        this.intraOpSpinning = b.intraOpSpinning;
     }
 
     /** CPU with ONNX Runtime's default thread count. */
@@ -57,10 +59,19 @@ public final class ExecutionOptions {
         return intraOpThreads;
     }
 
+    /**
+     * Whether idle intra-op threads spin-wait for the next run (ONNX Runtime's default) instead of sleeping. Spinning
+     * wins a little when the model has the cores to itself and costs a lot when other threads need them.
+     */
+    public boolean intraOpSpinning() {
+        return intraOpSpinning;
+    }
+
     @Override
     public String toString() {
         return "ExecutionOptions[device=" + device + (device == Device.CUDA ? ":" + cudaDeviceId : "")
-                + ", allowCpuFallback=" + allowCpuFallback + ", intraOpThreads=" + intraOpThreads + "]";
+                + ", allowCpuFallback=" + allowCpuFallback + ", intraOpThreads=" + intraOpThreads
+                + ", intraOpSpinning=" + intraOpSpinning + "]";
     }
 
     /** Builder; setters reject bad values at once, naming the option. */
@@ -69,6 +80,7 @@ public final class ExecutionOptions {
         private int cudaDeviceId = 0;
         private boolean allowCpuFallback = false;
         private int intraOpThreads = 0;
+        private boolean intraOpSpinning = true;
 
         private Builder() {
         }
@@ -98,6 +110,12 @@ public final class ExecutionOptions {
                 throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = default), got " + threads);
             }
             this.intraOpThreads = threads;
+            return this;
+        }
+
+        /** Intra-op threads spin while idle (true, ONNX Runtime's default) or sleep. */
+        public Builder intraOpSpinning(boolean spinning) {
+            this.intraOpSpinning = spinning;
             return this;
         }
 

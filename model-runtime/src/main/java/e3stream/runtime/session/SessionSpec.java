@@ -13,13 +13,14 @@ import e3stream.runtime.model.ExecutionOptions;
  *
  * @param bundle         the bundle, as described when the job was built
  * @param intraOpThreads ONNX Runtime intra-op threads, 0 for its default
+ * @param intraOpSpinning whether idle intra-op threads spin (ONNX Runtime's default) or sleep
  * @param maxBatchSize   largest batch the batcher forms
  * @param maxDelay       longest the oldest waiting image waits for a batch to fill
  * @param queueCapacity  images that may wait; more are refused
  * @param idleRelease    how long a shared session stays loaded after its last lease closed
  */
 public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device device, int cudaDeviceId,
-                          int intraOpThreads, int maxBatchSize, Duration maxDelay, int queueCapacity,
+                          int intraOpThreads, boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
                           Duration idleRelease) implements Serializable {
 
     public SessionSpec {
@@ -36,7 +37,7 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
 
     /** A spec with the batcher's defaults (batches of 32, 2 ms delay, 1024 waiting, released 30 s after last use). */
     public static SessionSpec cpu(BundleDescription bundle) {
-        return new SessionSpec(bundle, ExecutionOptions.Device.CPU, 0, 0, 32, Duration.ofMillis(2), 1024,
+        return new SessionSpec(bundle, ExecutionOptions.Device.CPU, 0, 0, true, 32, Duration.ofMillis(2), 1024,
                 Duration.ofSeconds(30));
     }
 
@@ -46,7 +47,8 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
     }
 
     ExecutionOptions executionOptions() {
-        ExecutionOptions.Builder b = ExecutionOptions.builder().device(device).cudaDeviceId(cudaDeviceId);
+        ExecutionOptions.Builder b = ExecutionOptions.builder().device(device).cudaDeviceId(cudaDeviceId)
+                .intraOpSpinning(intraOpSpinning);
         if (intraOpThreads > 0) {
             b.intraOpThreads(intraOpThreads);
         }

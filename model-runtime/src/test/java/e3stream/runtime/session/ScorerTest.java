@@ -69,7 +69,7 @@ class ScorerTest {
         for (int i = 0; i < image.length; i++) {
             image[i] = (float) Math.sin(i * 0.37);
         }
-        SessionSpec spec = new SessionSpec(BundleDescription.of(bundle), ExecutionOptions.Device.CPU, 0, 1, 4,
+        SessionSpec spec = new SessionSpec(BundleDescription.of(bundle), ExecutionOptions.Device.CPU, 0, 1, false, 4,
                 Duration.ofMillis(1), 16, Duration.ZERO);
         Scorer scorer = Scorer.of(E3, TriageOverrides.NONE);
         try (ModelSession session = ModelSession.open(spec);

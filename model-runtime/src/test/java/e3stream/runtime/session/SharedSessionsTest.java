@@ -30,7 +30,7 @@ class SharedSessionsTest {
     }
 
     private static SessionSpec spec(Duration idleRelease) {
-        return new SessionSpec(E3, ExecutionOptions.Device.CPU, 0, 1, 8, Duration.ofMillis(1), 64, idleRelease);
+        return new SessionSpec(E3, ExecutionOptions.Device.CPU, 0, 1, false, 8, Duration.ofMillis(1), 64, idleRelease);
     }
 
     private static float[] zeroImage() {

@@ -33,11 +33,15 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * The pipeline benchmark (BENCHMARKS.md, section "Pipeline"), all in one JVM and one run:
  * <ol>
- *   <li>raw model throughput: {@link E3Model#memberLogits} on batches of {@code inference.max-batch-size};</li>
+ *   <li>raw model throughput: {@link E3Model#memberLogits} on batches of {@code inference.max-batch-size}, ONNX
+ *       Runtime's default threads with and without idle spinning; the better of the two is "raw";</li>
  *   <li>end-to-end throughput: N PNG events already in Kafka, the job from its first to its last output visible to
- *       a read_committed consumer, in EXACTLY_ONCE and AT_LEAST_ONCE mode, two rounds alternating;</li>
+ *       a read_committed consumer, in EXACTLY_ONCE and AT_LEAST_ONCE mode for each model thread setting
+ *       (model.intra-op-threads / model.intra-op-spinning, fourth argument, default {@code 0/on,0/off,1/off}), two
+ *       rounds alternating;</li>
  *   <li>end-to-end latency (send time to visible to a read_committed consumer) at half the highest measured
- *       exactly-once throughput, in EXACTLY_ONCE and AT_LEAST_ONCE mode.</li>
+ *       exactly-once throughput, with that run's thread setting, at-least-once and exactly-once at each checkpoint
+ *       interval of the third argument (default {@code 1 s,200 ms}).</li>
  * </ol>
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
@@ -52,6 +56,9 @@ public final class PipelineBenchmark {
         int latencySeconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         // Checkpoint intervals at which exactly-once latency is measured (what a user trades for checkpoint cost).
         List<String> intervals = List.of((args.length > 2 ? args[2] : "1 s,200 ms").split(","));
+        // Model thread settings compared end to end, each "threads/spinning": model.intra-op-threads (0 = ONNX
+        // Runtime's default, one per core) and model.intra-op-spinning (on = ONNX Runtime's default).
+        List<String> threadSettings = List.of((args.length > 3 ? args[3] : "0/on,0/off,1/off").split(","));
         ImageSet set = TestData.fashionTest();
         List<byte[]> pngs = new ArrayList<>();
         for (int i = 0; i < set.count(); i++) {
@@ -60,28 +67,40 @@ public final class PipelineBenchmark {
         System.out.printf(Locale.ROOT, "%d cores, load average %.2f%n", Runtime.getRuntime().availableProcessors(),
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         int batch = 32;
-        double raw = rawThroughput(pngs, batch, Duration.ofSeconds(10));
-        System.out.printf(Locale.ROOT, "raw model throughput (batch %d, 1 session): %.0f images/s%n", batch, raw);
+        // The bare model at its best: ONNX Runtime's default threads, with and without idle spinning.
+        double rawSpinning = rawThroughput(pngs, batch, Duration.ofSeconds(10), true);
+        double rawSleeping = rawThroughput(pngs, batch, Duration.ofSeconds(10), false);
+        double raw = Math.max(rawSpinning, rawSleeping);
+        System.out.printf(Locale.ROOT, "raw model throughput (batch %d, 1 session, default threads): %.0f images/s "
+                + "spinning, %.0f images/s sleeping; raw = %.0f%n", batch, rawSpinning, rawSleeping, raw);
 
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            // Two rounds, the modes alternating: the first job in a JVM also pays for JIT warm-up of Flink and Kafka.
+            // Two rounds, the modes and thread settings alternating: the first job in a JVM also pays for JIT warm-up.
             double e2e = 0;
+            String best = threadSettings.get(0).trim();
             for (int round = 1; round <= 2; round++) {
-                for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
-                    double t = throughput(kafka, pngs, n, mode, round);
-                    System.out.printf(Locale.ROOT, "end-to-end throughput (%s, %d events, round %d): %.0f events/s = %.2f x raw%n",
-                            mode, n, round, t, t / raw);
-                    if (mode == E3StreamOptions.Delivery.EXACTLY_ONCE) {
-                        e2e = Math.max(e2e, t);
+                for (String threads : threadSettings) {
+                    for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
+                        double t = throughput(kafka, pngs, n, mode, round, threads.trim());
+                        System.out.printf(Locale.ROOT, "end-to-end throughput (%s, intra-op threads/spinning %s, %d "
+                                + "events, round %d): %.0f events/s = %.2f x raw%n", mode, threads.trim(), n, round, t,
+                                t / raw);
+                        if (mode == E3StreamOptions.Delivery.EXACTLY_ONCE && t > e2e) {
+                            e2e = t;
+                            best = threads.trim();
+                        }
                     }
                 }
             }
             int rate = (int) Math.max(1, e2e / 2);
-            double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds, "1 s");
+            System.out.printf(Locale.ROOT, "latency runs: intra-op threads/spinning %s, half the best exactly-once "
+                    + "throughput%n", best);
+            double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds, "1 s", best);
             System.out.printf(Locale.ROOT, "latency at %d events/s, %s: p50 %.0f ms, p99 %.0f ms (%d events)%n",
                     rate, E3StreamOptions.Delivery.AT_LEAST_ONCE, p[0], p[1], (long) p[2]);
             for (String interval : intervals) {
-                p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds, interval.trim());
+                p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds, interval.trim(),
+                        best);
                 System.out.printf(Locale.ROOT, "latency at %d events/s, %s, checkpoint.interval %s: p50 %.0f ms, "
                         + "p99 %.0f ms (%d events)%n", rate, E3StreamOptions.Delivery.EXACTLY_ONCE, interval.trim(),
                         p[0], p[1], (long) p[2]);
@@ -93,7 +112,8 @@ public final class PipelineBenchmark {
         System.exit(0);
     }
 
-    static double rawThroughput(List<byte[]> pngs, int batch, Duration duration) throws Exception {
+    static double rawThroughput(List<byte[]> pngs, int batch, Duration duration, boolean spinning)
+            throws Exception {
         ModelBundle bundle = ModelBundle.load(TestData.bundle());
         ImageDecoder decoder = ImageDecoder.forInput(bundle.manifest().input(), DecodeLimits.defaults());
         int size = decoder.tensorSize();
@@ -101,7 +121,7 @@ public final class PipelineBenchmark {
         for (int i = 0; i < batch; i++) {
             System.arraycopy(decoder.decode(ImageDecoder.PNG, pngs.get(i), null, null, null), 0, stacked, i * size, size);
         }
-        try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
+        try (E3Model model = E3Model.open(bundle, ExecutionOptions.builder().intraOpSpinning(spinning).build())) {
             for (int i = 0; i < 20; i++) {
                 model.memberLogits(stacked, batch);
             }
@@ -116,12 +136,8 @@ public final class PipelineBenchmark {
         }
     }
 
-    static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode) {
-        return options(kafka, prefix, mode, "1 s");
-    }
-
     static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
-                                   String checkpointInterval) {
+                                   String checkpointInterval, String threads) {
         Map<String, String> m = new LinkedHashMap<>(KafkaIO.map(
                 "kafka.bootstrap-servers", kafka.bootstrapServers(),
                 "model.bundle", TestData.bundle().toString(),
@@ -130,7 +146,9 @@ public final class PipelineBenchmark {
                 "kafka.topic.dlq", prefix + "images-dlq", "kafka.topic.calibration", prefix + "calibration",
                 "kafka.group-id", prefix + "job", "kafka.transactional-id-prefix", prefix + "tx",
                 "delivery.guarantee", mode.name(), "checkpoint.interval", checkpointInterval, "metrics.port", "0",
-                "job.parallelism", "2", "inference.max-batch-size", "32", "inference.max-delay", "5 ms"));
+                "job.parallelism", "2", "inference.max-batch-size", "32", "inference.max-delay", "5 ms",
+                "model.intra-op-threads", threads.split("/")[0],
+                "model.intra-op-spinning", String.valueOf(threads.endsWith("/on"))));
         return E3StreamOptions.of(m);
     }
 
@@ -139,9 +157,10 @@ public final class PipelineBenchmark {
                 prefix + "images-dlq", prefix + "calibration");
     }
 
-    static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode, int round)
-            throws Exception {
-        String prefix = "bench-tp-" + round + "-" + mode.name().toLowerCase(Locale.ROOT) + "-";
+    static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode, int round,
+                             String threads) throws Exception {
+        String prefix = "bench-tp-" + round + "-" + threads.replace('/', '-') + "-" + mode.name().toLowerCase(Locale.ROOT)
+                + "-";
         createTopics(kafka, prefix);
         try (KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Event times 1 ms apart from now: valid for the job's timestamp window (epoch ms, not in the future).
@@ -153,7 +172,7 @@ public final class PipelineBenchmark {
             }
             KafkaIO.flush(producer);
         }
-        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode));
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, "1 s", threads));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
             long first = 0;
             long last = 0;
@@ -180,12 +199,12 @@ public final class PipelineBenchmark {
     }
 
     static double[] latency(EmbeddedKafka kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds,
-                            String checkpointInterval) throws Exception {
-        String prefix = "bench-lat-" + mode.name().toLowerCase(Locale.ROOT) + "-"
+                            String checkpointInterval, String threads) throws Exception {
+        String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + mode.name().toLowerCase(Locale.ROOT) + "-"
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
-        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval));
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
              KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Warm up until the job answers, then measure.
