@@ -1,6 +1,7 @@
 package e3stream.pipeline;
 
 import e3stream.pipeline.internal.TopicCheck;
+import e3stream.pipeline.internal.TransactionVersionCheck;
 import e3stream.pipeline.internal.JvmStatics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -117,7 +118,8 @@ public final class E3StreamJob {
         LOG.info("starting with {}", options);
         try {
             TopicCheck.ensureTopics(options);
-        } catch (TopicCheck.TopicCheckException e) {
+            TransactionVersionCheck.check(options);
+        } catch (TopicCheck.TopicCheckException | TransactionVersionCheck.TransactionVersionException e) {
             if (!(StreamExecutionEnvironment.getExecutionEnvironment() instanceof LocalStreamEnvironment)) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
@@ -284,12 +286,13 @@ public final class E3StreamJob {
         BundleManifest manifest = bundle.manifest();
         String calibrationTopic = options.get(E3StreamOptions.TOPIC_CALIBRATION);
         Duration window = options.get(E3StreamOptions.WINDOW_SIZE);
+        int topSources = options.get(E3StreamOptions.TOP_SOURCES);
 
         // Label-free drift: every prediction, windowed by image event time.
         DataStream<OutputRecord> drift = predictions
                 .windowAll(TumblingEventTimeWindows.of(window))
-                .aggregate(new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson())),
-                        new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version()))
+                .aggregate(new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()), topSources),
+                        new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources))
                 .name("drift-window").uid("drift-window");
 
         // Delayed labels joined by id, then calibration per window of the image's event time.
@@ -309,8 +312,8 @@ public final class E3StreamJob {
         SingleOutputStreamOperator<OutputRecord> calibration = joined
                 .windowAll(TumblingEventTimeWindows.of(window))
                 .sideOutputLateData(LATE_LABELS)
-                .aggregate(new CalibrationAggregate(manifest.classes().size()),
-                        new CalibrationWindowFunction(calibrationTopic, manifest.name(), manifest.version()))
+                .aggregate(new CalibrationAggregate(manifest.classes().size(), topSources),
+                        new CalibrationWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources))
                 .name("calibration-window").uid("calibration-window");
         DataStream<OutputRecord> late = calibration.getSideOutput(LATE_LABELS)
                 .process(new LateLabelCounter()).name("late-labels").uid("late-labels");

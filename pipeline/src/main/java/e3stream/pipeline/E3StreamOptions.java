@@ -29,6 +29,7 @@ import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.TriageOverrides;
+import e3stream.runtime.stats.TopSources;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -344,6 +345,14 @@ public final class E3StreamOptions implements Serializable {
             .durationType().defaultValue(Duration.ofSeconds(5))
             .withDescription("A source split without events for this long stops holding back the watermark.");
 
+    public static final ConfigOption<Integer> TOP_SOURCES = ConfigOptions.key("drift.top-sources")
+            .intType().defaultValue(20)
+            .withDescription("How many of the busiest image sources (the events' source field) get drift and "
+                    + "calibration figures of their own in each window (snapshots and the *_by_source gauges, label "
+                    + "source); every other source, and events without one, count under 'other'. Bounds the metric "
+                    + "cardinality: at most this + 1 values of source per metric. 0 = no per-source figures; at "
+                    + "most 1000.");
+
     // ---- Metrics -----------------------------------------------------------------------------------------------
 
     public static final ConfigOption<String> METRICS_PORT = ConfigOptions.key("metrics.port")
@@ -553,6 +562,10 @@ public final class E3StreamOptions implements Serializable {
         notNegative(LABEL_MAX_DELAY);
         notNegative(MODEL_IDLE_RELEASE);
         positive(IDLENESS);
+        if (get(TOP_SOURCES) < 0 || get(TOP_SOURCES) > TopSources.MAX_TOP) {
+            throw new IllegalArgumentException(TOP_SOURCES.key() + " must be in [0, " + TopSources.MAX_TOP
+                    + "] (0: no per-source figures), found " + get(TOP_SOURCES));
+        }
         unit(MIN_CONFIDENCE);
         notNegativeDouble(MAX_ENTROPY);
         notNegativeDouble(MAX_MUTUAL_INFORMATION);

@@ -96,6 +96,10 @@ class E3StreamOptionsTest {
                         "--kafka.transaction-timeout", "1 s"))).getMessage());
         assertEquals("option --job.parallelism needs a value", assertThrows(IllegalArgumentException.class,
                 () -> E3StreamOptions.fromArgs(args("--job.parallelism"))).getMessage());
+        assertEquals("drift.top-sources must be in [0, 1000] (0: no per-source figures), found 1001",
+                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                        "--drift.top-sources", "1001"))).getMessage());
+        assertEquals(20, E3StreamOptions.fromArgs(args()).get(E3StreamOptions.TOP_SOURCES), "default");
     }
 
     @Test

@@ -36,6 +36,11 @@ public class Prediction {
     public String[] reasons;
     /** Time from reading the image record to the decision (ms). */
     public double latencyMs;
+    /**
+     * The image event's source as the per-source statistics name it ({@code TopSources.name}); for the windows
+     * only, not written to the output record.
+     */
+    public String source;
 
     public Prediction() {
     }

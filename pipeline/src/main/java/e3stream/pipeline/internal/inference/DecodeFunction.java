@@ -10,6 +10,7 @@ import e3stream.runtime.decode.DecodeException;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.decode.ImageDecoder;
 import e3stream.runtime.model.BundleDescription;
+import e3stream.runtime.stats.TopSources;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -67,7 +68,8 @@ public final class DecodeFunction extends ProcessFunction<ParsedImage, DecodedIm
             deadLetter(ctx, parsed.raw, event.id, "DECODE_ERROR", e.toString());
             return;
         }
-        out.collect(new DecodedImage(event.id, event.timestamp, event.receivedAtMs, tensor));
+        out.collect(new DecodedImage(event.id, event.timestamp, event.receivedAtMs, tensor,
+                TopSources.name(event.source)));
     }
 
     private void deadLetter(Context ctx, RawRecord raw, String id, String code, String message) {

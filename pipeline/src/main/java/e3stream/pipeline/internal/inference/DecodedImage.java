@@ -10,14 +10,17 @@ public class DecodedImage {
     public long timestamp;
     public long receivedAtMs;
     public float[] tensor;
+    /** The event's source as the statistics name it ({@code TopSources.name}: "other" when it had none). */
+    public String source;
 
     public DecodedImage() {
     }
 
-    public DecodedImage(String id, long timestamp, long receivedAtMs, float[] tensor) {
+    public DecodedImage(String id, long timestamp, long receivedAtMs, float[] tensor, String source) {
         this.id = id;
         this.timestamp = timestamp;
         this.receivedAtMs = receivedAtMs;
         this.tensor = tensor;
+        this.source = source;
     }
 }

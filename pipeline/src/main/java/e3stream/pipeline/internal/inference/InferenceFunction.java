@@ -66,6 +66,7 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Pre
 
     private static Prediction toPrediction(DecodedImage image, Scored scored) {
         Prediction p = Prediction.of(image.id, image.timestamp, scored);
+        p.source = image.source;
         p.latencyMs = Math.max(0, System.currentTimeMillis() - image.receivedAtMs);
         PipelineMetrics metrics = PipelineMetrics.get();
         metrics.events.labels(p.accepted ? PipelineMetrics.ACCEPT : PipelineMetrics.REVIEW).inc();

@@ -41,13 +41,14 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     public void processElement1(Prediction p, Context ctx, Collector<LabelledPrediction> out) throws Exception {
         PendingJoin entry = pending.value();
         if (entry != null && entry.hasLabel()) {
-            emit(ctx, out, entry, p.timestamp, p.probabilities, !p.accepted, entry.label);
+            emit(ctx, out, entry, p.timestamp, p.probabilities, !p.accepted, entry.label, p.source);
             return;
         }
         entry = rearm(ctx, entry);
         entry.timestamp = p.timestamp;
         entry.probabilities = p.probabilities;
         entry.reviewed = !p.accepted;
+        entry.source = p.source;
         pending.update(entry);
     }
 
@@ -55,7 +56,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     public void processElement2(LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
         PendingJoin entry = pending.value();
         if (entry != null && entry.hasPrediction()) {
-            emit(ctx, out, entry, entry.timestamp, entry.probabilities, entry.reviewed, l.label);
+            emit(ctx, out, entry, entry.timestamp, entry.probabilities, entry.reviewed, l.label, entry.source);
             return;
         }
         if (entry != null && entry.hasLabel()) {
@@ -67,8 +68,8 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     }
 
     private void emit(Context ctx, Collector<LabelledPrediction> out, PendingJoin entry, long timestamp,
-                      double[] probabilities, boolean reviewed, int label) throws Exception {
-        out.collect(new LabelledPrediction(ctx.getCurrentKey(), timestamp, probabilities, reviewed, label));
+                      double[] probabilities, boolean reviewed, int label, String source) throws Exception {
+        out.collect(new LabelledPrediction(ctx.getCurrentKey(), timestamp, probabilities, reviewed, label, source));
         PipelineMetrics.get().labelsJoined.inc();
         ctx.timerService().deleteProcessingTimeTimer(entry.expiresAt);
         pending.clear();

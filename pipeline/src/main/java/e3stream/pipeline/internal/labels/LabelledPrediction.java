@@ -11,15 +11,19 @@ public class LabelledPrediction {
     public double[] probabilities;
     public boolean reviewed;
     public int label;
+    /** The image's source, as the per-source statistics name it (null in state written before it existed). */
+    public String source;
 
     public LabelledPrediction() {
     }
 
-    public LabelledPrediction(String id, long timestamp, double[] probabilities, boolean reviewed, int label) {
+    public LabelledPrediction(String id, long timestamp, double[] probabilities, boolean reviewed, int label,
+                              String source) {
         this.id = id;
         this.timestamp = timestamp;
         this.probabilities = probabilities;
         this.reviewed = reviewed;
         this.label = label;
+        this.source = source;
     }
 }

@@ -16,6 +16,8 @@ public class PendingJoin {
     /** The prediction's probabilities, or null while only the label has arrived. */
     public double[] probabilities;
     public boolean reviewed;
+    /** The prediction's source (as the statistics name it); valid when {@link #probabilities} is set. */
+    public String source;
     /** The true label, or -1 while only the prediction has arrived. */
     public int label = -1;
 

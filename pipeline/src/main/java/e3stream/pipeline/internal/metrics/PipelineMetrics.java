@@ -1,6 +1,14 @@
 package e3stream.pipeline.internal.metrics;
 
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
 import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
+import e3stream.runtime.stats.DriftStats.DriftSnapshot;
 import e3stream.runtime.stats.ReferenceDistributions;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
@@ -16,6 +24,10 @@ import org.apache.flink.annotation.Internal;
  * <p>One instance per JVM ({@link #get()}), shared by every operator of every job in that JVM; simpleclient
  * collectors are thread-safe. Counters count what this JVM processed: after a restart from a checkpoint, replayed
  * events are counted again (the Kafka outputs are exactly-once, these counters are not).
+ *
+ * <p>Per-source gauges ({@code *_by_source}, label {@code source}) hold the figures of the last closed window for the
+ * sources it reported (the {@code drift.top-sources} busiest and {@code other}); a source missing from a window
+ * loses its series, so each such metric has at most {@code drift.top-sources + 1} values of {@code source}.
  */
 @Internal
 public final class PipelineMetrics {
@@ -46,6 +58,15 @@ public final class PipelineMetrics {
     public final Counter predictionsUnlabelled;
     public final Counter labelsInvalid;
     public final Counter labelsLate;
+    public final Gauge windowEventsBySource;
+    public final Gauge reviewRatioBySource;
+    public final Gauge estimatedAccuracyBySource;
+    public final Gauge psiBySource;
+    public final Gauge windowLabelledBySource;
+    public final Gauge accuracyBySource;
+    public final Gauge eceBySource;
+    private final WindowSeries driftSeries;
+    private final WindowSeries calibrationSeries;
 
     private PipelineMetrics(CollectorRegistry registry) {
         events = Counter.build("e3_events_total", "Image events by outcome: accept, review, dead_letter.")
@@ -91,6 +112,93 @@ public final class PipelineMetrics {
         labelsLate = Counter.build("e3_labels_late_total",
                 "Joined labels that arrived after their calibration window had closed (labels.max-delay).")
                 .register(registry);
+        String bySource = " Per source: the drift.top-sources busiest sources of the window and other.";
+        windowEventsBySource = Gauge.build("e3_window_events_by_source", "Events in the last closed drift window."
+                + bySource).labelNames("source").register(registry);
+        reviewRatioBySource = Gauge.build("e3_review_ratio_by_source",
+                "Share of events sent to review in the last closed window." + bySource)
+                .labelNames("source").register(registry);
+        estimatedAccuracyBySource = Gauge.build("e3_estimated_accuracy_by_source",
+                "Label-free accuracy estimate of the last closed window, by method (confidence, atc)." + bySource)
+                .labelNames("source", "method").register(registry);
+        psiBySource = Gauge.build("e3_drift_psi_by_source", "Population stability index of a signal in the last "
+                + "closed window vs the bundle's validation reference." + bySource)
+                .labelNames("source", "signal").register(registry);
+        windowLabelledBySource = Gauge.build("e3_window_labelled_events_by_source",
+                "Labelled events in the last closed labelled window." + bySource).labelNames("source")
+                .register(registry);
+        accuracyBySource = Gauge.build("e3_accuracy_by_source",
+                "Realised accuracy (from labels) of the last closed labelled window." + bySource)
+                .labelNames("source").register(registry);
+        eceBySource = Gauge.build("e3_calibration_ece_by_source",
+                "Expected calibration error of the last closed labelled window." + bySource)
+                .labelNames("source").register(registry);
+        driftSeries = new WindowSeries();
+        calibrationSeries = new WindowSeries();
+    }
+
+    /**
+     * Sets the per-source drift gauges to the figures of one closed window ({@code bySource}: the busiest sources and
+     * other) and removes the series of the sources the previous window had and this one has not. NaN figures (ATC
+     * without a reference accuracy) are not exported.
+     */
+    public void publishDriftBySource(Map<String, DriftSnapshot> bySource) {
+        synchronized (driftSeries) {
+            for (Map.Entry<String, DriftSnapshot> e : bySource.entrySet()) {
+                String source = e.getKey();
+                DriftSnapshot s = e.getValue();
+                driftSeries.set(windowEventsBySource, s.count(), source);
+                driftSeries.set(reviewRatioBySource, s.reviewRate(), source);
+                driftSeries.set(estimatedAccuracyBySource, s.estimatedAccuracy(), source, "confidence");
+                driftSeries.set(estimatedAccuracyBySource, s.estimatedAccuracyAtc(), source, "atc");
+                for (Map.Entry<String, Double> psi : s.psi().entrySet()) {
+                    driftSeries.set(psiBySource, psi.getValue(), source, psi.getKey());
+                }
+            }
+            driftSeries.endWindow();
+        }
+    }
+
+    /** As {@link #publishDriftBySource}, for the labelled figures of one closed calibration window. */
+    public void publishCalibrationBySource(Map<String, CalibrationSnapshot> bySource) {
+        synchronized (calibrationSeries) {
+            for (Map.Entry<String, CalibrationSnapshot> e : bySource.entrySet()) {
+                String source = e.getKey();
+                CalibrationSnapshot s = e.getValue();
+                calibrationSeries.set(windowLabelledBySource, s.count(), source);
+                calibrationSeries.set(accuracyBySource, s.accuracy(), source);
+                calibrationSeries.set(eceBySource, s.ece(), source);
+            }
+            calibrationSeries.endWindow();
+        }
+    }
+
+    /** The labelled series one window set, so that the next window can remove those it does not set again. */
+    private static final class WindowSeries {
+        private final Map<Gauge, Set<List<String>>> previous = new IdentityHashMap<>();
+        private final Map<Gauge, Set<List<String>>> current = new IdentityHashMap<>();
+
+        void set(Gauge gauge, double value, String... labels) {
+            if (Double.isNaN(value)) {
+                return;
+            }
+            gauge.labels(labels).set(value);
+            current.computeIfAbsent(gauge, g -> new HashSet<>()).add(List.of(labels));
+        }
+
+        void endWindow() {
+            for (Map.Entry<Gauge, Set<List<String>>> e : previous.entrySet()) {
+                Set<List<String>> now = current.getOrDefault(e.getKey(), Set.of());
+                for (List<String> labels : e.getValue()) {
+                    if (!now.contains(labels)) {
+                        e.getKey().remove(labels.toArray(new String[0]));
+                    }
+                }
+            }
+            previous.clear();
+            current.forEach((gauge, labels) -> previous.put(gauge, new HashSet<>(labels)));
+            current.clear();
+        }
     }
 
     /**

@@ -6,26 +6,31 @@ import e3stream.runtime.stats.ReferenceDistributions;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.AggregateFunction;
 
-/** Adds a window's predictions to a label-free {@link DriftStats} accumulator against the bundle's reference. */
+/**
+ * Adds a window's predictions to a label-free {@link DriftStats} accumulator against the bundle's reference, per
+ * source for the {@code topSources} busiest sources plus "other".
+ */
 @Internal
 public final class DriftAggregate implements AggregateFunction<Prediction, DriftStats, DriftStats> {
 
     private static final long serialVersionUID = 1L;
 
     private final ReferenceDistributions reference;
+    private final int topSources;
 
-    public DriftAggregate(ReferenceDistributions reference) {
+    public DriftAggregate(ReferenceDistributions reference, int topSources) {
         this.reference = reference;
+        this.topSources = topSources;
     }
 
     @Override
     public DriftStats createAccumulator() {
-        return new DriftStats(reference);
+        return new DriftStats(reference, topSources);
     }
 
     @Override
     public DriftStats add(Prediction p, DriftStats acc) {
-        acc.add(p.confidence, p.entropy, p.mutualInformation, p.classIndex, !p.accepted,
+        acc.add(p.source, p.confidence, p.entropy, p.mutualInformation, p.classIndex, !p.accepted,
                 p.featureLogDensity == null ? Double.NaN : p.featureLogDensity);
         return acc;
     }

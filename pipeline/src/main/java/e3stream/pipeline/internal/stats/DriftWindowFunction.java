@@ -12,7 +12,10 @@ import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFuncti
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 
-/** Publishes a closed window's label-free drift figures: Prometheus gauges and one record on the calibration topic. */
+/**
+ * Publishes a closed window's label-free drift figures, of the whole stream and per source (the
+ * {@code topSources} busiest and "other"): Prometheus gauges and one record on the calibration topic.
+ */
 @Internal
 public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftStats, OutputRecord, TimeWindow> {
 
@@ -21,16 +24,20 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
     private final String topic;
     private final String model;
     private final String version;
+    private final int topSources;
 
-    public DriftWindowFunction(String topic, String model, String version) {
+    public DriftWindowFunction(String topic, String model, String version, int topSources) {
         this.topic = topic;
         this.model = model;
         this.version = version;
+        this.topSources = topSources;
     }
 
     @Override
     public void process(Context context, Iterable<DriftStats> elements, Collector<OutputRecord> out) {
-        DriftSnapshot s = elements.iterator().next().snapshot();
+        DriftStats stats = elements.iterator().next();
+        DriftSnapshot s = stats.snapshot();
+        Map<String, DriftSnapshot> bySource = stats.snapshotBySource();
         PipelineMetrics m = PipelineMetrics.get();
         m.reviewRatio.set(s.reviewRate());
         m.estimatedAccuracy.labels("confidence").set(s.estimatedAccuracy());
@@ -45,8 +52,11 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
             m.ks.labels(e.getKey()).set(e.getValue());
         }
         m.predictedClassJs.set(s.predictedClassJsDivergence());
+        if (topSources > 0) {
+            m.publishDriftBySource(bySource);
+        }
         TimeWindow w = context.window();
-        out.collect(new OutputRecord(topic, Snapshots.DRIFT + "-" + w.getStart(),
-                Json.bytes(Snapshots.drift(s, w.getStart(), w.getEnd(), model, version)), w.maxTimestamp()));
+        out.collect(new OutputRecord(topic, Snapshots.DRIFT + "-" + w.getStart(), Json.bytes(Snapshots.drift(s,
+                bySource, topSources, w.getStart(), w.getEnd(), model, version)), w.maxTimestamp()));
     }
 }

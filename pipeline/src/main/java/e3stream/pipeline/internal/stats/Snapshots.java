@@ -36,21 +36,21 @@ public final class Snapshots {
         return n == 0 ? Double.NaN : sum / n;
     }
 
+    /** The calibration record of one window, without per-source figures. */
     public static ObjectNode calibration(CalibrationSnapshot s, long start, long end, String model, String version) {
+        return calibration(s, Map.of(), 0, start, end, model, version);
+    }
+
+    /**
+     * The calibration record of one window; with {@code topSources > 0} also {@code top_sources} and
+     * {@code sources}: the figures of each source of {@code bySource} (the busiest, then "other"), without the
+     * reliability bins and the adaptive ECE.
+     */
+    public static ObjectNode calibration(CalibrationSnapshot s, Map<String, CalibrationSnapshot> bySource,
+                                         int topSources, long start, long end, String model, String version) {
         ObjectNode node = header(CALIBRATION, start, end, model, version);
-        node.put("count", s.count());
-        put(node, "accuracy", s.accuracy());
-        put(node, "estimated_accuracy", meanConfidence(s));
-        put(node, "nll", s.nll());
-        put(node, "brier", s.brier());
-        put(node, "ece", s.ece());
+        calibrationFigures(node, s);
         put(node, "adaptive_ece", s.adaptiveEce());
-        node.put("accepted_count", s.acceptedCount());
-        put(node, "accepted_accuracy", s.acceptedAccuracy());
-        node.put("reviewed_count", s.reviewedCount());
-        put(node, "review_rate", s.reviewRate());
-        put(node, "review_precision", s.reviewPrecision());
-        put(node, "oracle_collaborative_accuracy", s.oracleCollaborativeAccuracy());
         ArrayNode bins = node.putArray("reliability");
         for (ReliabilityBin b : s.reliability()) {
             ObjectNode bin = bins.addObject();
@@ -60,11 +60,51 @@ public final class Snapshots {
             put(bin, "mean_confidence", b.meanConfidence());
             put(bin, "accuracy", b.accuracy());
         }
+        if (topSources > 0) {
+            node.put("top_sources", topSources);
+            ObjectNode sources = node.putObject("sources");
+            bySource.forEach((name, figures) -> calibrationFigures(sources.putObject(name), figures));
+        }
         return node;
     }
 
+    private static void calibrationFigures(ObjectNode node, CalibrationSnapshot s) {
+        node.put("count", s.count());
+        put(node, "accuracy", s.accuracy());
+        put(node, "estimated_accuracy", meanConfidence(s));
+        put(node, "nll", s.nll());
+        put(node, "brier", s.brier());
+        put(node, "ece", s.ece());
+        node.put("accepted_count", s.acceptedCount());
+        put(node, "accepted_accuracy", s.acceptedAccuracy());
+        node.put("reviewed_count", s.reviewedCount());
+        put(node, "review_rate", s.reviewRate());
+        put(node, "review_precision", s.reviewPrecision());
+        put(node, "oracle_collaborative_accuracy", s.oracleCollaborativeAccuracy());
+    }
+
+    /** The drift record of one window, without per-source figures. */
     public static ObjectNode drift(DriftSnapshot s, long start, long end, String model, String version) {
+        return drift(s, Map.of(), 0, start, end, model, version);
+    }
+
+    /**
+     * The drift record of one window; with {@code topSources > 0} also {@code top_sources} and {@code sources}: the
+     * figures of each source of {@code bySource} (the busiest, then "other"), without KS distances.
+     */
+    public static ObjectNode drift(DriftSnapshot s, Map<String, DriftSnapshot> bySource, int topSources, long start,
+                                   long end, String model, String version) {
         ObjectNode node = header(DRIFT, start, end, model, version);
+        driftFigures(node, s);
+        if (topSources > 0) {
+            node.put("top_sources", topSources);
+            ObjectNode sources = node.putObject("sources");
+            bySource.forEach((name, figures) -> driftFigures(sources.putObject(name), figures));
+        }
+        return node;
+    }
+
+    private static void driftFigures(ObjectNode node, DriftSnapshot s) {
         node.put("count", s.count());
         put(node, "mean_confidence", s.meanConfidence());
         put(node, "estimated_accuracy", s.estimatedAccuracy());
@@ -76,14 +116,15 @@ public final class Snapshots {
         for (Map.Entry<String, Double> e : s.psi().entrySet()) {
             put(psi, e.getKey(), e.getValue());
         }
-        ObjectNode ks = node.putObject("ks");
-        for (Map.Entry<String, Double> e : s.ks().entrySet()) {
-            put(ks, e.getKey(), e.getValue());
+        if (!s.ks().isEmpty()) { // a source's figures have none
+            ObjectNode ks = node.putObject("ks");
+            for (Map.Entry<String, Double> e : s.ks().entrySet()) {
+                put(ks, e.getKey(), e.getValue());
+            }
         }
         put(node, "predicted_class_js", s.predictedClassJsDivergence());
         ArrayNode fractions = node.putArray("predicted_class_fractions");
         s.predictedClassFractions().forEach(f -> fractions.add(Double.isNaN(f) ? null : f));
-        return node;
     }
 
     private static ObjectNode header(String kind, long start, long end, String model, String version) {

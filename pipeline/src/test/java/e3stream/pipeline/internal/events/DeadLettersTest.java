@@ -7,20 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.testutils.SchemaCheck;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.record.AbstractRecords;
 import org.apache.kafka.common.record.CompressionType;
@@ -53,8 +49,7 @@ class DeadLettersTest {
 
     private static JsonNode parse(OutputRecord record) throws Exception {
         JsonNode node = Json.MAPPER.readTree(record.value);
-        List<String> violations = new ArrayList<>();
-        check(schema(), node, "$", violations);
+        List<String> violations = SchemaCheck.violations("dead-letter", node);
         assertTrue(violations.isEmpty(), "the dead letter does not match dead-letter.schema.json: " + violations);
         return node;
     }
@@ -220,63 +215,5 @@ class DeadLettersTest {
 
         assertEquals("maxRequestSize (the producer's max.request.size) must be at least 32768 bytes to hold a dead"
                 + " letter, got 1000", e.getMessage());
-    }
-
-    // --- the subset of JSON Schema that schemas/dead-letter.schema.json uses ---
-
-    private static JsonNode schema() throws Exception {
-        try (InputStream in = DeadLettersTest.class.getResourceAsStream("/schemas/dead-letter.schema.json")) {
-            assertTrue(in != null, "schemas/dead-letter.schema.json is on the class path");
-            return Json.MAPPER.readTree(in);
-        }
-    }
-
-    /** type, required, properties, enum, maxLength, minimum and pattern; enough for the dead-letter schema. */
-    private static void check(JsonNode schema, JsonNode value, String path, List<String> violations) {
-        JsonNode type = schema.get("type");
-        if (type != null) {
-            boolean ok = switch (type.textValue()) {
-                case "object" -> value.isObject();
-                case "string" -> value.isTextual();
-                case "integer" -> value.isIntegralNumber();
-                case "boolean" -> value.isBoolean();
-                default -> throw new AssertionError("schema type " + type + " at " + path + " is not checked here");
-            };
-            if (!ok) {
-                violations.add(path + " is " + value.getNodeType() + ", expected " + type.textValue());
-                return;
-            }
-        }
-        if (schema.has("enum")) {
-            boolean member = false;
-            for (JsonNode allowed : schema.get("enum")) {
-                member |= allowed.equals(value);
-            }
-            if (!member) {
-                violations.add(path + " = " + value + " is not one of " + schema.get("enum"));
-            }
-        }
-        if (schema.has("maxLength") && value.textValue().codePointCount(0, value.textValue().length())
-                > schema.get("maxLength").intValue()) {
-            violations.add(path + " is longer than " + schema.get("maxLength"));
-        }
-        if (schema.has("pattern") && !Pattern.compile(schema.get("pattern").textValue()).matcher(value.textValue())
-                .find()) {
-            violations.add(path + " = " + value + " does not match " + schema.get("pattern"));
-        }
-        if (schema.has("minimum") && value.longValue() < schema.get("minimum").longValue()) {
-            violations.add(path + " = " + value + " is below " + schema.get("minimum"));
-        }
-        for (JsonNode required : schema.path("required")) {
-            if (!value.has(required.textValue())) {
-                violations.add(path + " lacks required field " + required.textValue());
-            }
-        }
-        for (Iterator<Map.Entry<String, JsonNode>> it = schema.path("properties").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> property = it.next();
-            if (value.has(property.getKey())) {
-                check(property.getValue(), value.get(property.getKey()), path + "." + property.getKey(), violations);
-            }
-        }
     }
 }

@@ -38,6 +38,7 @@ class LabelJoinFunctionTest {
         p.timestamp = timestamp;
         p.probabilities = probabilities;
         p.accepted = accepted;
+        p.source = "cam-" + id;
         return p;
     }
 
@@ -61,6 +62,7 @@ class LabelJoinFunctionTest {
             assertArrayEquals(new double[] {0.7, 0.3}, joined.probabilities);
             assertTrue(joined.reviewed);
             assertEquals(1, joined.label);
+            assertEquals("cam-a", joined.source, "the image's source, for the per-source calibration");
             assertEmpty(h);
         }
     }
@@ -75,6 +77,7 @@ class LabelJoinFunctionTest {
             assertEquals(1, out.size());
             assertEquals(0, out.get(0).label);
             assertEquals(false, out.get(0).reviewed);
+            assertEquals("cam-b", out.get(0).source);
             assertEmpty(h);
         }
     }
@@ -132,6 +135,7 @@ class LabelJoinFunctionTest {
             assertEquals(1, out.size());
             assertEquals(7L, out.get(0).timestamp);
             assertArrayEquals(new double[] {0.6, 0.4}, out.get(0).probabilities);
+            assertEquals("cam-e", out.get(0).source, "the source is kept in the checkpointed state");
             assertEmpty(restored);
         }
     }
