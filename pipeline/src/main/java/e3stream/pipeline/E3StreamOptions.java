@@ -125,11 +125,23 @@ public final class E3StreamOptions implements Serializable {
                     + "kafka.transaction-timeout must not exceed it, or the broker refuses the producer. Set it to the "
                     + "brokers' value when they allow more.");
 
+    public static final ConfigOption<Boolean> ALLOW_TRANSACTION_VERSION_2 = ConfigOptions
+            .key("kafka.allow-transaction-version-2")
+            .booleanType().defaultValue(false)
+            .withDescription("With EXACTLY_ONCE, start-up reads the brokers' finalized feature transaction.version "
+                    + "(Kafka Admin describeFeatures, within kafka.topic-check-timeout) and stops when it is 2 or more "
+                    + "(transaction protocol v2, KIP-890, the default of brokers formatted by Kafka 4.x): the Flink "
+                    + "Kafka sink (flink-connector-kafka 5.0) resumes transactions after a restart with the v1 "
+                    + "protocol, and a recovery after a producer-epoch rollover fails (FLINK-40689). The message says "
+                    + "what to set on the brokers (transaction.version=1). true starts on v2 brokers anyway, with a "
+                    + "warning.");
+
     public static final ConfigOption<Duration> TOPIC_CHECK_TIMEOUT = ConfigOptions.key("kafka.topic-check-timeout")
             .durationType().defaultValue(Duration.ofSeconds(30))
             .withDescription("At start-up the job asks the brokers (Kafka Admin) whether its six topics exist and "
                     + "stops with a message naming the missing ones and the brokers; this bounds the wait for their "
-                    + "answer. 0 skips the check (e.g. when the client that submits the job cannot reach Kafka).");
+                    + "answer, and that of the transaction-version check (kafka.allow-transaction-version-2). 0 "
+                    + "skips both checks (e.g. when the client that submits the job cannot reach Kafka).");
 
     public static final ConfigOption<Boolean> CREATE_MISSING_TOPICS = ConfigOptions.key("kafka.create-missing-topics")
             .booleanType().defaultValue(false)

@@ -82,13 +82,9 @@ public final class TopicCheck {
         }
         String brokers = options.get(E3StreamOptions.BOOTSTRAP_SERVERS);
         List<String> topics = topics(options);
-        Properties props = options.kafkaProperties();
-        int timeoutMs = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
-        props.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs));
-        props.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs));
-        props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, options.get(E3StreamOptions.GROUP_ID) + "-topic-check");
+        int timeoutMs = timeoutMs(timeout);
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Admin admin = Admin.create(props)) {
+        try (Admin admin = Admin.create(adminProperties(options, timeout, "topic-check"))) {
             List<String> missing = new ArrayList<>();
             Map<String, KafkaFuture<TopicDescription>> described = admin.describeTopics(topics,
                     new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
@@ -151,6 +147,23 @@ public final class TopicCheck {
         LOG.info("created the missing topics {} on {} (partitions {}, replication factor {}; -1 = broker default)",
                 created, brokers, partitions, replication);
         return created;
+    }
+
+    /**
+     * The properties of a start-up check's admin client: the job's {@code kafka.properties.*} (so TLS/SASL and config
+     * providers apply), every call bounded by {@code timeout}, client id {@code <kafka.group-id>-<purpose>} unless
+     * {@code kafka.properties.client.id} is set.
+     */
+    static Properties adminProperties(E3StreamOptions options, Duration timeout, String purpose) {
+        Properties props = options.kafkaProperties();
+        props.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs(timeout)));
+        props.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs(timeout)));
+        props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, options.get(E3StreamOptions.GROUP_ID) + "-" + purpose);
+        return props;
+    }
+
+    private static int timeoutMs(Duration timeout) {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
     }
 
     private static long remainingMs(long deadlineNanos) {

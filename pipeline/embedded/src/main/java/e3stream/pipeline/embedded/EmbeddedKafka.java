@@ -37,10 +37,11 @@ import org.apache.kafka.server.common.MetadataVersion;
  * A single-node Kafka 4.2 broker in KRaft combined mode (broker + controller), in this JVM, listening on loopback
  * on free ports, with its log directory in a temporary folder that {@link #close()} deletes.
  *
- * <p>Formatted with {@code transaction.version=1}: with the v2 transaction protocol (the Kafka 4.2 default) the
- * Flink Kafka sink reports fencing errors when it recovers transactions after a restart (shared/DESIGN.md section 6).
- * System property {@code e3.kafka.transaction-version} (e.g. {@code -De3.kafka.transaction-version=2} on a Maven
- * test run) formats it with another version, to run the tests against a v2 broker.
+ * <p>Formatted with {@code transaction.version=1}, what the job's exactly-once sink needs (with the v2 transaction
+ * protocol, the Kafka 4.2 default, it recovers transactions wrongly; the job's start-up refuses v2 brokers, see
+ * {@code TransactionVersionCheck}). System property {@code e3.kafka.transaction-version} (e.g.
+ * {@code -De3.kafka.transaction-version=2} on a Maven test run) formats it with another version, to run the tests
+ * against a v2 broker; {@link #start(List, Map, short)} chooses it for one broker.
  * Producers must keep {@code transaction.timeout.ms} below {@link #MAX_TRANSACTION_TIMEOUT_MS}.
  *
  * <p>{@link #start(List, Map)} adds listeners with other security protocols (SSL, SASL_SSL) beside the PLAINTEXT one,
@@ -85,6 +86,16 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static EmbeddedKafka start(List<String> securityProtocols, Map<String, String> brokerProperties)
             throws IOException {
+        return start(securityProtocols, brokerProperties,
+                Short.parseShort(System.getProperty("e3.kafka.transaction-version", "1")));
+    }
+
+    /**
+     * As {@link #start(List, Map)}, formatted with this {@code transaction.version} (the broker feature that selects
+     * the transaction protocol: 0 or 1 is v1, 2 is v2) whatever {@code e3.kafka.transaction-version} says.
+     */
+    public static EmbeddedKafka start(List<String> securityProtocols, Map<String, String> brokerProperties,
+                                      short transactionVersion) throws IOException {
         Path logDir = Files.createTempDirectory("e3stream-kafka-");
         Map<String, String> listeners = new LinkedHashMap<>();
         listeners.put("PLAINTEXT", "127.0.0.1:" + freePort());
@@ -139,8 +150,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                     .setMetadataLogDirectory(logDir.toString())
                     .setControllerListenerName("CONTROLLER")
                     .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-                    .setFeatureLevel(Feature.TRANSACTION_VERSION.featureName(),
-                            Short.parseShort(System.getProperty("e3.kafka.transaction-version", "1")))
+                    .setFeatureLevel(Feature.TRANSACTION_VERSION.featureName(), transactionVersion)
                     .run();
         } catch (Exception e) {
             deleteRecursively(logDir);
