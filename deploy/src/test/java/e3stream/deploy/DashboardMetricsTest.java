@@ -105,6 +105,37 @@ class DashboardMetricsTest {
     }
 
     @Test
+    void aSourceVariableSelectsThePerSourcePanels() throws Exception {
+        JsonNode d = DeployFiles.readJson(DASHBOARD);
+        JsonNode source = null;
+        for (JsonNode v : d.path("templating").path("list")) {
+            if ("source".equals(v.path("name").asText())) {
+                source = v;
+            }
+        }
+        assertTrue(source != null, "no template variable 'source'");
+        assertEquals("query", source.path("type").asText());
+        assertEquals("label_values(e3_window_events_by_source, source)", source.path("query").path("query").asText());
+        assertTrue(source.path("multi").asBoolean() && source.path("includeAll").asBoolean(), "several sources or all");
+        assertEquals(".*", source.path("allValue").asText(), "All matches every source, other included");
+        Set<String> perSource = new TreeSet<>();
+        for (JsonNode panel : d.path("panels")) {
+            for (JsonNode t : panel.path("targets")) {
+                String expr = t.path("expr").asText();
+                if (PromQl.metricNames(expr).stream().anyMatch(m -> m.endsWith("_by_source"))) {
+                    perSource.add(panel.path("title").asText());
+                    assertTrue(expr.contains("source=~\"$source\""), "panel " + panel.path("title").asText()
+                            + " does not follow the source variable: " + expr);
+                }
+            }
+        }
+        for (String needed : List.of("Review ratio per source", "PSI per source",
+                "Estimated vs realised accuracy per source", "ECE per source")) {
+            assertTrue(perSource.contains(needed), "no per-source panel '" + needed + "' in " + perSource);
+        }
+    }
+
+    @Test
     void everyQueriedMetricIsListedInMetricsTxtAndNothingElse() throws Exception {
         Set<String> used = new TreeSet<>();
         List<String> exprs = new ArrayList<>(dashboardExpressions(DeployFiles.readJson(DASHBOARD)));
