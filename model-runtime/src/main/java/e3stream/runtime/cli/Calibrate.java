@@ -55,6 +55,9 @@ public final class Calibrate {
               --max-entropy H           max_entropy in nats (default: not used)
               --density-false-alarm R|none  min_feature_log_density = R-quantile of validation feature log
                                         density, for bundles with the density output (default 0.05)
+              --density-review-budget B|none  then raise min_feature_log_density while the calibration half's
+                                        review rate stays <= B and the goal holds: review capacity the other
+                                        rules leave goes to unfamiliar inputs (default none)
               --seed N                  seed of the calibration/holdout halves (default 17)
               --batch-size N            inference batch size (default 256)
               --dry-run                 print the result without writing model.json
@@ -105,7 +108,7 @@ public final class Calibrate {
     public static Outcome run(String[] args, PrintStream out) throws IOException {
         CliArgs a = new CliArgs(args, Set.of("bundle", "max-accepted-error", "max-review-rate", "fashion-mnist",
                 "test-images", "test-labels", "conformal", "alpha", "mi-quantile", "max-entropy", "seed",
-                "batch-size", "density-false-alarm"), Set.of("dry-run", "help"));
+                "batch-size", "density-false-alarm", "density-review-budget"), Set.of("dry-run", "help"));
         if (a.has("help")) {
             out.println(USAGE);
             return null;
@@ -129,6 +132,8 @@ public final class Calibrate {
                 .maxEntropy(a.has("max-entropy") ? a.getDouble("max-entropy", 0) : null)
                 .densityFalseAlarmRate("none".equals(a.get("density-false-alarm", "0.05")) ? null
                         : a.getDouble("density-false-alarm", 0.05))
+                .densityReviewBudget("none".equals(a.get("density-review-budget", "none")) ? null
+                        : a.getDouble("density-review-budget", 0))
                 .seed(a.getInt("seed", 17))
                 .build();
         int batch = a.getInt("batch-size", 256);

@@ -55,6 +55,7 @@ public final class ThresholdCalibrator {
     private final Double mutualInformationQuantile;
     private final Double maxEntropy;
     private final Double densityFalseAlarmRate;
+    private final Double densityReviewBudget;
     private final long seed;
 
     private ThresholdCalibrator(Builder b) {
@@ -64,6 +65,7 @@ public final class ThresholdCalibrator {
         this.mutualInformationQuantile = b.mutualInformationQuantile;
         this.maxEntropy = b.maxEntropy;
         this.densityFalseAlarmRate = b.densityFalseAlarmRate;
+        this.densityReviewBudget = b.densityReviewBudget;
         this.seed = b.seed;
     }
 
@@ -79,6 +81,7 @@ public final class ThresholdCalibrator {
         private Double mutualInformationQuantile = 0.99;
         private Double maxEntropy;
         private Double densityFalseAlarmRate = 0.05;
+        private Double densityReviewBudget;
         private long seed = 17;
 
         private Builder() {
@@ -135,6 +138,21 @@ public final class ThresholdCalibrator {
                 throw new IllegalArgumentException("density false-alarm rate must be in (0, 1), got " + rate);
             }
             this.densityFalseAlarmRate = rate;
+            return this;
+        }
+
+        /**
+         * Review budget (share of clean items) that the density rule may fill (default null: off). Once the other
+         * rules and {@code min_confidence} are fitted, {@code min_feature_log_density} is raised from the
+         * false-alarm quantile to the highest calibration-half density that keeps the calibration half's review
+         * rate within the budget and, for an accepted-error goal, its accepted-item error within the goal: review
+         * capacity left over by the clean-data rules goes to catching unfamiliar inputs. Never lowers the threshold.
+         */
+        public Builder densityReviewBudget(Double budget) {
+            if (budget != null && !(budget > 0 && budget < 1)) {
+                throw new IllegalArgumentException("density review budget must be in (0, 1), got " + budget);
+            }
+            this.densityReviewBudget = budget;
             return this;
         }
 
@@ -249,6 +267,19 @@ public final class ThresholdCalibrator {
             correct[k] = x.classIndex() == labels[cal[k]];
         }
         Choice choice = chooseMinConfidence(conf, othersAccept, correct, goal);
+        if (minDensity != null && densityReviewBudget != null && choice.met) {
+            // Which calibration items do all rules but the density one accept, at the chosen min_confidence?
+            TriagePolicy withoutDensity = new TriagePolicy(new TriageConfig(choice.minConfidence, maxEntropy, maxMi,
+                    conformal, null));
+            boolean[] acceptedOthers = new boolean[nCal];
+            double[] d = new double[nCal];
+            for (int k = 0; k < nCal; k++) {
+                acceptedOthers[k] = withoutDensity.decide(u[cal[k]]).accepted();
+                d[k] = density[cal[k]];
+            }
+            minDensity = raiseDensityThreshold(minDensity, d, acceptedOthers, correct, densityReviewBudget,
+                    goal.kind() == CalibrationGoal.Kind.MAX_ACCEPTED_ERROR ? goal.target() : 1.0);
+        }
         TriageConfig triage = new TriageConfig(choice.minConfidence, maxEntropy, maxMi, conformal, minDensity);
         TriagePolicy policy = new TriagePolicy(triage);
 
@@ -344,6 +375,43 @@ public final class ThresholdCalibrator {
     }
 
     record Choice(double minConfidence, boolean met, String note) {
+    }
+
+    /**
+     * The highest density threshold, from {@code start} up, at which the items accepted by the other rules and by the
+     * density rule keep the review rate within {@code budget} and their error within {@code maxError}; {@code start}
+     * when none higher does. Thresholds are the items' own densities.
+     */
+    static double raiseDensityThreshold(double start, double[] density, boolean[] acceptedOthers, boolean[] correct,
+                                        double budget, double maxError) {
+        int n = density.length;
+        Integer[] idx = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (p, q) -> Double.compare(density[q], density[p]));
+        long accepted = 0;
+        long wrong = 0;
+        // From the densest item down: accepted grows as the threshold falls; the first threshold (the highest) that
+        // fits the budget and the error is the answer.
+        int k = 0;
+        while (k < n) {
+            double t = density[idx[k]];
+            while (k < n && density[idx[k]] == t) {
+                if (acceptedOthers[idx[k]]) {
+                    accepted++;
+                    wrong += correct[idx[k]] ? 0 : 1;
+                }
+                k++;
+            }
+            if (t <= start) {
+                break;
+            }
+            if (1 - (double) accepted / n <= budget && (double) wrong / accepted <= maxError) {
+                return t;
+            }
+        }
+        return start;
     }
 
     static Choice chooseMinConfidence(double[] conf, boolean[] othersAccept, boolean[] correct, CalibrationGoal goal) {

@@ -198,4 +198,45 @@ class ThresholdCalibratorTest {
         assertTrue(Double.isNaN(r.holdout().densityFlagRate()));
         assertFalse(r.reference().featureLogDensity().isPresent());
     }
+
+    @Test
+    void aDensityReviewBudgetRaisesTheDensityThresholdUntilTheBudgetIsSpent() {
+        Data d = Data.draw(53, 8000, 2, 1.0, 0.3);
+        Random rnd = new Random(59);
+        double[] density = new double[d.labels().length];
+        for (int i = 0; i < density.length; i++) {
+            density[i] = -20 + 3 * rnd.nextGaussian();
+        }
+        CalibrationGoal goal = CalibrationGoal.maxReviewRate(0.3);
+        // Only the confidence and density rules, so that the goal is reachable on this synthetic data.
+        CalibrationResult plain = ThresholdCalibrator.builder().goal(goal).conformal(null, 0.05)
+                .mutualInformationQuantile(null).densityFalseAlarmRate(0.05).build()
+                .calibrate(d.logits(), d.labels(), density);
+        double budget = plain.calibration().reviewRate() + 0.10;
+        CalibrationResult budgeted = ThresholdCalibrator.builder().goal(goal).conformal(null, 0.05)
+                .mutualInformationQuantile(null).densityFalseAlarmRate(0.05).densityReviewBudget(budget).build().calibrate(d.logits(), d.labels(), density);
+        assertEquals(plain.triage().minConfidence(), budgeted.triage().minConfidence(), "min_confidence unchanged");
+        assertTrue(budgeted.triage().minFeatureLogDensity() > plain.triage().minFeatureLogDensity(),
+                "the threshold rises");
+        // The calibration half spends the budget (to within one item); the held-out half lands near it.
+        assertTrue(budgeted.calibration().reviewRate() <= budget + 1e-12);
+        assertEquals(budget, budgeted.calibration().reviewRate(), 0.002);
+        assertEquals(budget, budgeted.holdout().reviewRate(), 0.03);
+        assertTrue(plain.goalMet() && plain.calibration().reviewRate() <= 0.3, "the goal holds before");
+        assertTrue(budgeted.holdout().densityFlagRate() > plain.holdout().densityFlagRate() + 0.05);
+    }
+
+    @Test
+    void raiseDensityThresholdStopsAtTheBudgetAndTheErrorAndNeverGoesDown() {
+        double[] density = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        boolean[] acceptedOthers = {true, true, true, true, true, true, true, true, false, true};
+        boolean[] correct = {true, true, true, true, true, true, true, false, true, true};
+        // Review budget 0.5: accepting the 5 densest the others accept (10, 8, 7, 6, 5 -> threshold 5) reviews 5 of 10.
+        assertEquals(5.0, ThresholdCalibrator.raiseDensityThreshold(1, density, acceptedOthers, correct, 0.5, 1.0));
+        // With at most 15 % accepted error: threshold 8 accepts {10, 8} with one error (50 %), 5 accepts five with that
+        // one error (20 %), 4 six (17 %), 3 seven (14 %): 3 is the highest that fits both.
+        assertEquals(3.0, ThresholdCalibrator.raiseDensityThreshold(1, density, acceptedOthers, correct, 0.5, 0.15));
+        // A budget the start threshold already exceeds: nothing higher fits, the start stays.
+        assertEquals(3.0, ThresholdCalibrator.raiseDensityThreshold(3, density, acceptedOthers, correct, 0.05, 1.0));
+    }
 }
