@@ -296,10 +296,14 @@ public final class E3StreamJob {
                 .name("drift-window").uid("drift-window");
 
         // Delayed labels joined by id, then calibration per window of the image's event time.
-        DataStream<LabelEvent> labels = env.fromSource(source(options, options.get(E3StreamOptions.TOPIC_LABELS),
-                                new RawRecordDeserializer()),
+        SingleOutputStreamOperator<LabelEvent> parsedLabels = env.fromSource(source(options,
+                                options.get(E3StreamOptions.TOPIC_LABELS), new RawRecordDeserializer()),
                         WatermarkStrategy.noWatermarks(), "labels-source").uid("labels-source")
-                .process(new ParseLabelFunction(bundle)).name("parse-labels").uid("parse-labels")
+                .process(new ParseLabelFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ),
+                        options.producerMaxRequestSize()))
+                .name("parse-labels").uid("parse-labels");
+        DataStream<OutputRecord> labelDeadLetters = parsedLabels.getSideOutput(ParseLabelFunction.DEAD_LETTERS);
+        DataStream<LabelEvent> labels = parsedLabels
                 .assignTimestampsAndWatermarks(LabelWatermarks.strategy()).name("labels-idle").uid("labels-idle");
         DataStream<LabelledPrediction> joined = predictions.keyBy(p -> p.id)
                 .connect(labels.keyBy(l -> l.id))
@@ -318,7 +322,7 @@ public final class E3StreamJob {
         DataStream<OutputRecord> late = calibration.getSideOutput(LATE_LABELS)
                 .process(new LateLabelCounter()).name("late-labels").uid("late-labels");
 
-        DataStream<OutputRecord> out = decisions.union(deadLetters, drift, calibration, late);
+        DataStream<OutputRecord> out = decisions.union(deadLetters, labelDeadLetters, drift, calibration, late);
         String prefix = transactionalIdPrefix(options);
         if (options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE) {
             LOG.info("exactly-once sink: transactional ids {}-<subtask>-<n> (POOLING)", prefix);

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.internal.inference.DecodedImage;
+import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What real producers send by mistake, mixed into valid events on a real broker and MiniCluster: every input ends
- * once in predictions, review or images-dlq with its reason, no task ever restarts, and the job keeps running.
+ * once in predictions, review or images-dlq with its reason (bad labels too: counted and dead-lettered), no task
+ * ever restarts, and the job keeps running.
  */
 class PoisonITCase {
 
@@ -62,6 +64,22 @@ class PoisonITCase {
         return m;
     }
 
+    /** Labels real producers get wrong: id -> [raw value, expected error code] (null id: unreadable). */
+    static List<Object[]> badLabels() {
+        long ts = 1_700_000_000_000L;
+        return List.of(
+                new Object[] {null, "{\"id\":\"badlabel-json\",\"label\":".getBytes(StandardCharsets.UTF_8),
+                        "INVALID_JSON"},
+                new Object[] {"badlabel-class", ("{\"id\":\"badlabel-class\",\"label\":\"zebra\",\"timestamp\":" + ts
+                        + "}").getBytes(StandardCharsets.UTF_8), "INVALID_FIELD"},
+                new Object[] {"badlabel-index", ImageEvents.labelEvent("badlabel-index", 17, ts), "INVALID_FIELD"},
+                new Object[] {"badlabel-missing", ("{\"id\":\"badlabel-missing\",\"timestamp\":" + ts + "}")
+                        .getBytes(StandardCharsets.UTF_8), "MISSING_FIELD"},
+                // A 100 KB class name: refused, and the log line and dead letter stay bounded.
+                new Object[] {"badlabel-huge", ("{\"id\":\"badlabel-huge\",\"label\":\"" + "x".repeat(100_000)
+                        + "\",\"timestamp\":" + ts + "}").getBytes(StandardCharsets.UTF_8), "INVALID_FIELD"});
+    }
+
     @Test
     void everyPoisonRecordIsDeadLetteredOnceAndNoTaskEverRestarts() throws Exception {
         String prefix = "poison-";
@@ -74,11 +92,31 @@ class PoisonITCase {
         E3StreamOptions options = E3StreamJobITCase.options(prefix, Map.of("decode.max-payload-bytes", "1048576",
                 "decode.max-pixels", Integer.toString(4096 * 4096)));
         try (RunningJob job = RunningJob.start(options, s -> s.map(new CountStarts()).name("count-starts"))) {
+            double invalidLabelsBefore = PipelineMetrics.get().labelsInvalid.get();
             int sent = E3StreamJobITCase.produce(prefix + "images", pngs, bad, 1_700_000_000_000L);
-            List<KafkaIO.Read> reads = KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs,
-                    r -> r.size() >= sent, Duration.ofMinutes(10), Duration.ofSeconds(5));
+            List<Object[]> labels = badLabels();
+            int sentLabels = E3StreamJobITCase.produce(prefix + "labels", Map.of(), labels, 1_700_000_000_000L);
+            List<KafkaIO.Read> all = KafkaIO.readUntil(SharedKafka.get().bootstrapServers(), outputs,
+                    r -> r.size() >= sent + sentLabels, Duration.ofMinutes(10), Duration.ofSeconds(5));
+            // Dead letters of labels name the labels topic as their source; the rest are the images' outputs.
+            List<KafkaIO.Read> labelDeadLetters = all.stream()
+                    .filter(r -> (prefix + "labels").equals(r.json().path("source").path("topic").asText())).toList();
+            List<KafkaIO.Read> reads = all.stream().filter(r -> !labelDeadLetters.contains(r)).toList();
             E3StreamJobITCase.assertExactlyOnce(prefix, reads, pngs, bad);
             assertEquals(sent, reads.size());
+            Map<String, String> labelCodes = new java.util.TreeMap<>();
+            for (KafkaIO.Read r : labelDeadLetters) {
+                assertEquals(prefix + "images-dlq", r.topic());
+                labelCodes.merge(r.json().path("id").asText("(no id)"), r.json().path("error").path("code").asText(),
+                        (a, b) -> a + "," + b);
+            }
+            Map<String, String> expectedLabelCodes = new java.util.TreeMap<>();
+            for (Object[] l : labels) {
+                expectedLabelCodes.merge(l[0] == null ? "(no id)" : (String) l[0], (String) l[2], (a, b) -> a + "," + b);
+            }
+            assertEquals(expectedLabelCodes, labelCodes, "every bad label dead-lettered once, with its reason");
+            assertEquals(labels.size(), PipelineMetrics.get().labelsInvalid.get() - invalidLabelsBefore, 0.0,
+                    "every bad label counted in e3_labels_invalid_total");
 
             JsonNode big = reads.stream().filter(r -> r.topic().endsWith("images-dlq"))
                     .map(KafkaIO.Read::json).filter(j -> j.path("original_length").asLong() > 800_000)
