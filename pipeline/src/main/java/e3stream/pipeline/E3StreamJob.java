@@ -250,6 +250,7 @@ public final class E3StreamJob {
         serializers.registerTypeWithKryoSerializer(CalibrationStats.class, JavaSerializer.class);
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
+        env.setBufferTimeout(options.get(E3StreamOptions.BUFFER_TIMEOUT).toMillis());
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
         // Explicit: kafka.transaction-timeout is validated against it (E3StreamOptions).
         env.getCheckpointConfig().setCheckpointTimeout(options.get(E3StreamOptions.CHECKPOINT_TIMEOUT).toMillis());

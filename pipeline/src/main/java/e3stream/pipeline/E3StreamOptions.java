@@ -189,6 +189,14 @@ public final class E3StreamOptions implements Serializable {
             .intType().defaultValue(2)
             .withDescription("Parallelism of the sources, decoding and inference operators.");
 
+    public static final ConfigOption<Duration> BUFFER_TIMEOUT = ConfigOptions.key("job.buffer-timeout")
+            .durationType().defaultValue(Duration.ofMillis(100))
+            .withDescription("Longest time a record waits in a network buffer between operators that are not chained "
+                    + "before the buffer is sent half-empty (Flink's setBufferTimeout; 100 ms is Flink's default). "
+                    + "Each decision crosses one such hop to the Kafka sink, so at low rates this adds up to its value "
+                    + "to at-least-once latency; lower it (e.g. 10 ms) to trade CPU for latency (BENCHMARKS.md, "
+                    + "Pipeline). 0 flushes after every record.");
+
     public static final ConfigOption<String> JOB_NAME = ConfigOptions.key("job.name")
             .stringType().defaultValue("e3stream").withDescription("Flink job name.");
 

@@ -41,7 +41,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *       rounds alternating;</li>
  *   <li>end-to-end latency (send time to visible to a read_committed consumer) at half the highest measured
  *       exactly-once throughput, with that run's thread setting, at-least-once and exactly-once at each checkpoint
- *       interval of the third argument (default {@code 1 s,200 ms}).</li>
+ *       interval of the third argument (default {@code 1 s,200 ms}), for each {@code job.buffer-timeout} of the
+ *       fifth argument (default {@code 100 ms,10 ms}).</li>
  * </ol>
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
@@ -59,6 +60,8 @@ public final class PipelineBenchmark {
         // Model thread settings compared end to end, each "threads/spinning": model.intra-op-threads (0 = ONNX
         // Runtime's default, one per core) and model.intra-op-spinning (on = ONNX Runtime's default).
         List<String> threadSettings = List.of((args.length > 3 ? args[3] : "0/on,0/off,1/off").split(","));
+        // job.buffer-timeout settings at which latency is measured (100 ms is Flink's default).
+        List<String> bufferTimeouts = List.of((args.length > 4 ? args[4] : "100 ms,10 ms").split(","));
         ImageSet set = TestData.fashionTest();
         List<byte[]> pngs = new ArrayList<>();
         for (int i = 0; i < set.count(); i++) {
@@ -95,15 +98,20 @@ public final class PipelineBenchmark {
             int rate = (int) Math.max(1, e2e / 2);
             System.out.printf(Locale.ROOT, "latency runs: intra-op threads/spinning %s, half the best exactly-once "
                     + "throughput%n", best);
-            double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds, "1 s", best);
-            System.out.printf(Locale.ROOT, "latency at %d events/s, %s: p50 %.0f ms, p99 %.0f ms (%d events)%n",
-                    rate, E3StreamOptions.Delivery.AT_LEAST_ONCE, p[0], p[1], (long) p[2]);
-            for (String interval : intervals) {
-                p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds, interval.trim(),
-                        best);
-                System.out.printf(Locale.ROOT, "latency at %d events/s, %s, checkpoint.interval %s: p50 %.0f ms, "
-                        + "p99 %.0f ms (%d events)%n", rate, E3StreamOptions.Delivery.EXACTLY_ONCE, interval.trim(),
-                        p[0], p[1], (long) p[2]);
+            for (String bufferTimeout : bufferTimeouts) {
+                String bt = bufferTimeout.trim();
+                double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds, "1 s",
+                        best, bt);
+                System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s: p50 %.0f ms, "
+                        + "p99 %.0f ms (%d events)%n", rate, E3StreamOptions.Delivery.AT_LEAST_ONCE, bt, p[0], p[1],
+                        (long) p[2]);
+                for (String interval : intervals) {
+                    p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds,
+                            interval.trim(), best, bt);
+                    System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
+                            + "checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d events)%n", rate,
+                            E3StreamOptions.Delivery.EXACTLY_ONCE, bt, interval.trim(), p[0], p[1], (long) p[2]);
+                }
             }
         }
         SharedSessions.jvm().releaseIdleNow();
@@ -137,7 +145,7 @@ public final class PipelineBenchmark {
     }
 
     static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
-                                   String checkpointInterval, String threads) {
+                                   String checkpointInterval, String threads, String bufferTimeout) {
         Map<String, String> m = new LinkedHashMap<>(KafkaIO.map(
                 "kafka.bootstrap-servers", kafka.bootstrapServers(),
                 "model.bundle", TestData.bundle().toString(),
@@ -148,7 +156,8 @@ public final class PipelineBenchmark {
                 "delivery.guarantee", mode.name(), "checkpoint.interval", checkpointInterval, "metrics.port", "0",
                 "job.parallelism", "2", "inference.max-batch-size", "32", "inference.max-delay", "5 ms",
                 "model.intra-op-threads", threads.split("/")[0],
-                "model.intra-op-spinning", String.valueOf(threads.endsWith("/on"))));
+                "model.intra-op-spinning", String.valueOf(threads.endsWith("/on")),
+                "job.buffer-timeout", bufferTimeout));
         return E3StreamOptions.of(m);
     }
 
@@ -172,7 +181,7 @@ public final class PipelineBenchmark {
             }
             KafkaIO.flush(producer);
         }
-        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, "1 s", threads));
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, "1 s", threads, "100 ms"));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
             long first = 0;
             long last = 0;
@@ -199,12 +208,13 @@ public final class PipelineBenchmark {
     }
 
     static double[] latency(EmbeddedKafka kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds,
-                            String checkpointInterval, String threads) throws Exception {
-        String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + mode.name().toLowerCase(Locale.ROOT) + "-"
+                            String checkpointInterval, String threads, String bufferTimeout) throws Exception {
+        String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + bufferTimeout.replaceAll("[^0-9a-z]", "") + "-"
+                + mode.name().toLowerCase(Locale.ROOT) + "-"
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
-        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads));
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
              KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Warm up until the job answers, then measure.
