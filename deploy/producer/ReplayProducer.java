@@ -26,7 +26,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <pre>
  * java -cp 'deploy/local/lib/kafka/*' ReplayProducer.java     (kafka-clients and slf4j-api on the class path) --bootstrap-servers 127.0.0.1:19092 \
  *     --images data/fashion-mnist-test-2000-images-idx3-ubyte.gz --labels data/fashion-mnist-test-2000-labels-idx1-ubyte.gz \
- *     [--count 2000] [--rate 200] [--malformed-every 50] [--id-prefix run1-] [--loop]
+ *     [--count 2000] [--rate 200 (events/s; 0 = as fast as it can)] [--malformed-every 50] [--id-prefix run1-] [--loop]
  * </pre>
  * Prints one line per 500 events and a summary (events, malformed, labels). Ids are {@code <prefix><n>}.
  */
@@ -58,7 +58,12 @@ public class ReplayProducer {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        if (rate <= 0) { // as fast as it can: large batches, so that the broker's round trips do not set the pace
+            p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
+            p.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
+        }
         int sent = 0, malformed = 0, labelled = 0;
+        String[] encoded = new String[images.length];
         long start = System.nanoTime();
         try (KafkaProducer<String, byte[]> producer =
                      new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
@@ -74,8 +79,10 @@ public class ReplayProducer {
                         malformed++;
                     } else {
                         int index = n % images.length;
-                        value = event(id, "image/png", Base64.getEncoder().encodeToString(png(images[index])),
-                                opts.get("--source"));
+                        if (encoded[index] == null) { // each image encoded once: a fast producer can overload the job
+                            encoded[index] = Base64.getEncoder().encodeToString(png(images[index]));
+                        }
+                        value = event(id, "image/png", encoded[index], opts.get("--source"));
                         if (labels != null) {
                             String label = "{\"id\":\"" + id + "\",\"label\":" + labels[index] + ",\"timestamp\":"
                                     + System.currentTimeMillis() + "}";
@@ -100,7 +107,9 @@ public class ReplayProducer {
             } while (loop);
             producer.flush();
         }
-        System.out.println("done: " + sent + " events, " + malformed + " malformed, " + labelled + " labels");
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf(java.util.Locale.ROOT, "done: %d events, %d malformed, %d labels in %.2f s (%.0f events/s)%n",
+                sent, malformed, labelled, seconds, sent / seconds);
     }
 
     private static String require(Map<String, String> opts, String key) {

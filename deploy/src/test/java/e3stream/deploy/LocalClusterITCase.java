@@ -361,22 +361,170 @@ class LocalClusterITCase {
         }
     }
 
-    /** Samples, every 2 s, the TaskManagers' heap (Flink REST) and the job's consumer lag on its input topic. */
+    /** Events and malformed share of the overload run (its figures go to BENCHMARKS.md, "Reliability"). */
+    private static final int OVERLOAD_EVENTS = 40_000;
+    private static final int OVERLOAD_MALFORMED_EVERY = 100;
+
+    /**
+     * Overload alone, no faults: a job on its own topics takes 40,000 events from two producers sending as fast as
+     * they can, for some seconds, several times what the job sustains meanwhile on this cluster (both measured here,
+     * from the input's log end and the job's committed offsets sampled every second; asserted at least 3 x; the rate
+     * at which it drains the backlog afterwards, with the machine to itself, is reported beside it). The backlog shows as consumer lag and drains; every event ends exactly once in predictions,
+     * review or images-dlq (read_committed, by input position), only the malformed ones dead-lettered, none dropped or
+     * dead-lettered for load, the job never restarts, and the TaskManagers' heap stays below its maximum (the JVM's
+     * -Xmx from Flink's memory model for E3_TM_PROCESS_MEMORY): what a subtask holds is capped by the Kafka fetch
+     * sizes, async.capacity and the batcher's queue, not by the backlog, which stays in Kafka.
+     */
+    @Test
+    @Order(5)
+    void anOverloadOfSeveralTimesTheSustainableRateShowsAsLagThatDrainsWithNothingLostOrDeadLetteredForLoad()
+            throws Exception {
+        Path repo = DeployFiles.repoRoot();
+        String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
+        String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
+        for (JsonNode j : getJson(rest + "/jobs/overview").path("jobs")) { // this job has the cluster to itself
+            if (j.path("state").asText().equals("RUNNING")) {
+                HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + j.path("jid").asText() + "?mode=cancel"))
+                        .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            }
+        }
+        String p = "overload-";
+        Map<String, String> topicsEnv = new HashMap<>(env);
+        topicsEnv.put("E3_TOPICS", String.join(" ", p + "images", p + "labels", p + "predictions", p + "review",
+                p + "images-dlq", p + "calibration"));
+        var topics = DeployFiles.run(repo, topicsEnv, 120, SCRIPT.toString(), "create-topics");
+        assertEquals(0, topics.exitCode(), topics.output());
+        Path jar;
+        try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
+            jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
+                    .findFirst().orElseThrow();
+        }
+        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--",
+                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
+                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-overload-it",
+                "--kafka.group-id", p + "job", "--kafka.topic.images", p + "images", "--kafka.topic.labels", p + "labels",
+                "--kafka.topic.predictions", p + "predictions", "--kafka.topic.review", p + "review",
+                "--kafka.topic.dlq", p + "images-dlq", "--kafka.topic.calibration", p + "calibration");
+        assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
+        String[] lines = submit.output().trim().split("\n");
+        String jobId = lines[lines.length - 1].trim();
+        awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
+
+        ChaosSampler sampler = new ChaosSampler(rest, bootstrap, p + "images", p + "job", 1000);
+        Thread sampling = new Thread(sampler, "overload-sampler");
+        sampling.setDaemon(true);
+        sampling.start();
+        // Two producers, each as fast as it can (on 2 shared cores one JVM alone may not outpace the job by far).
+        List<Process> producers = new ArrayList<>();
+        List<Path> producerLogs = new ArrayList<>();
+        long began = System.nanoTime();
+        for (String name : List.of("a", "b")) {
+            Path log = runDir.resolve("logs/overload-producer-" + name + ".out");
+            producerLogs.add(log);
+            producers.add(new ProcessBuilder("java", "-cp", DeployFiles.deployDir().resolve("local/lib/kafka") + "/*",
+                    DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
+                    "--bootstrap-servers", bootstrap,
+                    "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
+                    "--count", Integer.toString(OVERLOAD_EVENTS / 2), "--rate", "0",
+                    "--malformed-every", Integer.toString(OVERLOAD_MALFORMED_EVERY), "--id-prefix", p + name + "-",
+                    "--images-topic", p + "images", "--labels-topic", p + "labels")
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        }
+        try {
+            for (int i = 0; i < producers.size(); i++) {
+                assertTrue(producers.get(i).waitFor(3, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
+                assertEquals(0, producers.get(i).exitValue(), Files.readString(producerLogs.get(i)));
+            }
+            Once once = assertEachInputOnce(bootstrap, p, OVERLOAD_EVENTS, Duration.ofMinutes(5));
+            // drained: the job's committed offsets reach the log end
+            long drainDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            List<ChaosSampler.Sample> samples = sampler.samples();
+            while (!drained(samples) && System.nanoTime() < drainDeadline) {
+                Thread.sleep(1000);
+                samples = sampler.samples();
+            }
+            double seconds = (System.nanoTime() - began) / 1e9;
+            sampler.stop();
+            sampling.join(10_000);
+            assertTrue(drained(samples), "the consumer lag drained: last samples " + samples.subList(
+                    Math.max(0, samples.size() - 3), samples.size()));
+            assertEquals(OVERLOAD_EVENTS / OVERLOAD_MALFORMED_EVERY, once.deadLetters(),
+                    "only the malformed events are dead-lettered, none for load");
+            long restarts = getJson(rest + "/jobs/" + jobId + "/metrics?get=numRestarts").path(0).path("value").asLong();
+            assertEquals(0, restarts, "the job never restarted under the overload (no failure, no OutOfMemoryError)");
+
+            // Offered: how fast the input's log end grew, from the first sample with events to the first with all
+            // (a sample late, so a lower estimate). What the job sustained meanwhile: how fast its committed offsets
+            // grew over the same samples (the producers share the 2 cores with it). Drain rate: how fast they grew
+            // from there until they reached the log end, the machine to the job alone.
+            ChaosSampler.Sample firstSent = samples.stream().filter(x -> x.logEnd() > 0).findFirst().orElseThrow();
+            ChaosSampler.Sample allSent = samples.stream().filter(x -> x.logEnd() == OVERLOAD_EVENTS)
+                    .findFirst().orElseThrow();
+            double sendSeconds = (allSent.nanos() - firstSent.nanos()) / 1e9;
+            double offered = (OVERLOAD_EVENTS - firstSent.logEnd()) / sendSeconds;
+            double sustained = (allSent.committed() - firstSent.committed()) / sendSeconds;
+            ChaosSampler.Sample allCommitted = samples.stream().filter(x -> x.committed() == OVERLOAD_EVENTS)
+                    .findFirst().orElseThrow();
+            double drainSeconds = (allCommitted.nanos() - allSent.nanos()) / 1e9;
+            double drainRate = (OVERLOAD_EVENTS - allSent.committed()) / drainSeconds;
+            String figures = String.format(java.util.Locale.ROOT, "overload: %d events (%d malformed, dead-lettered "
+                    + "%d) offered at %.0f/s for %.1f s, %.1f x the %.0f events/s the job sustained meanwhile and "
+                    + "%.1f x the %.0f events/s it drained the backlog at afterwards (%.0f s); max consumer lag %d "
+                    + "records; 0 lost, 0 duplicated, %d restarts; peak TaskManager heap %.0f MiB of %.0f MiB; "
+                    + "%.0f s from first send to drained",
+                    once.inputs(), OVERLOAD_EVENTS / OVERLOAD_MALFORMED_EVERY, once.deadLetters(), offered, sendSeconds,
+                    offered / sustained, sustained, offered / drainRate, drainRate, drainSeconds, sampler.maxLag(),
+                    restarts, sampler.maxHeapUsed() / 1048576.0, sampler.heapMax() / 1048576.0, seconds);
+            System.out.println(figures);
+            Files.writeString(runDir.resolve("overload-figures.txt"), figures + "\n");
+            assertTrue(offered >= 3 * sustained, "an overload of several times the sustainable rate: " + figures);
+            assertTrue(sampler.maxLag() >= OVERLOAD_EVENTS / 2,
+                    "the backlog shows in the consumer lag (>= half the events at its peak): " + figures);
+            assertTrue(sampler.maxHeapUsed() > 0 && sampler.maxHeapUsed() < sampler.heapMax(),
+                    "TaskManager heap stayed within its maximum: " + figures);
+        } finally {
+            sampler.stop();
+            producers.forEach(Process::destroy);
+            HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + jobId + "?mode=cancel"))
+                    .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    private static boolean drained(List<ChaosSampler.Sample> samples) {
+        return !samples.isEmpty() && samples.get(samples.size() - 1).committed() == OVERLOAD_EVENTS
+                && samples.get(samples.size() - 1).logEnd() == OVERLOAD_EVENTS;
+    }
+
+    /**
+     * Samples, every {@code intervalMs}, the TaskManagers' heap (Flink REST) and the job's consumer lag on its input
+     * topic (log end minus the offsets the job committed, on checkpoints), keeping each sample.
+     */
     static final class ChaosSampler implements Runnable {
         private final String rest;
         private final String bootstrap;
         private final String topic;
         private final String group;
+        private final long intervalMs;
         private volatile boolean running = true;
         private volatile long maxHeapUsed;
         private volatile long heapMax = Long.MAX_VALUE;
         private volatile long maxLag;
+        private final List<Sample> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        /** One sample: when (System.nanoTime), the input's log end and the job's committed offsets (summed). */
+        record Sample(long nanos, long logEnd, long committed) {
+        }
 
         ChaosSampler(String rest, String bootstrap, String topic, String group) {
+            this(rest, bootstrap, topic, group, 2000);
+        }
+
+        ChaosSampler(String rest, String bootstrap, String topic, String group, long intervalMs) {
             this.rest = rest;
             this.bootstrap = bootstrap;
             this.topic = topic;
             this.group = group;
+            this.intervalMs = intervalMs;
         }
 
         @Override
@@ -406,18 +554,21 @@ class LocalClusterITCase {
                             latest.put(new org.apache.kafka.common.TopicPartition(topic, partition),
                                     org.apache.kafka.clients.admin.OffsetSpec.latest());
                         }
-                        long lag = 0;
+                        long logEnd = 0;
+                        long committedSum = 0;
                         for (var e : admin.listOffsets(latest).all().get(10, java.util.concurrent.TimeUnit.SECONDS)
                                 .entrySet()) {
                             var c = committed.get(e.getKey());
-                            lag += e.getValue().offset() - (c == null ? 0 : c.offset());
+                            logEnd += e.getValue().offset();
+                            committedSum += c == null ? 0 : c.offset();
                         }
-                        maxLag = Math.max(maxLag, lag);
+                        maxLag = Math.max(maxLag, logEnd - committedSum);
+                        samples.add(new Sample(System.nanoTime(), logEnd, committedSum));
                     } catch (Exception | AssertionError e) {
                         // a TaskManager or the REST API may be away during a kill: sample again next time
                     }
                     try {
-                        Thread.sleep(2000);
+                        Thread.sleep(intervalMs);
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -439,6 +590,12 @@ class LocalClusterITCase {
 
         long maxLag() {
             return maxLag;
+        }
+
+        List<Sample> samples() {
+            synchronized (samples) {
+                return List.copyOf(samples);
+            }
         }
     }
 
