@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
@@ -21,6 +23,10 @@ import e3stream.pipeline.internal.events.ParsedImage;
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.events.RawRecord;
 import e3stream.pipeline.internal.events.RawRecordDeserializer;
+import e3stream.pipeline.internal.events.ShadowPrediction;
+import e3stream.pipeline.internal.inference.ActiveOutput;
+import e3stream.pipeline.internal.inference.Inferred;
+import e3stream.pipeline.internal.inference.ShadowInferenceFunction;
 import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.pipeline.internal.inference.InferenceFunction;
 import e3stream.pipeline.internal.inference.DecodeFunction;
@@ -39,6 +45,7 @@ import e3stream.pipeline.internal.stats.LateLabelCounter;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.session.ShadowShare;
 import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.ReferenceDistributions;
@@ -50,6 +57,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
@@ -66,6 +74,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.types.Either;
 import org.apache.flink.util.OutputTag;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.slf4j.Logger;
@@ -100,9 +109,11 @@ public final class E3StreamJob {
     public static void main(String[] args) throws Exception {
         E3StreamOptions options;
         BundleDescription bundle;
+        Optional<BundleDescription> shadow;
         try {
             options = E3StreamOptions.fromArgs(args);
             bundle = describeBundle(options); // a bad bundle stops start-up here
+            shadow = describeShadowBundle(options, bundle);
         } catch (IllegalArgumentException | BundleException e) {
             String message = "bad configuration: " + e.getMessage();
             // Under a Flink client (flink run, REST /jars/run) System.exit would end the client's JVM, for a REST
@@ -144,7 +155,7 @@ public final class E3StreamJob {
                     options.get(E3StreamOptions.METRICS_PORT));
             env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }
-        build(env, options, bundle, UnaryOperator.identity());
+        build(env, options, bundle, shadow, UnaryOperator.identity());
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
         // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
         // it throws, which made the REST call answer with an error for a job that was running fine.
@@ -227,9 +238,39 @@ public final class E3StreamJob {
         return BundleDescription.load(Path.of(options.get(E3StreamOptions.MODEL_BUNDLE)));
     }
 
+    /**
+     * Reads and verifies the bundle of {@code model.shadow-bundle}, as {@link #describeBundle} the active one; empty
+     * when no shadow bundle is set.
+     *
+     * @throws BundleException when the shadow bundle is missing or invalid, or its classes differ from the active
+     *                         bundle's (the message names both bundles)
+     */
+    public static Optional<BundleDescription> describeShadowBundle(E3StreamOptions options, BundleDescription active) {
+        if (!options.isSet(E3StreamOptions.MODEL_SHADOW_BUNDLE)) {
+            return Optional.empty();
+        }
+        BundleDescription shadow;
+        try {
+            shadow = BundleDescription.load(Path.of(options.get(E3StreamOptions.MODEL_SHADOW_BUNDLE)));
+        } catch (BundleException e) {
+            throw new BundleException(E3StreamOptions.MODEL_SHADOW_BUNDLE.key() + ": " + e.getMessage(), e);
+        }
+        List<String> activeClasses = active.manifest().classes();
+        List<String> shadowClasses = shadow.manifest().classes();
+        if (!activeClasses.equals(shadowClasses)) {
+            throw new BundleException("the shadow bundle " + shadow.directory() + " (" + shadow.provenance()
+                    + ", " + E3StreamOptions.MODEL_SHADOW_BUNDLE.key() + ") has classes " + shadowClasses
+                    + ", the active bundle " + active.directory() + " (" + active.provenance() + ", "
+                    + E3StreamOptions.MODEL_BUNDLE.key() + ") has " + activeClasses
+                    + ": a shadow must predict the same classes, in the same order");
+        }
+        return Optional.of(shadow);
+    }
+
     /** Adds the job's sources, operators and sink to {@code env}. */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options) {
-        build(env, options, describeBundle(options), UnaryOperator.identity());
+        BundleDescription bundle = describeBundle(options);
+        build(env, options, bundle, describeShadowBundle(options, bundle), UnaryOperator.identity());
     }
 
     /**
@@ -238,10 +279,12 @@ public final class E3StreamJob {
      */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options,
                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
-        build(env, options, describeBundle(options), beforeInference);
+        BundleDescription bundle = describeBundle(options);
+        build(env, options, bundle, describeShadowBundle(options, bundle), beforeInference);
     }
 
     private static void build(StreamExecutionEnvironment env, E3StreamOptions options, BundleDescription bundle,
+                              Optional<BundleDescription> shadowBundle,
                               UnaryOperator<DataStream<DecodedImage>> beforeInference) {
         // The statistics accumulators are Serializable but hold unmodifiable collections that Kryo cannot rebuild
         // (copy-on-write snapshots and restores would fail): Java serialization for them.
@@ -271,11 +314,35 @@ public final class E3StreamJob {
                 .name("parse-decode").uid("parse-decode");
         DataStream<OutputRecord> deadLetters = decoded.getSideOutput(DecodeFunction.DEAD_LETTERS);
 
-        DataStream<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(decoded),
-                        new InferenceFunction(options.sessionSpec(bundle), options.triageOverrides()),
+        ShadowShare shadowShare = shadowBundle.isPresent()
+                ? new ShadowShare(options.get(E3StreamOptions.MODEL_SHADOW_SHARE)) : null;
+        SingleOutputStreamOperator<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(decoded),
+                        new InferenceFunction(options.sessionSpec(bundle), options.triageOverrides(), shadowShare),
                         options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
                         options.get(E3StreamOptions.ASYNC_CAPACITY))
-                .name("e3-inference").uid("e3-inference");
+                .name("e3-inference").uid("e3-inference")
+                // The active prediction goes on at once; a shadow request (with the image) to the side.
+                .process(new ActiveOutput()).name("active-output").uid("active-output");
+
+        BundleManifest manifest = bundle.manifest();
+        // Shadow scoring: after the active decision, through the shadow bundle's own session.
+        DataStream<ShadowPrediction> shadowResults = null;
+        DriftWindowFunction.ShadowModel shadowModel = null;
+        if (shadowBundle.isPresent()) {
+            BundleManifest shadowManifest = shadowBundle.get().manifest();
+            String activeLabel = manifest.name();
+            String shadowLabel = shadowManifest.name().equals(activeLabel)
+                    ? shadowManifest.name() + "@" + shadowManifest.version() + "-shadow" : shadowManifest.name();
+            shadowModel = new DriftWindowFunction.ShadowModel(shadowManifest.name(), shadowManifest.version(),
+                    activeLabel, shadowLabel);
+            LOG.info("shadow scoring {} of the events with {} (decisions stay with {})", shadowShare.share(),
+                    shadowBundle.get().provenance(), bundle.provenance());
+            shadowResults = AsyncDataStream.unorderedWait(predictions.getSideOutput(ActiveOutput.SHADOW_REQUESTS),
+                            new ShadowInferenceFunction(options.sessionSpec(shadowBundle.get()), shadowLabel),
+                            options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(),
+                            java.util.concurrent.TimeUnit.MILLISECONDS, options.get(E3StreamOptions.ASYNC_CAPACITY))
+                    .name("shadow-inference").uid("shadow-inference");
+        }
 
         String acceptTopic = options.get(E3StreamOptions.TOPIC_PREDICTIONS);
         String reviewTopic = options.get(E3StreamOptions.TOPIC_REVIEW);
@@ -284,16 +351,27 @@ public final class E3StreamJob {
                         options.get(E3StreamOptions.METRICS_BIND_ADDRESS)))
                 .name("to-output").uid("to-output");
 
-        BundleManifest manifest = bundle.manifest();
         String calibrationTopic = options.get(E3StreamOptions.TOPIC_CALIBRATION);
         Duration window = options.get(E3StreamOptions.WINDOW_SIZE);
         int topSources = options.get(E3StreamOptions.TOP_SOURCES);
 
-        // Label-free drift: every prediction, windowed by image event time.
-        DataStream<OutputRecord> drift = predictions
+        // Label-free drift: every prediction (and every shadow result), windowed by image event time.
+        EitherTypeInfo<Prediction, ShadowPrediction> driftItem = new EitherTypeInfo<>(
+                TypeInformation.of(Prediction.class), TypeInformation.of(ShadowPrediction.class));
+        DataStream<Either<Prediction, ShadowPrediction>> driftInput = predictions
+                .map(p -> Either.<Prediction, ShadowPrediction>Left(p)).returns(driftItem)
+                .name("drift-input").uid("drift-input");
+        if (shadowResults != null) {
+            driftInput = driftInput.union(shadowResults
+                    .map(s -> Either.<Prediction, ShadowPrediction>Right(s)).returns(driftItem)
+                    .name("shadow-drift-input").uid("shadow-drift-input"));
+        }
+        DataStream<OutputRecord> drift = driftInput
                 .windowAll(TumblingEventTimeWindows.of(window))
-                .aggregate(new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()), topSources),
-                        new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources))
+                .aggregate(new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()), topSources,
+                                shadowResults != null),
+                        new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources,
+                                shadowModel))
                 .name("drift-window").uid("drift-window");
 
         // Delayed labels joined by id, then calibration per window of the image's event time.
@@ -324,6 +402,12 @@ public final class E3StreamJob {
                 .process(new LateLabelCounter()).name("late-labels").uid("late-labels");
 
         DataStream<OutputRecord> out = decisions.union(deadLetters, labelDeadLetters, drift, calibration, late);
+        if (shadowResults != null) {
+            String shadowTopic = options.get(E3StreamOptions.TOPIC_SHADOW);
+            out = out.union(shadowResults
+                    .map(s -> new OutputRecord(shadowTopic, s.shadow.id, s.toJson(), s.shadow.timestamp))
+                    .returns(OutputRecord.class).name("shadow-output").uid("shadow-output"));
+        }
         String prefix = transactionalIdPrefix(options);
         if (options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE) {
             LOG.info("exactly-once sink: transactional ids {}-<subtask>-<n> (POOLING)", prefix);
@@ -380,13 +464,22 @@ public final class E3StreamJob {
         return KafkaSink.<OutputRecord>builder()
                 .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
                 .setKafkaProducerConfig(props)
-                .setRecordSerializer(new OutputRecordSerializer(List.of(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
-                        options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
-                        options.get(E3StreamOptions.TOPIC_CALIBRATION))))
+                .setRecordSerializer(new OutputRecordSerializer(outputTopics(options)))
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
                 .setTransactionalIdPrefix(transactionalIdPrefix)
                 .setTransactionNamingStrategy(TransactionNamingStrategy.POOLING)
                 .build();
+    }
+
+    /** Every topic the sink writes to: the shadow topic only with a shadow bundle. */
+    static List<String> outputTopics(E3StreamOptions options) {
+        List<String> topics = new ArrayList<>(List.of(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
+                options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
+                options.get(E3StreamOptions.TOPIC_CALIBRATION)));
+        if (options.isSet(E3StreamOptions.MODEL_SHADOW_BUNDLE)) {
+            topics.add(options.get(E3StreamOptions.TOPIC_SHADOW));
+        }
+        return topics;
     }
 
     /** Addresses a prediction to {@code predictions} or {@code review}; starts the JVM's metrics endpoint. */

@@ -97,6 +97,12 @@ public final class E3StreamOptions implements Serializable {
             .stringType().defaultValue("calibration")
             .withDescription("Output topic of per-window calibration and drift snapshots.");
 
+    public static final ConfigOption<String> TOPIC_SHADOW = ConfigOptions.key("kafka.topic.shadow")
+            .stringType().defaultValue("shadow")
+            .withDescription("Output topic of the shadow model's results (model.shadow-bundle): the prediction "
+                    + "record of the shadow model with the active model's decision beside it. Unused without a "
+                    + "shadow bundle.");
+
     public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
             .stringType().defaultValue("e3stream")
             .withDescription("Consumer group id of the sources (offsets are committed on checkpoints).");
@@ -240,6 +246,19 @@ public final class E3StreamOptions implements Serializable {
             .stringType().noDefaultValue()
             .withDescription("Directory of the model bundle (model.onnx, model.json), e.g. models/e3. Required; "
                     + "must be readable on every TaskManager.");
+
+    public static final ConfigOption<String> MODEL_SHADOW_BUNDLE = ConfigOptions.key("model.shadow-bundle")
+            .stringType().noDefaultValue()
+            .withDescription("Directory of a second model bundle that scores the same events beside model.bundle "
+                    + "(shadow scoring) through its own session: its results go to kafka.topic.shadow and into the "
+                    + "drift snapshots and e3_shadow_* gauges; decisions stay with model.bundle. Its classes must "
+                    + "equal model.bundle's. Unset (the default): no shadow.");
+
+    public static final ConfigOption<Double> MODEL_SHADOW_SHARE = ConfigOptions.key("model.shadow-share")
+            .doubleType().defaultValue(1.0)
+            .withDescription("Share (0..1) of the events the shadow model scores, chosen by a hash of the event id "
+                    + "(so a replay after a failover scores the same events): 1 = every event. Only with "
+                    + "model.shadow-bundle.");
 
     public static final ConfigOption<ExecutionOptions.Device> DEVICE = ConfigOptions.key("model.device")
             .enumType(ExecutionOptions.Device.class).defaultValue(ExecutionOptions.Device.CPU)
@@ -587,6 +606,11 @@ public final class E3StreamOptions implements Serializable {
                     + "] (0: no per-source figures), found " + get(TOP_SOURCES));
         }
         unit(MIN_CONFIDENCE);
+        unit(MODEL_SHADOW_SHARE);
+        if (isSet(MODEL_SHADOW_BUNDLE) && get(MODEL_SHADOW_BUNDLE).isBlank()) {
+            throw new IllegalArgumentException(MODEL_SHADOW_BUNDLE.key() + " must not be empty (leave it unset for "
+                    + "no shadow)");
+        }
         notNegativeDouble(MAX_ENTROPY);
         notNegativeDouble(MAX_MUTUAL_INFORMATION);
         long inFlight = (long) get(PARALLELISM) * get(ASYNC_CAPACITY);
@@ -648,7 +672,7 @@ public final class E3StreamOptions implements Serializable {
                     + "interfaces)");
         }
         for (ConfigOption<String> topic : List.of(TOPIC_IMAGES, TOPIC_LABELS, TOPIC_PREDICTIONS, TOPIC_REVIEW,
-                TOPIC_DLQ, TOPIC_CALIBRATION)) {
+                TOPIC_DLQ, TOPIC_CALIBRATION, TOPIC_SHADOW)) {
             if (get(topic).isBlank()) {
                 throw new IllegalArgumentException(topic.key() + " must not be empty");
             }

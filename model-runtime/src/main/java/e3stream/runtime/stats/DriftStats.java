@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Label-free drift statistics of a prediction stream against the bundle's {@link ReferenceDistributions} (a
@@ -42,6 +43,10 @@ import java.util.Objects;
  * exactly one of them; about 1 KB per source, 2k sources at most); {@link #add(String, double, double, double, int,
  * boolean, double)} names the item's source and {@link #snapshotBySource()} gives their figures. Merging two such
  * accumulators adds their sources as {@link TopSources#merge} says (the whole-stream figures stay exact).
+ *
+ * <p><b>Shadow model</b>: after {@link #compareShadow()} it also carries a {@link ShadowComparison} of a shadow model
+ * with the model these statistics describe ({@link #shadow()}; fed by its own {@code add}), merged and copied with
+ * the rest, so that one window accumulator holds both.
  *
  * <pre>{@code
  * DriftStats drift = new DriftStats(ReferenceDistributions.fromJson(manifest.referenceJson()), 20);
@@ -82,6 +87,8 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
     private long atcAccepted;
     /** The per-source breakdown, or null without one (and in accumulators written before it existed). */
     private final TopSources<DriftStats> sources;
+    /** The shadow model's comparison, or null without one (and in accumulators written before it existed). */
+    private ShadowComparison shadow;
 
     /** Drift statistics of the whole stream against {@code reference}, without a per-source breakdown. */
     public DriftStats(ReferenceDistributions reference) {
@@ -146,6 +153,24 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
     /** How many sources are reported by name (0: no per-source figures). */
     public int topSources() {
         return sources == null ? 0 : sources.top();
+    }
+
+    /**
+     * Adds a {@link ShadowComparison} of a shadow model with this model (confidence bins of this reference) to these
+     * statistics, if they have none yet.
+     *
+     * @return this
+     */
+    public DriftStats compareShadow() {
+        if (shadow == null) {
+            shadow = new ShadowComparison(reference.signal(ReferenceDistributions.CONFIDENCE));
+        }
+        return this;
+    }
+
+    /** The shadow model's comparison, when {@link #compareShadow()} added one. */
+    public Optional<ShadowComparison> shadow() {
+        return Optional.ofNullable(shadow);
     }
 
     private boolean withKs() {
@@ -266,6 +291,9 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
         if (sources != null) {
             sources.merge(other.sources);
         }
+        if (other.shadow != null) {
+            compareShadow().shadow.merge(other.shadow);
+        }
         return this;
     }
 
@@ -284,7 +312,11 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
 
     @Override
     public DriftStats emptyLike() {
-        return new DriftStats(reference, topSources(), withKs());
+        DriftStats empty = new DriftStats(reference, topSources(), withKs());
+        if (shadow != null) {
+            empty.shadow = shadow.emptyLike();
+        }
+        return empty;
     }
 
     /**
@@ -333,7 +365,11 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
         return psi(counts, expected, count);
     }
 
-    private static double psi(long[] counts, double[] expected, long items) {
+    /**
+     * PSI of {@code counts} (over {@code items}) against the shares {@code expected}, both shares floored at
+     * {@link #PSI_EPSILON}; NaN when {@code items} is 0. The one PSI of the package ({@link ShadowComparison} too).
+     */
+    static double psi(long[] counts, double[] expected, long items) {
         if (items == 0) {
             return Double.NaN;
         }
@@ -383,7 +419,8 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
                 && reviewed == d.reviewed && sums.equals(d.sums) && Arrays.deepEquals(psiCounts, d.psiCounts)
                 && Arrays.deepEquals(fine, d.fine) && Arrays.equals(classCounts, d.classCounts)
                 && densityItems == d.densityItems && Arrays.equals(densityCounts, d.densityCounts)
-                && atcAccepted == d.atcAccepted && Objects.equals(sources, d.sources);
+                && atcAccepted == d.atcAccepted && Objects.equals(sources, d.sources)
+                && Objects.equals(shadow, d.shadow);
     }
 
     @Override

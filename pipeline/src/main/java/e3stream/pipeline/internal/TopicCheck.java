@@ -57,13 +57,16 @@ public final class TopicCheck {
         }
     }
 
-    /** The job's topics: inputs first. */
+    /** The job's topics: inputs first; the shadow topic only with a shadow bundle. */
     static List<String> topics(E3StreamOptions options) {
         Set<String> topics = new LinkedHashSet<>();
         for (var option : List.of(E3StreamOptions.TOPIC_IMAGES, E3StreamOptions.TOPIC_LABELS,
                 E3StreamOptions.TOPIC_PREDICTIONS, E3StreamOptions.TOPIC_REVIEW, E3StreamOptions.TOPIC_DLQ,
                 E3StreamOptions.TOPIC_CALIBRATION)) {
             topics.add(options.get(option));
+        }
+        if (options.isSet(E3StreamOptions.MODEL_SHADOW_BUNDLE)) {
+            topics.add(options.get(E3StreamOptions.TOPIC_SHADOW));
         }
         return new ArrayList<>(topics);
     }

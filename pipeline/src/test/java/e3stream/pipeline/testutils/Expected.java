@@ -21,7 +21,13 @@ public final class Expected {
 
     /** Scores PNG payloads by id, exactly as the job would, but through model-runtime directly. */
     public static Map<String, Scored> score(Map<String, byte[]> pngById, TriageOverrides triageOverrides) throws Exception {
-        ModelBundle bundle = ModelBundle.load(TestData.bundle());
+        return score(TestData.bundle(), pngById, triageOverrides);
+    }
+
+    /** As {@link #score(Map, TriageOverrides)}, with the bundle in {@code bundleDirectory}. */
+    public static Map<String, Scored> score(java.nio.file.Path bundleDirectory, Map<String, byte[]> pngById,
+                                            TriageOverrides triageOverrides) throws Exception {
+        ModelBundle bundle = ModelBundle.load(bundleDirectory);
         ImageDecoder decoder = ImageDecoder.forInput(bundle.manifest().input(), DecodeLimits.defaults());
         Scorer scorer = Scorer.of(bundle.manifest(), triageOverrides);
         Map<String, Scored> out = new HashMap<>();

@@ -76,6 +76,11 @@ public class Prediction {
 
     /** The JSON value written to {@code predictions} or {@code review}. */
     public byte[] toJson() {
+        return Json.bytes(toJsonNode());
+    }
+
+    /** {@link #toJson()} as a tree (the shadow record adds to it). */
+    public ObjectNode toJsonNode() {
         ObjectNode node = Json.object();
         node.put("id", id);
         node.put("timestamp", timestamp);
@@ -106,6 +111,6 @@ public class Prediction {
             why.add(r);
         }
         node.put("latency_ms", latencyMs);
-        return Json.bytes(node);
+        return node;
     }
 }

@@ -9,6 +9,7 @@ import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.Scorer;
 import e3stream.runtime.session.SessionLease;
 import e3stream.runtime.session.SessionSpec;
+import e3stream.runtime.session.ShadowShare;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.runtime.session.TriageOverrides;
 import org.apache.flink.annotation.Internal;
@@ -22,22 +23,36 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * {@link Prediction}. Images in flight are part of Flink's checkpoints (async operator state), so nothing is lost on
  * failover.
  *
+ * <p>With a shadow model ({@code shadowShare} not null), an event in the shadow's share leaves with its image as
+ * well ({@link Inferred#shadowInput}), for {@link ShadowInferenceFunction} after {@link ActiveOutput}; the active
+ * decision does not wait for the shadow.
+ *
  * <p>An inference failure (batch function error, full queue, timeout) fails the task, which restarts from the last
  * checkpoint: it is never bad data, which is dead-lettered before this operator.
  */
 @Internal
-public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Prediction> {
+public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inferred> {
 
     private static final long serialVersionUID = 1L;
 
     private final SessionSpec spec;
     private final TriageOverrides overrides;
+    private final ShadowShare shadowShare;
     private transient SessionLease lease;
     private transient Scorer scorer;
 
+    /** Scoring with the active model only. */
     public InferenceFunction(SessionSpec spec, TriageOverrides overrides) {
+        this(spec, overrides, null);
+    }
+
+    /**
+     * @param shadowShare the events a shadow model scores (their images are passed on), or null without a shadow
+     */
+    public InferenceFunction(SessionSpec spec, TriageOverrides overrides, ShadowShare shadowShare) {
         this.spec = spec;
         this.overrides = overrides;
+        this.shadowShare = shadowShare;
     }
 
     @Override
@@ -50,14 +65,15 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Pre
     }
 
     @Override
-    public void asyncInvoke(DecodedImage image, ResultFuture<Prediction> result) {
+    public void asyncInvoke(DecodedImage image, ResultFuture<Inferred> result) {
         lease.score(image.tensor, scorer).whenComplete((scored, error) -> {
             if (error != null) {
                 result.completeExceptionally(error);
                 return;
             }
             try {
-                result.complete(List.of(toPrediction(image, scored)));
+                DecodedImage forShadow = shadowShare != null && shadowShare.includes(image.id) ? image : null;
+                result.complete(List.of(new Inferred(toPrediction(image, scored), forShadow)));
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);
             }

@@ -10,6 +10,7 @@ import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
 import e3stream.runtime.stats.DriftStats.DriftSnapshot;
 import e3stream.runtime.stats.ReferenceDistributions;
+import e3stream.runtime.stats.ShadowComparison.ShadowSnapshot;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
 import io.prometheus.client.Gauge;
@@ -65,6 +66,12 @@ public final class PipelineMetrics {
     public final Gauge windowLabelledBySource;
     public final Gauge accuracyBySource;
     public final Gauge eceBySource;
+    public final Counter shadowEvents;
+    public final Gauge shadowWindowEvents;
+    public final Gauge shadowAgreement;
+    public final Gauge shadowReviewRatio;
+    public final Gauge shadowMeanConfidence;
+    public final Gauge shadowConfidencePsi;
     private final WindowSeries driftSeries;
     private final WindowSeries calibrationSeries;
 
@@ -133,6 +140,23 @@ public final class PipelineMetrics {
         eceBySource = Gauge.build("e3_calibration_ece_by_source",
                 "Expected calibration error of the last closed labelled window." + bySource)
                 .labelNames("source").register(registry);
+        String onShadowed = " On the events the shadow model (model.shadow-bundle) scored in the last closed drift "
+                + "window.";
+        shadowEvents = Counter.build("e3_shadow_events_total", "Events scored by the shadow model, by model.")
+                .labelNames("model").register(registry);
+        shadowWindowEvents = Gauge.build("e3_shadow_window_events", "Events the shadow model scored in the last "
+                + "closed drift window (label model: the shadow).").labelNames("model").register(registry);
+        shadowAgreement = Gauge.build("e3_shadow_agreement", "Share of events where the shadow model's class "
+                + "equals the active model's (label model: the shadow)." + onShadowed).labelNames("model")
+                .register(registry);
+        shadowReviewRatio = Gauge.build("e3_shadow_review_ratio", "Share sent to review by each model (label "
+                + "model: the active and the shadow; the shadow's is what it would have sent)." + onShadowed)
+                .labelNames("model").register(registry);
+        shadowMeanConfidence = Gauge.build("e3_shadow_mean_confidence", "Mean confidence of each model (label "
+                + "model: the active and the shadow)." + onShadowed).labelNames("model").register(registry);
+        shadowConfidencePsi = Gauge.build("e3_shadow_confidence_psi", "Population stability index of the shadow "
+                + "model's confidence against the active model's, over the active bundle's reference confidence bins "
+                + "(label model: the shadow)." + onShadowed).labelNames("model").register(registry);
         driftSeries = new WindowSeries();
         calibrationSeries = new WindowSeries();
     }
@@ -156,6 +180,27 @@ public final class PipelineMetrics {
                 }
             }
             driftSeries.endWindow();
+        }
+    }
+
+    /**
+     * Sets the {@code e3_shadow_*} gauges to one closed window's comparison of the shadow model
+     * ({@code shadowLabel}) with the active one ({@code activeLabel}); NaN figures (a window without shadow-scored
+     * events) are not exported.
+     */
+    public void publishShadow(String activeLabel, String shadowLabel, ShadowSnapshot s) {
+        shadowWindowEvents.labels(shadowLabel).set(s.count());
+        setUnlessNaN(shadowAgreement, s.agreement(), shadowLabel);
+        setUnlessNaN(shadowReviewRatio, s.activeReviewRate(), activeLabel);
+        setUnlessNaN(shadowReviewRatio, s.shadowReviewRate(), shadowLabel);
+        setUnlessNaN(shadowMeanConfidence, s.activeMeanConfidence(), activeLabel);
+        setUnlessNaN(shadowMeanConfidence, s.shadowMeanConfidence(), shadowLabel);
+        setUnlessNaN(shadowConfidencePsi, s.confidencePsi(), shadowLabel);
+    }
+
+    private static void setUnlessNaN(Gauge gauge, double value, String label) {
+        if (!Double.isNaN(value)) {
+            gauge.labels(label).set(value);
         }
     }
 

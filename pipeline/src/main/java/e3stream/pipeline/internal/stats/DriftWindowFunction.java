@@ -7,6 +7,8 @@ import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import e3stream.runtime.stats.ShadowComparison.ShadowSnapshot;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
@@ -14,7 +16,8 @@ import org.apache.flink.util.Collector;
 
 /**
  * Publishes a closed window's label-free drift figures, of the whole stream and per source (the
- * {@code topSources} busiest and "other"): Prometheus gauges and one record on the calibration topic.
+ * {@code topSources} busiest and "other"), and with a shadow model its comparison with the active one: Prometheus
+ * gauges and one record on the calibration topic.
  */
 @Internal
 public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftStats, OutputRecord, TimeWindow> {
@@ -25,12 +28,27 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
     private final String model;
     private final String version;
     private final int topSources;
+    private final ShadowModel shadow;
 
     public DriftWindowFunction(String topic, String model, String version, int topSources) {
+        this(topic, model, version, topSources, null);
+    }
+
+    /** @param shadow the shadow model compared in the accumulators, or null without one */
+    public DriftWindowFunction(String topic, String model, String version, int topSources, ShadowModel shadow) {
         this.topic = topic;
         this.model = model;
         this.version = version;
         this.topSources = topSources;
+        this.shadow = shadow;
+    }
+
+    /**
+     * The two models of a shadow comparison: the shadow's name and version (for the snapshot) and the {@code model}
+     * label values of the active and the shadow model in the gauges.
+     */
+    public record ShadowModel(String name, String version, String activeLabel, String shadowLabel)
+            implements java.io.Serializable {
     }
 
     @Override
@@ -55,8 +73,15 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
         if (topSources > 0) {
             m.publishDriftBySource(bySource);
         }
+        ObjectNode record = Snapshots.drift(s, bySource, topSources, context.window().getStart(),
+                context.window().getEnd(), model, version);
+        if (shadow != null) {
+            ShadowSnapshot comparison = stats.compareShadow().shadow().orElseThrow().snapshot();
+            m.publishShadow(shadow.activeLabel(), shadow.shadowLabel(), comparison);
+            Snapshots.shadow(record, comparison, shadow.name(), shadow.version());
+        }
         TimeWindow w = context.window();
-        out.collect(new OutputRecord(topic, Snapshots.DRIFT + "-" + w.getStart(), Json.bytes(Snapshots.drift(s,
-                bySource, topSources, w.getStart(), w.getEnd(), model, version)), w.maxTimestamp()));
+        out.collect(new OutputRecord(topic, Snapshots.DRIFT + "-" + w.getStart(), Json.bytes(record),
+                w.maxTimestamp()));
     }
 }

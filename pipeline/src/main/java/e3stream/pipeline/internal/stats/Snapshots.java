@@ -8,6 +8,7 @@ import e3stream.pipeline.internal.events.Json;
 import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
 import e3stream.runtime.stats.CalibrationStats.ReliabilityBin;
 import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import e3stream.runtime.stats.ShadowComparison.ShadowSnapshot;
 import org.apache.flink.annotation.Internal;
 
 /**
@@ -102,6 +103,25 @@ public final class Snapshots {
             bySource.forEach((name, figures) -> driftFigures(sources.putObject(name), figures));
         }
         return node;
+    }
+
+    /**
+     * Adds to a drift record the {@code shadow} section: the shadow model's label-free comparison with the active
+     * model on the window's events it scored.
+     */
+    public static void shadow(ObjectNode drift, ShadowSnapshot s, String model, String version) {
+        ObjectNode node = drift.putObject("shadow");
+        ObjectNode m = node.putObject("model");
+        m.put("name", model);
+        m.put("version", version);
+        node.put("count", s.count());
+        put(node, "agreement", s.agreement());
+        put(node, "active_review_rate", s.activeReviewRate());
+        put(node, "shadow_review_rate", s.shadowReviewRate());
+        put(node, "review_rate_difference", s.reviewRateDifference());
+        put(node, "active_mean_confidence", s.activeMeanConfidence());
+        put(node, "shadow_mean_confidence", s.shadowMeanConfidence());
+        put(node, "confidence_psi", s.confidencePsi());
     }
 
     private static void driftFigures(ObjectNode node, DriftSnapshot s) {

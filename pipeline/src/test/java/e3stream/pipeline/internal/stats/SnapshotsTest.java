@@ -57,6 +57,32 @@ class SnapshotsTest {
     }
 
     @Test
+    void driftRecordsWithAShadowSectionMatchTheSchema() throws Exception {
+        DriftStats drift = new DriftStats(reference(), 2).compareShadow();
+        drift.add("cam-a", 0.9, 0.2, 0.001, 3, false, Double.NaN);
+        ObjectNode empty = Snapshots.drift(drift.snapshot(), drift.snapshotBySource(), 2, START, START + 10_000,
+                "e3", "1");
+        Snapshots.shadow(empty, drift.shadow().orElseThrow().snapshot(), "de-vmoe", "1.0.0");
+        assertEquals(List.of(), SchemaCheck.violations("drift-snapshot", empty), "a window the shadow scored none of");
+        assertTrue(empty.get("shadow").get("agreement").isNull());
+
+        drift.shadow().orElseThrow().add(3, 0.9, false, 3, 0.8, false);
+        drift.shadow().orElseThrow().add(2, 0.5, true, 4, 0.95, false);
+        ObjectNode record = Snapshots.drift(drift.snapshot(), drift.snapshotBySource(), 2, START, START + 10_000,
+                "e3", "1");
+        Snapshots.shadow(record, drift.shadow().orElseThrow().snapshot(), "de-vmoe", "1.0.0");
+        assertEquals(List.of(), SchemaCheck.violations("drift-snapshot", record));
+        JsonNode shadow = record.get("shadow");
+        assertEquals("de-vmoe", shadow.get("model").get("name").asText());
+        assertEquals(2, shadow.get("count").asLong());
+        assertEquals(0.5, shadow.get("agreement").asDouble(), 0.0);
+        assertEquals(0.5, shadow.get("active_review_rate").asDouble(), 0.0);
+        assertEquals(0.0, shadow.get("shadow_review_rate").asDouble(), 0.0);
+        assertEquals(-0.5, shadow.get("review_rate_difference").asDouble(), 0.0);
+        assertTrue(shadow.get("confidence_psi").asDouble() > 0);
+    }
+
+    @Test
     void calibrationRecordsWithSourcesMatchTheSchema() throws Exception {
         CalibrationStats calibration = new CalibrationStats(10, 3);
         Random rnd = new Random(2);
