@@ -130,7 +130,12 @@ kafka_launch() {
   render "$E3_LOCAL_DIR/conf/kafka-server.properties.template" "$CONF_DIR/kafka-server.properties"
   if [[ ! -f "$RUN_DIR/kafka/data/meta.properties" ]]; then
     mkdir -p "$RUN_DIR/kafka/data"
-    local cluster_id; cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+    # A 16-byte id in URL-safe base64; one starting with '-' would be read by the storage tool as an option
+    # ("--cluster-id: expected one argument", 1 start in 64), so draw again.
+    local cluster_id; cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+    done
     # transaction.version=1: with Kafka 4.2's default (2) the Flink Kafka sink logs fencing errors after recovery.
     java "${TOOL_JAVA_OPTS[@]}" -cp "$LIB_DIR/kafka/*" \
       -Dlog4j2.configurationFile="file:$E3_LOCAL_DIR/conf/log4j2-kafka.properties" -Dkafka.log.file="$LOG_DIR/kafka-format.log" \
