@@ -275,33 +275,8 @@ class LocalClusterITCase {
         String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
         String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
         // The previous test's job gives its slots back: after a kill the survivor must hold this job alone.
-        for (JsonNode j : getJson(rest + "/jobs/overview").path("jobs")) {
-            if (j.path("state").asText().equals("RUNNING")) {
-                HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + j.path("jid").asText() + "?mode=cancel"))
-                        .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-            }
-        }
         String p = "chaos-";
-        Map<String, String> topicsEnv = new HashMap<>(env);
-        topicsEnv.put("E3_TOPICS", String.join(" ", p + "images", p + "labels", p + "predictions", p + "review",
-                p + "images-dlq", p + "calibration"));
-        var topics = DeployFiles.run(repo, topicsEnv, 120, SCRIPT.toString(), "create-topics");
-        assertEquals(0, topics.exitCode(), topics.output());
-        Path jar;
-        try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
-            jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
-                    .findFirst().orElseThrow();
-        }
-        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--",
-                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
-                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-chaos-it",
-                "--kafka.group-id", p + "job", "--kafka.topic.images", p + "images", "--kafka.topic.labels", p + "labels",
-                "--kafka.topic.predictions", p + "predictions", "--kafka.topic.review", p + "review",
-                "--kafka.topic.dlq", p + "images-dlq", "--kafka.topic.calibration", p + "calibration");
-        assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
-        String[] lines = submit.output().trim().split("\n");
-        String jobId = lines[lines.length - 1].trim();
-        awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
+        String jobId = submitAloneOnOwnTopics(repo, rest, bootstrap, p, "e3-chaos-it", "--job.parallelism", "2");
 
         Path producerLog = runDir.resolve("logs/chaos-producer.out");
         long began = System.nanoTime();
@@ -382,36 +357,11 @@ class LocalClusterITCase {
         Path repo = DeployFiles.repoRoot();
         String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
         String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
-        for (JsonNode j : getJson(rest + "/jobs/overview").path("jobs")) { // this job has the cluster to itself
-            if (j.path("state").asText().equals("RUNNING")) {
-                HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + j.path("jid").asText() + "?mode=cancel"))
-                        .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-            }
-        }
         String p = "overload-";
-        Map<String, String> topicsEnv = new HashMap<>(env);
-        topicsEnv.put("E3_TOPICS", String.join(" ", p + "images", p + "labels", p + "predictions", p + "review",
-                p + "images-dlq", p + "calibration"));
-        var topics = DeployFiles.run(repo, topicsEnv, 120, SCRIPT.toString(), "create-topics");
-        assertEquals(0, topics.exitCode(), topics.output());
-        Path jar;
-        try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
-            jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
-                    .findFirst().orElseThrow();
-        }
-        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--",
-                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
-                // One slot and one intra-op thread: a small job, so that two producers on the same two cores
-                // offer several times what it sustains (at parallelism 2 the ratio fell to 3.0 x in one CI run).
-                "--checkpoint.interval", "2s", "--job.parallelism", "1", "--model.intra-op-threads", "1",
-                "--job.name", "e3-overload-it",
-                "--kafka.group-id", p + "job", "--kafka.topic.images", p + "images", "--kafka.topic.labels", p + "labels",
-                "--kafka.topic.predictions", p + "predictions", "--kafka.topic.review", p + "review",
-                "--kafka.topic.dlq", p + "images-dlq", "--kafka.topic.calibration", p + "calibration");
-        assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
-        String[] lines = submit.output().trim().split("\n");
-        String jobId = lines[lines.length - 1].trim();
-        awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
+        // One slot and one intra-op thread: a small job, so that two producers on the same two cores offer several
+        // times what it sustains (at parallelism 2 the ratio fell to 3.0 x in one CI run).
+        String jobId = submitAloneOnOwnTopics(repo, rest, bootstrap, p, "e3-overload-it", "--job.parallelism", "1",
+                "--model.intra-op-threads", "1");
 
         ChaosSampler sampler = new ChaosSampler(rest, bootstrap, p + "images", p + "job", 1000);
         Thread sampling = new Thread(sampler, "overload-sampler");
@@ -751,6 +701,44 @@ class LocalClusterITCase {
         Path dir = Files.createDirectories(runDir.resolve("scrapes"));
         Files.writeString(dir.resolve(name + ".txt"), response.body());
         return response.body();
+    }
+
+    /**
+     * Cancels every running job (the new one gets the cluster to itself), creates the six topics named
+     * {@code p + …}, submits the cluster jar on them (exactly-once, 2 s checkpoints, models/e3, plus
+     * {@code extraArgs}) and waits until all its tasks run; returns the job id.
+     */
+    private String submitAloneOnOwnTopics(Path repo, String rest, String bootstrap, String p, String jobName,
+                                          String... extraArgs) throws Exception {
+        for (JsonNode j : getJson(rest + "/jobs/overview").path("jobs")) {
+            if (j.path("state").asText().equals("RUNNING")) {
+                HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + j.path("jid").asText() + "?mode=cancel"))
+                        .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            }
+        }
+        Map<String, String> topicsEnv = new HashMap<>(env);
+        topicsEnv.put("E3_TOPICS", String.join(" ", p + "images", p + "labels", p + "predictions", p + "review",
+                p + "images-dlq", p + "calibration"));
+        var topics = DeployFiles.run(repo, topicsEnv, 120, SCRIPT.toString(), "create-topics");
+        assertEquals(0, topics.exitCode(), topics.output());
+        Path jar;
+        try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
+            jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
+                    .findFirst().orElseThrow();
+        }
+        List<String> command = new ArrayList<>(List.of(SCRIPT.toString(), "submit", jar.toString(), "--",
+                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
+                "--checkpoint.interval", "2s", "--job.name", jobName,
+                "--kafka.group-id", p + "job", "--kafka.topic.images", p + "images", "--kafka.topic.labels", p + "labels",
+                "--kafka.topic.predictions", p + "predictions", "--kafka.topic.review", p + "review",
+                "--kafka.topic.dlq", p + "images-dlq", "--kafka.topic.calibration", p + "calibration"));
+        command.addAll(List.of(extraArgs));
+        var submit = DeployFiles.run(repo, env, 300, command.toArray(new String[0]));
+        assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
+        String[] lines = submit.output().trim().split("\n");
+        String jobId = lines[lines.length - 1].trim();
+        awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
+        return jobId;
     }
 
     void awaitAllTasksRunning(String rest, String jobId, Duration timeout) throws Exception {
