@@ -2,6 +2,7 @@ package e3stream.pipeline;
 
 import e3stream.pipeline.internal.TopicCheck;
 import e3stream.pipeline.internal.TransactionVersionCheck;
+import e3stream.pipeline.internal.IdleWatermarks;
 import e3stream.pipeline.internal.JvmStatics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,12 +31,14 @@ import e3stream.pipeline.internal.inference.ShadowInferenceFunction;
 import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.pipeline.internal.inference.InferenceFunction;
 import e3stream.pipeline.internal.inference.DecodeFunction;
+import e3stream.pipeline.internal.control.ModelControlFunction;
+import e3stream.pipeline.internal.control.ModelSelector;
 import e3stream.pipeline.internal.labels.ImageTimeOperator;
 import e3stream.pipeline.internal.labels.LabelJoinFunction;
-import e3stream.pipeline.internal.labels.LabelWatermarks;
 import e3stream.pipeline.internal.labels.LabelledPrediction;
 import e3stream.pipeline.internal.labels.ParseLabelFunction;
 import e3stream.pipeline.internal.metrics.MetricsServer;
+import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.internal.metrics.PortRange;
 import e3stream.pipeline.internal.stats.CalibrationAggregate;
 import e3stream.pipeline.internal.stats.CalibrationWindowFunction;
@@ -45,6 +48,7 @@ import e3stream.pipeline.internal.stats.LateLabelCounter;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.session.ModelRoster;
 import e3stream.runtime.session.ShadowShare;
 import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.DriftStats;
@@ -291,6 +295,7 @@ public final class E3StreamJob {
         SerializerConfigImpl serializers = (SerializerConfigImpl) env.getConfig().getSerializerConfig();
         serializers.registerTypeWithKryoSerializer(DriftStats.class, JavaSerializer.class);
         serializers.registerTypeWithKryoSerializer(CalibrationStats.class, JavaSerializer.class);
+        serializers.registerTypeWithKryoSerializer(ModelRoster.class, JavaSerializer.class);
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
         env.setBufferTimeout(options.get(E3StreamOptions.BUFFER_TIMEOUT).toMillis());
@@ -314,9 +319,31 @@ public final class E3StreamJob {
                 .name("parse-decode").uid("parse-decode");
         DataStream<OutputRecord> deadLetters = decoded.getSideOutput(DecodeFunction.DEAD_LETTERS);
 
+        // With model.control: the control topic's commands decide which models score each image from here on.
+        DataStream<DecodedImage> toScore = beforeInference.apply(decoded);
+        DataStream<OutputRecord> controlResults = null;
+        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+            ModelRoster configured = ModelRoster.configured(bundle, shadowBundle.orElse(null),
+                    options.get(E3StreamOptions.MODEL_SHADOW_SHARE));
+            SingleOutputStreamOperator<ModelRoster> rosters = env.fromSource(source(options,
+                                    options.get(E3StreamOptions.TOPIC_CONTROL), new RawRecordDeserializer()),
+                            // Commands never hold back the images' event time in the selector.
+                            IdleWatermarks.<RawRecord>strategy(), "control-source").uid("control-source").setParallelism(1)
+                    .keyBy(r -> 0, TypeInformation.of(Integer.class))
+                    .process(new ModelControlFunction(configured, options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
+                    .returns(TypeInformation.of(ModelRoster.class))
+                    .name("model-control").uid("model-control").setParallelism(1);
+            controlResults = rosters.getSideOutput(ModelControlFunction.RESULTS);
+            toScore = toScore.connect(rosters.broadcast(ModelSelector.ROSTER))
+                    .process(new ModelSelector(configured)).name("model-selector").uid("model-selector");
+            LOG.info("model control on: commands from '{}', answers to '{}'; starting with {}",
+                    options.get(E3StreamOptions.TOPIC_CONTROL), options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS),
+                    configured);
+        }
+
         ShadowShare shadowShare = shadowBundle.isPresent()
                 ? new ShadowShare(options.get(E3StreamOptions.MODEL_SHADOW_SHARE)) : null;
-        SingleOutputStreamOperator<Prediction> predictions = AsyncDataStream.unorderedWait(beforeInference.apply(decoded),
+        SingleOutputStreamOperator<Prediction> predictions = AsyncDataStream.unorderedWait(toScore,
                         new InferenceFunction(options.sessionSpec(bundle), options.triageOverrides(), shadowShare),
                         options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
                         options.get(E3StreamOptions.ASYNC_CAPACITY))
@@ -331,14 +358,17 @@ public final class E3StreamJob {
         if (shadowBundle.isPresent()) {
             BundleManifest shadowManifest = shadowBundle.get().manifest();
             String activeLabel = manifest.name();
-            String shadowLabel = shadowManifest.name().equals(activeLabel)
-                    ? shadowManifest.name() + "@" + shadowManifest.version() + "-shadow" : shadowManifest.name();
+            String shadowLabel = PipelineMetrics.shadowLabel(activeLabel, shadowManifest.name(), shadowManifest.version());
             shadowModel = new DriftWindowFunction.ShadowModel(shadowManifest.name(), shadowManifest.version(),
                     activeLabel, shadowLabel);
             LOG.info("shadow scoring {} of the events with {} (decisions stay with {})", shadowShare.share(),
                     shadowBundle.get().provenance(), bundle.provenance());
+        }
+        if (options.shadowScoring()) {
+            // Without a configured shadow (model.control only), a commanded shadow gets the active bundle's settings.
             shadowResults = AsyncDataStream.unorderedWait(predictions.getSideOutput(ActiveOutput.SHADOW_REQUESTS),
-                            new ShadowInferenceFunction(options.sessionSpec(shadowBundle.get()), shadowLabel),
+                            new ShadowInferenceFunction(options.sessionSpec(shadowBundle.orElse(bundle)),
+                                    shadowBundle.isPresent()),
                             options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(),
                             java.util.concurrent.TimeUnit.MILLISECONDS, options.get(E3StreamOptions.ASYNC_CAPACITY))
                     .name("shadow-inference").uid("shadow-inference");
@@ -383,7 +413,7 @@ public final class E3StreamJob {
                 .name("parse-labels").uid("parse-labels");
         DataStream<OutputRecord> labelDeadLetters = parsedLabels.getSideOutput(ParseLabelFunction.DEAD_LETTERS);
         DataStream<LabelEvent> labels = parsedLabels
-                .assignTimestampsAndWatermarks(LabelWatermarks.strategy()).name("labels-idle").uid("labels-idle");
+                .assignTimestampsAndWatermarks(IdleWatermarks.<LabelEvent>strategy()).name("labels-idle").uid("labels-idle");
         DataStream<LabelledPrediction> joined = predictions.keyBy(p -> p.id)
                 .connect(labels.keyBy(l -> l.id))
                 .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
@@ -402,6 +432,9 @@ public final class E3StreamJob {
                 .process(new LateLabelCounter()).name("late-labels").uid("late-labels");
 
         DataStream<OutputRecord> out = decisions.union(deadLetters, labelDeadLetters, drift, calibration, late);
+        if (controlResults != null) {
+            out = out.union(controlResults);
+        }
         if (shadowResults != null) {
             String shadowTopic = options.get(E3StreamOptions.TOPIC_SHADOW);
             out = out.union(shadowResults
@@ -471,13 +504,16 @@ public final class E3StreamJob {
                 .build();
     }
 
-    /** Every topic the sink writes to: the shadow topic only with a shadow bundle. */
+    /** Every topic the sink writes to: the shadow topic only with shadow scoring, control-results with model.control. */
     static List<String> outputTopics(E3StreamOptions options) {
         List<String> topics = new ArrayList<>(List.of(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
                 options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
                 options.get(E3StreamOptions.TOPIC_CALIBRATION)));
-        if (options.isSet(E3StreamOptions.MODEL_SHADOW_BUNDLE)) {
+        if (options.shadowScoring()) {
             topics.add(options.get(E3StreamOptions.TOPIC_SHADOW));
+        }
+        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+            topics.add(options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS));
         }
         return topics;
     }

@@ -242,6 +242,25 @@ public final class E3StreamOptions implements Serializable {
 
     // ---- Model and inference -----------------------------------------------------------------------------------
 
+    public static final ConfigOption<String> TOPIC_CONTROL = ConfigOptions.key("kafka.topic.control")
+            .stringType().defaultValue("control")
+            .withDescription("Input topic of model commands (shadow, promote, rollback, stop-shadow, status; "
+                    + "schemas/control-command.schema.json). Read only with model.control.");
+
+    public static final ConfigOption<String> TOPIC_CONTROL_RESULTS = ConfigOptions.key("kafka.topic.control-results")
+            .stringType().defaultValue("control-results")
+            .withDescription("Output topic of the answers to model commands, one per command (applied or refused, "
+                    + "with the reason and the models after it; schemas/control-result.schema.json). Written only "
+                    + "with model.control.");
+
+    public static final ConfigOption<Boolean> MODEL_CONTROL = ConfigOptions.key("model.control")
+            .booleanType().defaultValue(false)
+            .withDescription("Whether the job takes model commands from kafka.topic.control while it runs: start "
+                    + "or stop a shadow model, promote it, roll back (README 'Upgrading a model'). Which model is "
+                    + "active and which is shadow is then checkpointed state. Off (the default): the models of "
+                    + "model.bundle and model.shadow-bundle for the job's whole life, and one network hop less per "
+                    + "image.");
+
     public static final ConfigOption<String> MODEL_BUNDLE = ConfigOptions.key("model.bundle")
             .stringType().noDefaultValue()
             .withDescription("Directory of the model bundle (model.onnx, model.json), e.g. models/e3. Required; "
@@ -672,7 +691,7 @@ public final class E3StreamOptions implements Serializable {
                     + "interfaces)");
         }
         for (ConfigOption<String> topic : List.of(TOPIC_IMAGES, TOPIC_LABELS, TOPIC_PREDICTIONS, TOPIC_REVIEW,
-                TOPIC_DLQ, TOPIC_CALIBRATION, TOPIC_SHADOW)) {
+                TOPIC_DLQ, TOPIC_CALIBRATION, TOPIC_SHADOW, TOPIC_CONTROL, TOPIC_CONTROL_RESULTS)) {
             if (get(topic).isBlank()) {
                 throw new IllegalArgumentException(topic.key() + " must not be empty");
             }
@@ -749,6 +768,14 @@ public final class E3StreamOptions implements Serializable {
         shown.replaceAll((k, v) -> k.startsWith(KAFKA_PROPERTIES_PREFIX)
                 && !SHOWN_KAFKA_PROPERTIES.contains(k.substring(KAFKA_PROPERTIES_PREFIX.length())) ? MASK : v);
         return "E3StreamOptions" + shown;
+    }
+
+    /**
+     * Whether the job has a shadow-scoring path (and writes {@code kafka.topic.shadow}): with
+     * {@code model.shadow-bundle}, or with {@code model.control}, where a command can start a shadow at any time.
+     */
+    public boolean shadowScoring() {
+        return isSet(MODEL_SHADOW_BUNDLE) || get(MODEL_CONTROL);
     }
 
     /** The model session the inference operators share, for a bundle described at job build. */

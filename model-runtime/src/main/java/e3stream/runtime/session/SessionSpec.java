@@ -41,6 +41,12 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
                 Duration.ofSeconds(30));
     }
 
+    /** This spec for another bundle (same device and batching settings). */
+    public SessionSpec withBundle(BundleDescription other) {
+        return new SessionSpec(other, device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay,
+                queueCapacity, idleRelease);
+    }
+
     /** Sessions are shared per bundle model (directory and sha256) and device. */
     public String sessionKey() {
         return bundle.directory() + "|" + bundle.manifest().sha256() + "|" + device + "|" + cudaDeviceId;

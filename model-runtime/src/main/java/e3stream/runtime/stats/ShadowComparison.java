@@ -37,6 +37,10 @@ public final class ShadowComparison implements MergeableStats<ShadowComparison> 
     private final long[] reviewed = new long[2];
     private final long[][] confidenceCounts;
     private final FixedPointSums confidenceSums = new FixedPointSums(2);
+    /** The models compared, as last named ({@link #models}); null until named. */
+    private String activeName;
+    private String shadowName;
+    private String shadowVersion;
 
     /**
      * A comparison whose confidence PSI uses the bins of {@code confidenceBins} (the active bundle's reference
@@ -81,7 +85,31 @@ public final class ShadowComparison implements MergeableStats<ShadowComparison> 
     }
 
     /**
-     * Adds another accumulator's events to this one.
+     * Names the two models compared (the last names win: a stream whose shadow model changes names the latest one).
+     */
+    public void models(String activeName, String shadowName, String shadowVersion) {
+        this.activeName = activeName;
+        this.shadowName = shadowName;
+        this.shadowVersion = shadowVersion;
+    }
+
+    /** The active model's name, or null when the models were not named. */
+    public String activeName() {
+        return activeName;
+    }
+
+    /** The shadow model's name, or null when the models were not named. */
+    public String shadowName() {
+        return shadowName;
+    }
+
+    /** The shadow model's version, or null when the models were not named. */
+    public String shadowVersion() {
+        return shadowVersion;
+    }
+
+    /**
+     * Adds another accumulator's events to this one (and its model names, when it has them).
      *
      * @throws IllegalArgumentException if the two use different confidence bins
      */
@@ -100,6 +128,9 @@ public final class ShadowComparison implements MergeableStats<ShadowComparison> 
             }
         }
         confidenceSums.addAll(other.confidenceSums);
+        if (other.shadowName != null) {
+            models(other.activeName, other.shadowName, other.shadowVersion);
+        }
         return this;
     }
 

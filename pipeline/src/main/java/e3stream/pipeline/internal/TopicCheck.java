@@ -57,16 +57,23 @@ public final class TopicCheck {
         }
     }
 
-    /** The job's topics: inputs first; the shadow topic only with a shadow bundle. */
+    /** The job's topics: inputs first; the shadow topic only with shadow scoring, the control topics with model.control. */
     static List<String> topics(E3StreamOptions options) {
         Set<String> topics = new LinkedHashSet<>();
-        for (var option : List.of(E3StreamOptions.TOPIC_IMAGES, E3StreamOptions.TOPIC_LABELS,
-                E3StreamOptions.TOPIC_PREDICTIONS, E3StreamOptions.TOPIC_REVIEW, E3StreamOptions.TOPIC_DLQ,
-                E3StreamOptions.TOPIC_CALIBRATION)) {
+        topics.add(options.get(E3StreamOptions.TOPIC_IMAGES));
+        topics.add(options.get(E3StreamOptions.TOPIC_LABELS));
+        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+            topics.add(options.get(E3StreamOptions.TOPIC_CONTROL));
+        }
+        for (var option : List.of(E3StreamOptions.TOPIC_PREDICTIONS, E3StreamOptions.TOPIC_REVIEW,
+                E3StreamOptions.TOPIC_DLQ, E3StreamOptions.TOPIC_CALIBRATION)) {
             topics.add(options.get(option));
         }
-        if (options.isSet(E3StreamOptions.MODEL_SHADOW_BUNDLE)) {
+        if (options.shadowScoring()) {
             topics.add(options.get(E3StreamOptions.TOPIC_SHADOW));
+        }
+        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+            topics.add(options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS));
         }
         return new ArrayList<>(topics);
     }

@@ -41,6 +41,11 @@ public class Prediction {
      * only, not written to the output record.
      */
     public String source;
+    /**
+     * With {@code model.control}: the revision of the model roster that chose the deciding model (the answers on
+     * {@code control-results} name each revision's models); null without model control.
+     */
+    public Long controlRevision;
 
     public Prediction() {
     }
@@ -111,6 +116,9 @@ public class Prediction {
             why.add(r);
         }
         node.put("latency_ms", latencyMs);
+        if (controlRevision != null) {
+            node.put("control_revision", controlRevision);
+        }
         return node;
     }
 }

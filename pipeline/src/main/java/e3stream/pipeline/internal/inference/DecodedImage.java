@@ -12,6 +12,8 @@ public class DecodedImage {
     public float[] tensor;
     /** The event's source as the statistics name it ({@code TopSources.name}: "other" when it had none). */
     public String source;
+    /** The models that score it, stamped by the model selector; null without {@code model.control}. */
+    public ModelChoice choice;
 
     public DecodedImage() {
     }

@@ -1,13 +1,14 @@
 package e3stream.pipeline.internal.inference;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import e3stream.pipeline.internal.JvmStatics;
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.events.ShadowPrediction;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
-import e3stream.runtime.session.Scorer;
-import e3stream.runtime.session.SessionLease;
+import e3stream.runtime.session.BundleSessions;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.runtime.session.TriageOverrides;
@@ -17,11 +18,12 @@ import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 
 /**
- * Flink async I/O in front of the shadow model's session (a second lease from {@link SharedSessions}, for the shadow
- * bundle's spec): scores the images {@link ActiveOutput} passes on, after the active model decided them, and pairs
- * each result with the active prediction. The shadow decides with its own bundle's triage policy (the job's
- * {@code triage.*} overrides are the active bundle's), and decides nothing: its result goes to the shadow topic and
- * the drift window only.
+ * Flink async I/O in front of the shadow model's session (leased from {@link SharedSessions} through this operator's
+ * own {@link BundleSessions}): scores the images {@link ActiveOutput} passes on, after the active model decided them,
+ * and pairs each result with the active prediction. The shadow is the configured {@code model.shadow-bundle}, or,
+ * with {@code model.control}, the one the image's {@link ModelChoice} names. The shadow decides with its own bundle's
+ * triage policy (the job's {@code triage.*} overrides are the active bundle's), and decides nothing: its result goes
+ * to the shadow topic and the drift window only.
  *
  * <p>As {@link InferenceFunction}: images in flight are in Flink's checkpoints, and a shadow inference failure (or
  * timeout) fails the task, which restarts from the last checkpoint.
@@ -32,27 +34,45 @@ public final class ShadowInferenceFunction extends RichAsyncFunction<Inferred, S
     private static final long serialVersionUID = 1L;
 
     private final SessionSpec spec;
-    private final String modelLabel;
-    private transient SessionLease lease;
-    private transient Scorer scorer;
+    private final boolean configuredShadow;
+    private transient BundleSessions sessions;
+    private transient long revision;
 
-    /** @param modelLabel the shadow's value of the metrics' {@code model} label */
-    public ShadowInferenceFunction(SessionSpec spec, String modelLabel) {
+    /**
+     * @param spec             the configured shadow bundle's spec, or (with {@code model.control} and no configured
+     *                         shadow) the active bundle's, whose device and batching settings a commanded shadow gets
+     * @param configuredShadow whether {@code spec} is a configured shadow model (images without a choice go to it)
+     */
+    public ShadowInferenceFunction(SessionSpec spec, boolean configuredShadow) {
         this.spec = spec;
-        this.modelLabel = modelLabel;
+        this.configuredShadow = configuredShadow;
     }
 
     @Override
     public void open(OpenContext context) {
         JvmStatics.releaseWithJob(getRuntimeContext());
-        lease = SharedSessions.jvm().acquire(spec);
-        scorer = lease.session().scorer(TriageOverrides.NONE);
+        sessions = new BundleSessions(SharedSessions.jvm(), spec, TriageOverrides.NONE);
+        if (configuredShadow) {
+            sessions.openConfigured();
+        }
+        revision = 0;
     }
 
     @Override
     public void asyncInvoke(Inferred in, ResultFuture<ShadowPrediction> result) {
         DecodedImage image = in.shadowInput;
-        lease.score(image.tensor, scorer).whenComplete((scored, error) -> {
+        ModelChoice choice = image.choice;
+        if (choice != null && choice.revision > revision) {
+            revision = choice.revision;
+            Set<String> keep = new HashSet<>();
+            if (choice.shadowKey() != null) {
+                keep.add(choice.shadowKey());
+            }
+            sessions.retainOnly(keep);
+        }
+        String directory = choice == null ? spec.bundle().directory().toString() : choice.shadowDirectory;
+        String sha256 = choice == null ? spec.bundle().manifest().sha256() : choice.shadowSha256;
+        sessions.score(directory, sha256, image.tensor).whenComplete((scored, error) -> {
             if (error != null) {
                 result.completeExceptionally(error);
                 return;
@@ -60,8 +80,10 @@ public final class ShadowInferenceFunction extends RichAsyncFunction<Inferred, S
             try {
                 Prediction shadow = Prediction.of(image.id, image.timestamp, scored);
                 shadow.source = image.source;
+                shadow.controlRevision = in.prediction.controlRevision;
                 shadow.latencyMs = Math.max(0, System.currentTimeMillis() - image.receivedAtMs);
-                PipelineMetrics.get().shadowEvents.labels(modelLabel).inc();
+                PipelineMetrics.get().shadowEvents.labels(PipelineMetrics.shadowLabel(in.prediction.modelName,
+                        shadow.modelName, shadow.modelVersion)).inc();
                 result.complete(List.of(new ShadowPrediction(shadow, in.prediction)));
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);
@@ -71,9 +93,9 @@ public final class ShadowInferenceFunction extends RichAsyncFunction<Inferred, S
 
     @Override
     public void close() {
-        if (lease != null) {
-            lease.close();
-            lease = null;
+        if (sessions != null) {
+            sessions.close();
+            sessions = null;
         }
     }
 }

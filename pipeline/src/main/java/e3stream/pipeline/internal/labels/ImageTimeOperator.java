@@ -11,7 +11,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 /**
  * Puts joined items on their image's event time for the calibration windows: each record gets the image's
  * timestamp (the join emits it at the time of whichever half came second), and the watermark, which is the images'
- * watermark (labels never hold it back, see {@link LabelWatermarks}), is delayed by {@code labels.max-delay}: a window
+ * watermark (labels never hold it back, see {@link e3stream.pipeline.internal.IdleWatermarks}), is delayed by {@code labels.max-delay}: a window
  * of image time closes once the images are that far past its end, and a label arriving later is late.
  *
  * <p>The watermark comes from the image sources, per partition, so it stays right when partitions progress at

@@ -35,6 +35,14 @@ public final class PipelineMetrics {
 
     /** {@code outcome} values of {@code e3_events_total}. */
     public static final String ACCEPT = "accept";
+
+    /**
+     * The {@code model} label of a shadow model's figures: its name, or {@code <name>@<version>-shadow} when the
+     * active model has the same name (two versions of one model side by side).
+     */
+    public static String shadowLabel(String activeName, String shadowName, String shadowVersion) {
+        return shadowName.equals(activeName) ? shadowName + "@" + shadowVersion + "-shadow" : shadowName;
+    }
     public static final String REVIEW = "review";
     public static final String DEAD_LETTER = "dead_letter";
 

@@ -2,6 +2,7 @@ package e3stream.pipeline.internal.stats;
 
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.events.ShadowPrediction;
+import e3stream.runtime.stats.ShadowComparison;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.ReferenceDistributions;
 import org.apache.flink.annotation.Internal;
@@ -44,8 +45,9 @@ public final class DriftAggregate implements AggregateFunction<Either<Prediction
         if (item.isRight()) {
             Prediction a = item.right().active;
             Prediction s = item.right().shadow;
-            acc.compareShadow().shadow().orElseThrow().add(a.classIndex, a.confidence, !a.accepted, s.classIndex,
-                    s.confidence, !s.accepted);
+            ShadowComparison comparison = acc.compareShadow().shadow().orElseThrow();
+            comparison.add(a.classIndex, a.confidence, !a.accepted, s.classIndex, s.confidence, !s.accepted);
+            comparison.models(a.modelName, s.modelName, s.modelVersion);
             return acc;
         }
         Prediction p = item.left();

@@ -7,6 +7,7 @@ import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.runtime.stats.DriftStats;
 import e3stream.runtime.stats.DriftStats.DriftSnapshot;
+import e3stream.runtime.stats.ShadowComparison;
 import e3stream.runtime.stats.ShadowComparison.ShadowSnapshot;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.annotation.Internal;
@@ -51,6 +52,24 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
             implements java.io.Serializable {
     }
 
+    /**
+     * The models the window's shadow comparison is about: as the shadow results named them (with model control the
+     * shadow can change while the job runs), else the configured shadow; null when there is nothing to report (no
+     * configured shadow and no shadow result in the window).
+     */
+    private ShadowModel comparedModels(DriftStats stats) {
+        ShadowComparison comparison = stats.shadow().orElse(null);
+        if (comparison != null && comparison.shadowName() != null) {
+            return new ShadowModel(comparison.shadowName(), comparison.shadowVersion(), comparison.activeName(),
+                    PipelineMetrics.shadowLabel(comparison.activeName(), comparison.shadowName(),
+                            comparison.shadowVersion()));
+        }
+        if (shadow != null) {
+            stats.compareShadow();
+        }
+        return shadow;
+    }
+
     @Override
     public void process(Context context, Iterable<DriftStats> elements, Collector<OutputRecord> out) {
         DriftStats stats = elements.iterator().next();
@@ -75,10 +94,11 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
         }
         ObjectNode record = Snapshots.drift(s, bySource, topSources, context.window().getStart(),
                 context.window().getEnd(), model, version);
-        if (shadow != null) {
-            ShadowSnapshot comparison = stats.compareShadow().shadow().orElseThrow().snapshot();
-            m.publishShadow(shadow.activeLabel(), shadow.shadowLabel(), comparison);
-            Snapshots.shadow(record, comparison, shadow.name(), shadow.version());
+        ShadowModel compared = comparedModels(stats);
+        if (compared != null) {
+            ShadowSnapshot comparison = stats.shadow().orElseThrow().snapshot();
+            m.publishShadow(compared.activeLabel(), compared.shadowLabel(), comparison);
+            Snapshots.shadow(record, comparison, compared.name(), compared.version());
         }
         TimeWindow w = context.window();
         out.collect(new OutputRecord(topic, Snapshots.DRIFT + "-" + w.getStart(), Json.bytes(record),
