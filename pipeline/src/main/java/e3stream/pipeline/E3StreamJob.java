@@ -18,6 +18,7 @@ import java.util.function.UnaryOperator;
 
 import e3stream.pipeline.internal.events.ImageRecordDeserializer;
 import e3stream.pipeline.internal.events.LabelEvent;
+import e3stream.pipeline.internal.events.ModelTag;
 import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.events.OutputRecordSerializer;
 import e3stream.pipeline.internal.events.ParsedImage;
@@ -45,6 +46,7 @@ import e3stream.pipeline.internal.stats.CalibrationWindowFunction;
 import e3stream.pipeline.internal.stats.DriftAggregate;
 import e3stream.pipeline.internal.stats.DriftWindowFunction;
 import e3stream.pipeline.internal.stats.LateLabelCounter;
+import e3stream.pipeline.internal.stats.ShadowCalibrationWindowFunction;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
@@ -436,6 +438,23 @@ public final class E3StreamJob {
             out = out.union(controlResults);
         }
         if (shadowResults != null) {
+            // The shadow model's labelled figures: its results joined with the same labels (a join of its own, which
+            // counts nothing: the active join counts the labels), windowed per shadow model.
+            int classes = manifest.classes().size();
+            DataStream<OutputRecord> shadowCalibration = shadowResults.map(s -> s.shadow)
+                    .returns(Prediction.class).name("shadow-labelled-input").uid("shadow-labelled-input")
+                    .keyBy(p -> p.id)
+                    .connect(labels.keyBy(l -> l.id))
+                    .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL), false))
+                    .name("shadow-label-join").uid("shadow-label-join")
+                    .transform("shadow-labelled-event-time", TypeInformation.of(LabelledPrediction.class),
+                            new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
+                    .uid("shadow-labelled-event-time")
+                    .keyBy(l -> l.shadowOf, TypeInformation.of(ModelTag.class))
+                    .window(TumblingEventTimeWindows.of(window))
+                    .aggregate(new CalibrationAggregate(classes, 0), new ShadowCalibrationWindowFunction(calibrationTopic))
+                    .name("shadow-calibration-window").uid("shadow-calibration-window");
+            out = out.union(shadowCalibration);
             String shadowTopic = options.get(E3StreamOptions.TOPIC_SHADOW);
             out = out.union(shadowResults
                     .map(s -> new OutputRecord(shadowTopic, s.shadow.id, s.toJson(), s.shadow.timestamp))

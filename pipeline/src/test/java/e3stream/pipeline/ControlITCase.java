@@ -119,6 +119,13 @@ class ControlITCase {
             awaitAnswers(2);
             produce(producer, b, BASE + 100_000);
             awaitDecisions(a.size() + b.size());
+            // Labels for batch B: both models' labelled figures of its window.
+            int index = a.size();
+            for (String id : b.keySet()) {
+                KafkaIO.send(producer, PREFIX + "labels", id, ImageEvents.labelEvent(id,
+                        E3StreamJobITCase.fashion().label(index++), BASE + 100_000), BASE + 100_000);
+            }
+            KafkaIO.flush(producer);
 
             // A failure around the switch: armed with the promotion, hit by the first image after it.
             FailWhenArmed.ARMED.set(true);
@@ -241,6 +248,34 @@ class ControlITCase {
                 .findFirst().orElseThrow(() -> new AssertionError("no drift snapshot of batch B's window"));
         assertEquals("de-vmoe", driftB.path("shadow").path("model").path("name").asText(), driftB.toString());
         assertEquals(b.size(), driftB.path("shadow").path("count").asLong(), driftB.toString());
+
+        // Once labels arrive, each model's labelled figures of that window: the active's calibration record and the
+        // shadow's shadow-calibration record, each with the accuracy its own predictions had.
+        int correctE3 = 0;
+        int correctDeVmoe = 0;
+        int index = a.size();
+        for (String id : b.keySet()) {
+            int label = E3StreamJobITCase.fashion().label(index++);
+            correctE3 += byE3.get(id).uncertainty().classIndex() == label ? 1 : 0;
+            correctDeVmoe += byDeVmoe.get(id).uncertainty().classIndex() == label ? 1 : 0;
+        }
+        JsonNode activeB = calibration(reads, "calibration", BASE + 100_000);
+        JsonNode shadowB = calibration(reads, "shadow-calibration", BASE + 100_000);
+        assertEquals(List.of(), SchemaCheck.violations("calibration-snapshot", shadowB));
+        assertEquals(b.size(), activeB.get("count").asLong());
+        assertEquals(b.size(), shadowB.get("count").asLong());
+        assertEquals("de-vmoe", shadowB.path("model").path("name").asText());
+        assertEquals((double) correctE3 / b.size(), activeB.get("accuracy").asDouble(), 1e-9);
+        assertEquals((double) correctDeVmoe / b.size(), shadowB.get("accuracy").asDouble(), 1e-9);
+        assertTrue(shadowB.get("nll").asDouble() > 0 && shadowB.get("ece").asDouble() >= 0, shadowB.toString());
+    }
+
+    private static JsonNode calibration(List<KafkaIO.Read> reads, String kind, long windowStart) {
+        List<JsonNode> found = topic(reads, "calibration").stream().map(KafkaIO.Read::json)
+                .filter(x -> kind.equals(x.path("kind").asText()) && x.path("window").path("start").asLong() == windowStart)
+                .toList();
+        assertEquals(1, found.size(), kind + " records of window " + windowStart + ": " + found);
+        return found.get(0);
     }
 
     private static void assertApplied(JsonNode answer, long revision, String activeSha, String shadowSha) {

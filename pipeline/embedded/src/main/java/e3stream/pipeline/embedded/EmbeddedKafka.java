@@ -135,6 +135,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("share.coordinator.state.topic.min.isr", "1");
         props.put("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
         props.put("auto.create.topics.enable", "false");
+        // No time-based retention: tests and the demo replay events with fixed historical timestamps (2023), which
+        // the broker's first retention check (30 s after start) would otherwise delete as older than 7 days, so a
+        // consumer reading from the beginning later missed the first records.
+        props.put("log.retention.ms", "-1");
         // A single in-process node on a busy machine: do not fence ourselves over a late heartbeat.
         props.put("broker.session.timeout.ms", "60000");
         props.put("controller.quorum.fetch.timeout.ms", "60000");

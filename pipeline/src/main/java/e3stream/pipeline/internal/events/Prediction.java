@@ -46,6 +46,8 @@ public class Prediction {
      * {@code control-results} name each revision's models); null without model control.
      */
     public Long controlRevision;
+    /** A shadow model's result: which model, for its labelled figures; null on the active model's predictions. */
+    public ModelTag shadowOf;
 
     public Prediction() {
     }

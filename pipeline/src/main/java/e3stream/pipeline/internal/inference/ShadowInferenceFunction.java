@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 
 import e3stream.pipeline.internal.JvmStatics;
+import e3stream.pipeline.internal.events.ModelTag;
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.events.ShadowPrediction;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
@@ -82,8 +83,10 @@ public final class ShadowInferenceFunction extends RichAsyncFunction<Inferred, S
                 shadow.source = image.source;
                 shadow.controlRevision = in.prediction.controlRevision;
                 shadow.latencyMs = Math.max(0, System.currentTimeMillis() - image.receivedAtMs);
-                PipelineMetrics.get().shadowEvents.labels(PipelineMetrics.shadowLabel(in.prediction.modelName,
-                        shadow.modelName, shadow.modelVersion)).inc();
+                String label = PipelineMetrics.shadowLabel(in.prediction.modelName, shadow.modelName,
+                        shadow.modelVersion);
+                shadow.shadowOf = new ModelTag(shadow.modelName, shadow.modelVersion, label);
+                PipelineMetrics.get().shadowEvents.labels(label).inc();
                 result.complete(List.of(new ShadowPrediction(shadow, in.prediction)));
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);

@@ -3,6 +3,7 @@ package e3stream.pipeline.internal.labels;
 import java.time.Duration;
 
 import e3stream.pipeline.internal.events.LabelEvent;
+import e3stream.pipeline.internal.events.ModelTag;
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import org.apache.flink.annotation.Internal;
@@ -26,10 +27,22 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     private static final long serialVersionUID = 1L;
 
     private final long ttlMs;
+    private final boolean countsLabels;
     private transient ValueState<PendingJoin> pending;
 
+    /** The join of the active model's predictions, which counts the labels. */
     public LabelJoinFunction(Duration ttl) {
+        this(ttl, true);
+    }
+
+    /**
+     * @param countsLabels whether this join counts joined and expired labels and unlabelled predictions: the join
+     *                     of the active model's predictions does; the shadow model's, which sees the same labels
+     *                     but predictions for its share only, does not
+     */
+    public LabelJoinFunction(Duration ttl, boolean countsLabels) {
         this.ttlMs = ttl.toMillis();
+        this.countsLabels = countsLabels;
     }
 
     @Override
@@ -41,7 +54,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     public void processElement1(Prediction p, Context ctx, Collector<LabelledPrediction> out) throws Exception {
         PendingJoin entry = pending.value();
         if (entry != null && entry.hasLabel()) {
-            emit(ctx, out, entry, p.timestamp, p.probabilities, !p.accepted, entry.label, p.source);
+            emit(ctx, out, entry, p.timestamp, p.probabilities, !p.accepted, entry.label, p.source, p.shadowOf);
             return;
         }
         entry = rearm(ctx, entry);
@@ -49,6 +62,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
         entry.probabilities = p.probabilities;
         entry.reviewed = !p.accepted;
         entry.source = p.source;
+        entry.shadowOf = p.shadowOf;
         pending.update(entry);
     }
 
@@ -56,10 +70,11 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     public void processElement2(LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
         PendingJoin entry = pending.value();
         if (entry != null && entry.hasPrediction()) {
-            emit(ctx, out, entry, entry.timestamp, entry.probabilities, entry.reviewed, l.label, entry.source);
+            emit(ctx, out, entry, entry.timestamp, entry.probabilities, entry.reviewed, l.label, entry.source,
+                    entry.shadowOf);
             return;
         }
-        if (entry != null && entry.hasLabel()) {
+        if (entry != null && entry.hasLabel() && countsLabels) {
             PipelineMetrics.get().labelsExpired.inc(); // replaced before its prediction came: it can never join
         }
         entry = rearm(ctx, entry);
@@ -68,9 +83,15 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     }
 
     private void emit(Context ctx, Collector<LabelledPrediction> out, PendingJoin entry, long timestamp,
-                      double[] probabilities, boolean reviewed, int label, String source) throws Exception {
-        out.collect(new LabelledPrediction(ctx.getCurrentKey(), timestamp, probabilities, reviewed, label, source));
-        PipelineMetrics.get().labelsJoined.inc();
+                      double[] probabilities, boolean reviewed, int label, String source, ModelTag shadowOf)
+            throws Exception {
+        LabelledPrediction joined = new LabelledPrediction(ctx.getCurrentKey(), timestamp, probabilities, reviewed,
+                label, source);
+        joined.shadowOf = shadowOf;
+        out.collect(joined);
+        if (countsLabels) {
+            PipelineMetrics.get().labelsJoined.inc();
+        }
         ctx.timerService().deleteProcessingTimeTimer(entry.expiresAt);
         pending.clear();
     }
@@ -93,10 +114,10 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
         if (entry == null || entry.expiresAt != timestamp) {
             return; // a timer of an entry already joined or re-armed
         }
-        if (entry.hasLabel()) {
+        if (entry.hasLabel() && countsLabels) {
             PipelineMetrics.get().labelsExpired.inc();
         }
-        if (entry.hasPrediction()) {
+        if (entry.hasPrediction() && countsLabels) {
             PipelineMetrics.get().predictionsUnlabelled.inc();
         }
         pending.clear();

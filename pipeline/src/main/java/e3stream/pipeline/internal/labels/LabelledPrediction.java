@@ -1,5 +1,6 @@
 package e3stream.pipeline.internal.labels;
 
+import e3stream.pipeline.internal.events.ModelTag;
 import org.apache.flink.annotation.Internal;
 
 /** A prediction joined with its true label: one item of the calibration statistics. A Flink POJO. */
@@ -13,6 +14,8 @@ public class LabelledPrediction {
     public int label;
     /** The image's source, as the per-source statistics name it (null in state written before it existed). */
     public String source;
+    /** The shadow model, for a shadow result's labelled figures; null for the active model. */
+    public ModelTag shadowOf;
 
     public LabelledPrediction() {
     }

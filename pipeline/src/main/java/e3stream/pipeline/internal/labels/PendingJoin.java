@@ -1,5 +1,6 @@
 package e3stream.pipeline.internal.labels;
 
+import e3stream.pipeline.internal.events.ModelTag;
 import org.apache.flink.annotation.Internal;
 
 /**
@@ -18,6 +19,8 @@ public class PendingJoin {
     public boolean reviewed;
     /** The prediction's source (as the statistics name it); valid when {@link #probabilities} is set. */
     public String source;
+    /** The shadow model of a shadow result (the shadow label join); null for the active model. */
+    public ModelTag shadowOf;
     /** The true label, or -1 while only the prediction has arrived. */
     public int label = -1;
 

@@ -80,6 +80,10 @@ public final class PipelineMetrics {
     public final Gauge shadowReviewRatio;
     public final Gauge shadowMeanConfidence;
     public final Gauge shadowConfidencePsi;
+    public final Gauge shadowWindowLabelled;
+    public final Gauge shadowAccuracy;
+    public final Gauge shadowEce;
+    public final Gauge shadowNll;
     private final WindowSeries driftSeries;
     private final WindowSeries calibrationSeries;
 
@@ -165,8 +169,30 @@ public final class PipelineMetrics {
         shadowConfidencePsi = Gauge.build("e3_shadow_confidence_psi", "Population stability index of the shadow "
                 + "model's confidence against the active model's, over the active bundle's reference confidence bins "
                 + "(label model: the shadow)." + onShadowed).labelNames("model").register(registry);
+        String onLabelled = " On the shadow model's labelled events of the last closed calibration window (compare "
+                + "with the active model's e3_accuracy, e3_calibration_ece and e3_calibration_nll).";
+        shadowWindowLabelled = Gauge.build("e3_shadow_window_labelled_events", "Labelled events the shadow model "
+                + "scored in the last closed calibration window (label model: the shadow).").labelNames("model")
+                .register(registry);
+        shadowAccuracy = Gauge.build("e3_shadow_accuracy", "Accuracy of the shadow model (label model)."
+                + onLabelled).labelNames("model").register(registry);
+        shadowEce = Gauge.build("e3_shadow_calibration_ece", "Expected calibration error of the shadow model "
+                + "(label model)." + onLabelled).labelNames("model").register(registry);
+        shadowNll = Gauge.build("e3_shadow_calibration_nll", "Negative log-likelihood of the shadow model (label "
+                + "model)." + onLabelled).labelNames("model").register(registry);
         driftSeries = new WindowSeries();
         calibrationSeries = new WindowSeries();
+    }
+
+    /**
+     * Sets the shadow model's labelled gauges ({@code e3_shadow_accuracy}, {@code e3_shadow_calibration_ece},
+     * {@code e3_shadow_calibration_nll}) to one closed window's figures; NaN figures are not exported.
+     */
+    public void publishShadowCalibration(String shadowLabel, CalibrationSnapshot s) {
+        shadowWindowLabelled.labels(shadowLabel).set(s.count());
+        setUnlessNaN(shadowAccuracy, s.accuracy(), shadowLabel);
+        setUnlessNaN(shadowEce, s.ece(), shadowLabel);
+        setUnlessNaN(shadowNll, s.nll(), shadowLabel);
     }
 
     /**

@@ -20,6 +20,8 @@ public final class Snapshots {
 
     public static final String CALIBRATION = "calibration";
     public static final String DRIFT = "drift";
+    /** A shadow model's labelled figures (one record per window and shadow model). */
+    public static final String SHADOW_CALIBRATION = "shadow-calibration";
 
     private Snapshots() {
     }
@@ -49,7 +51,21 @@ public final class Snapshots {
      */
     public static ObjectNode calibration(CalibrationSnapshot s, Map<String, CalibrationSnapshot> bySource,
                                          int topSources, long start, long end, String model, String version) {
-        ObjectNode node = header(CALIBRATION, start, end, model, version);
+        return calibration(CALIBRATION, s, bySource, topSources, start, end, model, version);
+    }
+
+    /**
+     * The {@link #SHADOW_CALIBRATION} record of one window: a shadow model's labelled figures on the events it
+     * scored (the fields of a calibration record, without per-source figures; {@code model} is the shadow).
+     */
+    public static ObjectNode shadowCalibration(CalibrationSnapshot s, long start, long end, String model,
+                                               String version) {
+        return calibration(SHADOW_CALIBRATION, s, Map.of(), 0, start, end, model, version);
+    }
+
+    private static ObjectNode calibration(String kind, CalibrationSnapshot s, Map<String, CalibrationSnapshot> bySource,
+                                          int topSources, long start, long end, String model, String version) {
+        ObjectNode node = header(kind, start, end, model, version);
         calibrationFigures(node, s);
         put(node, "adaptive_ece", s.adaptiveEce());
         ArrayNode bins = node.putArray("reliability");
