@@ -248,6 +248,7 @@ class ControlITCase {
                 .findFirst().orElseThrow(() -> new AssertionError("no drift snapshot of batch B's window"));
         assertEquals("de-vmoe", driftB.path("shadow").path("model").path("name").asText(), driftB.toString());
         assertEquals(b.size(), driftB.path("shadow").path("count").asLong(), driftB.toString());
+        assertEquals("e3", driftB.path("shadow").path("active_model").path("name").asText(), driftB.toString());
 
         // Once labels arrive, each model's labelled figures of that window: the active's calibration record and the
         // shadow's shadow-calibration record, each with the accuracy its own predictions had.

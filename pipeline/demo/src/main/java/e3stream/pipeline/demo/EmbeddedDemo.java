@@ -42,13 +42,17 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * README command 1: an in-process KRaft Kafka broker, a Flink MiniCluster and the E3 Stream job on the shipped
  * bundle, fed with Fashion-MNIST test images as PNG events in phases (clean; corrupted with rising severity;
- * out-of-distribution MNIST digits mixed in; clean again), with labels published after a delay. Prints one line per
- * closed window (events/s, review rate, ECE, PSI, estimated vs realised accuracy) and a summary per phase, serves
- * Prometheus metrics, and exits (or, with {@code --forever}, keeps replaying clean images until Ctrl-C).
+ * out-of-distribution MNIST digits mixed in; clean again), with labels published after a delay; then, with model
+ * control on, three model phases on clean images: a second bundle shadow-scored beside the active one, then promoted
+ * to decide, then rolled back, each started by a command on the control topic. Prints one line per closed window
+ * (events/s, review rate, ECE, PSI, estimated vs realised accuracy; under it, while a shadow runs, the two models
+ * side by side), each command's answer, and a summary per phase and of the two models, serves Prometheus metrics,
+ * and exits (or, with {@code --forever}, keeps replaying clean images until Ctrl-C).
  *
  * <p>Options: {@code --rate N} events/s (150), {@code --phase-size N} images per phase (1200), {@code --window S}
  * seconds (4), {@code --label-delay MS} (1500), {@code --metrics-port P} (9464; a range FROM-TO takes its first free port; 0 = none), {@code --bundle DIR}
- * (models/e3), {@code --data DIR} (data), {@code --parallelism N} (2), {@code --forever}.
+ * (models/e3), {@code --shadow-bundle DIR} (models/de-vmoe; {@code none}: no model phases), {@code --data DIR} (data),
+ * {@code --parallelism N} (2), {@code --forever}.
  */
 public final class EmbeddedDemo {
 
@@ -61,6 +65,8 @@ public final class EmbeddedDemo {
     private volatile Phase running;
     private final Map<Long, JsonNode> drift = new TreeMap<>();
     private final Map<Long, JsonNode> calibration = new TreeMap<>();
+    private final Map<Long, JsonNode> shadowCalibration = new TreeMap<>();
+    private final java.util.Set<Long> shadowPrinted = new java.util.HashSet<>();
     private final AtomicBoolean stop = new AtomicBoolean();
 
     private EmbeddedDemo(Map<String, String> flags) {
@@ -76,7 +82,8 @@ public final class EmbeddedDemo {
                 flags.put(args[i].substring(2), args[++i]);
             } else {
                 System.err.println("usage: EmbeddedDemo [--rate N] [--phase-size N] [--window SECONDS] [--label-delay MS] "
-                        + "[--metrics-port P|FROM-TO] [--bundle DIR] [--data DIR] [--parallelism N] [--forever]");
+                        + "[--metrics-port P|FROM-TO] [--bundle DIR] [--shadow-bundle DIR|none] [--data DIR] [--parallelism N] "
+                        + "[--forever]");
                 System.exit(2);
             }
         }
@@ -110,6 +117,9 @@ public final class EmbeddedDemo {
         }
         boolean forever = flags.containsKey("forever");
         Path bundle = repoPath(flag("bundle", "models/e3"));
+        String shadowFlag = flag("shadow-bundle", "models/de-vmoe");
+        // Commands name bundles as the job's TaskManagers see them: an absolute path.
+        Path shadowBundle = shadowFlag.equals("none") ? null : repoPath(shadowFlag).toAbsolutePath().normalize();
         Path data = repoPath(flag("data", "data"));
 
         ImageSet fashion = IdxReader.read("fashion-mnist-test-2000", data.resolve("fashion-mnist-test-2000-images-idx3-ubyte.gz"),
@@ -119,15 +129,19 @@ public final class EmbeddedDemo {
 
         // What runs and for how long, before anything starts: clean, corrupted (5 severities of phaseSize/5), OOD-mixed
         // (phaseSize/2 clean + as many MNIST digits) and clean-again phases, then a tail that closes the last windows.
-        long events = 4L * phaseSize;
+        // With a shadow bundle, three model phases of phaseSize/2 clean images each: shadow, promoted, rolled-back.
+        int modelPhaseSize = Math.max(1, phaseSize / 2);
+        long events = 4L * phaseSize + (shadowBundle == null ? 0 : 3L * modelPhaseSize);
         long seconds = events / Math.max(1, rate) + (labelDelay + 3500 + 2000L * windowSeconds) / 1000;
         System.out.printf(Locale.ROOT, "E3 Stream demo: the E3 job on %s in a Flink MiniCluster with an in-process Kafka "
-                + "broker; replays about %d events at %d/s (clean, corrupted, OOD-mixed, clean-again) %s, one row per "
+                + "broker; replays about %d events at %d/s (clean, corrupted, OOD-mixed, clean-again%s) %s, one row per "
                 + "%d s window, then a summary.%n", bundle.getFileName(), events, rate,
+                shadowBundle == null ? "" : "; then " + shadowBundle.getFileName() + " shadow-scored, promoted, rolled back",
                 forever ? "and then clean images until Ctrl-C" : "for about " + seconds + " s after start-up",
                 windowSeconds);
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(2, "images", "labels", "predictions", "review", "images-dlq", "calibration");
+            kafka.createTopics(2, "images", "labels", "predictions", "review", "images-dlq", "calibration", "shadow");
+            kafka.createTopics(1, "control", "control-results"); // one partition: commands keep their order
             int port = MetricsServer.ensureStarted(metricsPorts);
             Map<String, String> opts = new LinkedHashMap<>();
             opts.put("kafka.bootstrap-servers", kafka.bootstrapServers());
@@ -140,6 +154,7 @@ public final class EmbeddedDemo {
             opts.put("labels.max-delay", (labelDelay + 2500) + " ms");
             opts.put("labels.ttl", "1 min");
             opts.put("metrics.port", metricsPorts.toString());
+            opts.put("model.control", Boolean.toString(shadowBundle != null));
             E3StreamOptions options = E3StreamOptions.of(opts);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
                     options.get(E3StreamOptions.PARALLELISM), E3StreamJob.localConfiguration(options));
@@ -190,6 +205,17 @@ public final class EmbeddedDemo {
                         fashion.count()));
                 replay.phase("ood-mixed", rest, digits, 1);
                 replay.phase("clean-again", fashion.first(phaseSize), null, 0);
+                if (shadowBundle != null) {
+                    // Model phases: each command takes effect at one point of the stream; its answer is printed.
+                    ImageSet clean = fashion.first(modelPhaseSize);
+                    command(producer, "demo-shadow", "{\"id\": \"demo-shadow\", \"command\": \"shadow\", \"bundle\": "
+                            + Json.MAPPER.writeValueAsString(shadowBundle.toString()) + ", \"share\": 1.0}");
+                    replay.phase("shadow", clean, null, 0);
+                    command(producer, "demo-promote", "{\"id\": \"demo-promote\", \"command\": \"promote\"}");
+                    replay.phase("promoted", clean, null, 0);
+                    command(producer, "demo-rollback", "{\"id\": \"demo-rollback\", \"command\": \"rollback\"}");
+                    replay.phase("rolled-back", clean, null, 0);
+                }
                 while (forever && !stop.get()) {
                     replay.phase("clean-again", fashion, null, 0);
                 }
@@ -212,11 +238,17 @@ public final class EmbeddedDemo {
             stop.set(true);
             job.cancel().get();
             printer.join(5000);
-            summary();
+            summary(windowSeconds);
         } finally {
             MetricsServer.stop();
             SharedSessions.jvm().releaseIdleNow();
         }
+    }
+
+    private static void command(KafkaProducer<byte[], byte[]> producer, String id, String json) {
+        producer.send(new ProducerRecord<>("control", null, System.currentTimeMillis(),
+                id.getBytes(java.nio.charset.StandardCharsets.UTF_8), json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        producer.flush();
     }
 
     private static int[] range(int from, int to) {
@@ -354,7 +386,7 @@ public final class EmbeddedDemo {
         props.put("key.deserializer", ByteArrayDeserializer.class.getName());
         props.put("value.deserializer", ByteArrayDeserializer.class.getName());
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
-            consumer.subscribe(List.of("calibration"));
+            consumer.subscribe(List.of("calibration", "control-results"));
             while (!stop.get()) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(300))) {
                     JsonNode j;
@@ -363,13 +395,22 @@ public final class EmbeddedDemo {
                     } catch (Exception e) {
                         continue;
                     }
+                    if (r.topic().equals("control-results")) {
+                        printAnswer(j);
+                        continue;
+                    }
                     long start = j.path("window").path("start").asLong();
                     synchronized (this) {
-                        if ("drift".equals(j.path("kind").asText())) {
+                        String kind = j.path("kind").asText();
+                        if ("drift".equals(kind)) {
                             drift.put(start, j);
+                        } else if ("shadow-calibration".equals(kind)) {
+                            shadowCalibration.put(start, j);
+                            printShadow(start, windowSeconds * 1000L);
                         } else {
                             calibration.put(start, j);
                             print(start, windowSeconds);
+                            printShadow(start, windowSeconds * 1000L);
                         }
                     }
                 }
@@ -400,6 +441,44 @@ public final class EmbeddedDemo {
                 c.path("accuracy").asDouble(), c.path("ece").asDouble(), c.path("nll").asDouble());
     }
 
+    /** One line per answer of the control topic: what the command did and which models run now. */
+    private static void printAnswer(JsonNode a) {
+        System.out.printf(Locale.ROOT, "control %tT: %-8s %-7s revision %d: active %s, shadow %s%s%n",
+                a.path("timestamp").asLong(), a.path("command").asText("?"), a.path("status").asText(),
+                a.path("revision").asLong(),
+                model(a.path("active")), model(a.path("shadow")),
+                a.path("reason").isNull() ? "" : " (" + a.path("reason").asText() + ")");
+    }
+
+    private static String model(JsonNode m) {
+        return m.isNull() || m.isMissingNode() ? "none" : m.path("name").asText() + " " + m.path("version").asText();
+    }
+
+    /**
+     * Under a window's row, once its drift, calibration and shadow-calibration records are in: the active and the
+     * shadow model side by side on the events the shadow scored (review rate, mean confidence, agreement, confidence
+     * PSI) and on their labels (accuracy, ECE, NLL; the active's over all the window's labelled events).
+     */
+    private void printShadow(long start, long windowMs) {
+        JsonNode d = drift.get(start);
+        JsonNode c = calibration.get(start);
+        JsonNode sc = shadowCalibration.get(start);
+        // Only windows of the shadow phase: a window with a switch in it mixes two active models.
+        if (d == null || c == null || sc == null || !d.has("shadow") || !"shadow".equals(phaseOf(start + windowMs / 2))
+                || !shadowPrinted.add(start)) {
+            return;
+        }
+        JsonNode s = d.get("shadow");
+        System.out.printf(Locale.ROOT, "  %-8s vs %-8s review %5.1f%% vs %5.1f%%  conf %.3f vs %.3f  agree %.3f  "
+                        + "PSI %.3f  acc %.3f vs %.3f  ECE %.3f vs %.3f  NLL %.3f vs %.3f%n",
+                s.path("active_model").path("name").asText(), s.path("model").path("name").asText(),
+                100 * s.path("active_review_rate").asDouble(), 100 * s.path("shadow_review_rate").asDouble(),
+                s.path("active_mean_confidence").asDouble(), s.path("shadow_mean_confidence").asDouble(),
+                s.path("agreement").asDouble(), s.path("confidence_psi").asDouble(),
+                c.path("accuracy").asDouble(), sc.path("accuracy").asDouble(), c.path("ece").asDouble(),
+                sc.path("ece").asDouble(), c.path("nll").asDouble(), sc.path("nll").asDouble());
+    }
+
     private String phaseOf(long t) {
         for (Phase p : phases) {
             if (t >= p.start && t <= p.end) {
@@ -414,7 +493,46 @@ public final class EmbeddedDemo {
         return t < firstStart || phases.isEmpty() ? "warm-up" : phases.get(phases.size() - 1).name;
     }
 
-    private synchronized void summary() {
+    /** The summary of the shadow phase: both models' figures, mean over its windows with a shadow comparison. */
+    private void modelsSideBySide(int windowSeconds) {
+        double[] t = new double[9];
+        String active = "active";
+        String shadow = "shadow";
+        for (Map.Entry<Long, JsonNode> e : shadowCalibration.entrySet()) {
+            JsonNode d = drift.get(e.getKey());
+            JsonNode c = calibration.get(e.getKey());
+            if (d == null || c == null || !d.has("shadow")
+                    || !"shadow".equals(phaseOf(e.getKey() + windowSeconds * 500L))) {
+                continue;
+            }
+            JsonNode s = d.get("shadow");
+            JsonNode sc = e.getValue();
+            active = s.path("active_model").path("name").asText();
+            shadow = s.path("model").path("name").asText();
+            t[0]++;
+            t[1] += s.path("active_review_rate").asDouble();
+            t[2] += s.path("shadow_review_rate").asDouble();
+            t[3] += c.path("accuracy").asDouble();
+            t[4] += sc.path("accuracy").asDouble();
+            t[5] += c.path("ece").asDouble();
+            t[6] += sc.path("ece").asDouble();
+            t[7] += c.path("nll").asDouble();
+            t[8] += sc.path("nll").asDouble();
+        }
+        if (t[0] == 0) {
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%nmodels side by side while %s was shadow-scored (mean over %.0f windows):%n", shadow, t[0]);
+        System.out.println("model       role    review   accuracy  ECE     NLL");
+        System.out.printf(Locale.ROOT, "%-11s active  %5.1f%%  %8.3f  %6.3f  %6.3f%n", active, 100 * t[1] / t[0],
+                t[3] / t[0], t[5] / t[0], t[7] / t[0]);
+        System.out.printf(Locale.ROOT, "%-11s shadow  %5.1f%%  %8.3f  %6.3f  %6.3f%n", shadow, 100 * t[2] / t[0],
+                t[4] / t[0], t[6] / t[0], t[8] / t[0]);
+        System.out.println("(drift PSI stays measured against the configured bundle's validation reference after a "
+                + "promotion: the promoted phase's PSI compares the promoted model with it)");
+    }
+
+    private synchronized void summary(int windowSeconds) {
         System.out.println();
         System.out.println("summary by phase (mean over its windows):");
         System.out.println("phase        windows  review   PSI(conf)  est.acc  ATC    accuracy  ECE");
@@ -436,6 +554,7 @@ public final class EmbeddedDemo {
         }
         sums.forEach((phase, s) -> System.out.printf(Locale.ROOT, "%-12s %7.0f  %5.1f%%  %9.3f  %7.3f  %5.3f  %8.3f  %6.3f%n",
                 phase, s[0], 100 * s[1] / s[0], s[2] / s[0], s[3] / s[0], s[6] / s[0], s[4] / s[0], s[5] / s[0]));
+        modelsSideBySide(windowSeconds);
         PipelineMetrics m = PipelineMetrics.get();
         System.out.printf(Locale.ROOT, "%nevents: %.0f accepted, %.0f to review, %.0f dead letters; labels joined %.0f%n",
                 m.events.labels(PipelineMetrics.ACCEPT).get(), m.events.labels(PipelineMetrics.REVIEW).get(),

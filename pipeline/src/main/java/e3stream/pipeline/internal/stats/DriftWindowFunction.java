@@ -98,7 +98,7 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
         if (compared != null) {
             ShadowSnapshot comparison = stats.shadow().orElseThrow().snapshot();
             m.publishShadow(compared.activeLabel(), compared.shadowLabel(), comparison);
-            Snapshots.shadow(record, comparison, compared.name(), compared.version());
+            Snapshots.shadow(record, comparison, compared.name(), compared.version(), compared.activeLabel());
         }
         TimeWindow w = context.window();
         out.collect(new OutputRecord(topic, Snapshots.DRIFT + "-" + w.getStart(), Json.bytes(record),

@@ -125,11 +125,12 @@ public final class Snapshots {
      * Adds to a drift record the {@code shadow} section: the shadow model's label-free comparison with the active
      * model on the window's events it scored.
      */
-    public static void shadow(ObjectNode drift, ShadowSnapshot s, String model, String version) {
+    public static void shadow(ObjectNode drift, ShadowSnapshot s, String model, String version, String activeModel) {
         ObjectNode node = drift.putObject("shadow");
         ObjectNode m = node.putObject("model");
         m.put("name", model);
         m.put("version", version);
+        node.putObject("active_model").put("name", activeModel);
         node.put("count", s.count());
         put(node, "agreement", s.agreement());
         put(node, "active_review_rate", s.activeReviewRate());

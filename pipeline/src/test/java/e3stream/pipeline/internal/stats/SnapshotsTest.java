@@ -62,7 +62,7 @@ class SnapshotsTest {
         drift.add("cam-a", 0.9, 0.2, 0.001, 3, false, Double.NaN);
         ObjectNode empty = Snapshots.drift(drift.snapshot(), drift.snapshotBySource(), 2, START, START + 10_000,
                 "e3", "1");
-        Snapshots.shadow(empty, drift.shadow().orElseThrow().snapshot(), "de-vmoe", "1.0.0");
+        Snapshots.shadow(empty, drift.shadow().orElseThrow().snapshot(), "de-vmoe", "1.0.0", "e3");
         assertEquals(List.of(), SchemaCheck.violations("drift-snapshot", empty), "a window the shadow scored none of");
         assertTrue(empty.get("shadow").get("agreement").isNull());
 
@@ -70,7 +70,7 @@ class SnapshotsTest {
         drift.shadow().orElseThrow().add(2, 0.5, true, 4, 0.95, false);
         ObjectNode record = Snapshots.drift(drift.snapshot(), drift.snapshotBySource(), 2, START, START + 10_000,
                 "e3", "1");
-        Snapshots.shadow(record, drift.shadow().orElseThrow().snapshot(), "de-vmoe", "1.0.0");
+        Snapshots.shadow(record, drift.shadow().orElseThrow().snapshot(), "de-vmoe", "1.0.0", "e3");
         assertEquals(List.of(), SchemaCheck.violations("drift-snapshot", record));
         JsonNode shadow = record.get("shadow");
         assertEquals("de-vmoe", shadow.get("model").get("name").asText());
