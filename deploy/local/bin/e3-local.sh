@@ -4,8 +4,11 @@
 # reporter, and a Prometheus server scraping them. Everything on 127.0.0.1; logs in $E3_LOCAL_RUN_DIR/logs.
 #
 #   e3-local.sh start                 fetch jars (first time), start broker + topics, Flink, Prometheus; wait until ready
-#   e3-local.sh submit JAR [--class C] [--parallelism P] [-- ARGS...]   upload and run a job (REST), prints its job id;
-#                                     the E3 job gets --metrics.port $E3_JOB_METRICS_PORTS first (a later one in ARGS wins)
+#   e3-local.sh submit JAR [--class C] [--parallelism P] [--from-savepoint PATH] [-- ARGS...]   upload and run a job
+#                                     (REST), prints its job id; the E3 job gets --metrics.port $E3_JOB_METRICS_PORTS
+#                                     first (a later one in ARGS wins); --from-savepoint: start from that savepoint
+#   e3-local.sh stop-with-savepoint JOB [DIR]   stop a job with a savepoint (default under $E3_LOCAL_RUN_DIR/savepoints),
+#                                     print its path: the first step of a model upgrade (README 'Upgrading a model')
 #   e3-local.sh status                which processes run, Flink overview, Prometheus targets
 #   e3-local.sh stop                  stop everything (SIGTERM, SIGKILL after 30 s)
 #   e3-local.sh kill-taskmanager I    SIGKILL TaskManager I (1-based): a failure drill
@@ -292,14 +295,15 @@ job_ids() {  # ids of every job the cluster knows, sorted
 json_string() { local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "$s"; }
 
 cmd_submit() {
-  local jar="" entry="" parallelism="$E3_PARALLELISM"
-  [[ $# -ge 1 ]] || die "usage: e3-local.sh submit JAR [--class MAIN] [--parallelism P] [-- PROGRAM ARGS...]"
+  local jar="" entry="" parallelism="$E3_PARALLELISM" savepoint=""
+  [[ $# -ge 1 ]] || die "usage: e3-local.sh submit JAR [--class MAIN] [--parallelism P] [--from-savepoint PATH] [-- PROGRAM ARGS...]"
   jar="$1"; shift
   [[ -f "$jar" ]] || die "job jar $jar does not exist (build it: ./mvnw -pl pipeline -am package -DskipTests)"
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --class) entry="$2"; shift 2 ;;
       --parallelism) parallelism="$2"; shift 2 ;;
+      --from-savepoint) savepoint="$2"; shift 2 ;;
       --) shift; break ;;
       *) die "unknown submit option $1 (program arguments go after --)" ;;
     esac
@@ -312,7 +316,8 @@ cmd_submit() {
   # The job's own endpoints on the ports Prometheus scrapes (E3StreamOptions: a later --metrics.port in ARGS wins).
   job_metrics_ports > /dev/null  # exits on a bad setting
   for a in --metrics.port "$E3_JOB_METRICS_PORTS" "$@"; do args+="${args:+,}$(json_string "$a")"; done
-  body="{\"parallelism\":$parallelism,\"programArgsList\":[${args}]${entry:+,\"entryClass\":$(json_string "$entry")}}"
+  body="{\"parallelism\":$parallelism,\"programArgsList\":[${args}]${entry:+,\"entryClass\":$(json_string "$entry")}"
+  body+="${savepoint:+,\"savepointPath\":$(json_string "$savepoint")}}"
   local run job_id before after new_jobs
   before="$(job_ids)"
   run="$(curl -sS -X POST -H 'Content-Type: application/json' -d "$body" \
@@ -331,8 +336,32 @@ cmd_submit() {
       die "Flink did not start the job: $run"
     fi
   fi
+  [[ -z "$savepoint" ]] || log "the job starts from savepoint $savepoint"
   log "submitted $jar as job $job_id (http://127.0.0.1:$E3_FLINK_REST_PORT/#/job/running/$job_id/overview)"
   echo "$job_id"
+}
+
+cmd_stop_with_savepoint() {  # stops a job with a savepoint (Flink REST /jobs/:id/stop) and prints its path
+  local job="${1:-}" target="${2:-file://$RUN_DIR/savepoints}" answer request status location deadline
+  [[ -n "$job" ]] || die "usage: e3-local.sh stop-with-savepoint JOB [TARGET_DIR (default file://\$E3_LOCAL_RUN_DIR/savepoints)]"
+  answer="$(curl -sS -X POST -H 'Content-Type: application/json' \
+    -d "{\"targetDirectory\":$(json_string "$target"),\"drain\":false}" \
+    "http://127.0.0.1:$E3_FLINK_REST_PORT/jobs/$job/stop")" || die "asking Flink to stop job $job failed"
+  request="$(echo "$answer" | grep -o '"request-id":"[0-9a-f]*"' | cut -d'"' -f4 || true)"
+  [[ -n "$request" ]] || die "Flink did not stop job $job with a savepoint: $answer"
+  deadline=$((SECONDS + 300))
+  while (( SECONDS < deadline )); do
+    status="$(curl -sS "http://127.0.0.1:$E3_FLINK_REST_PORT/jobs/$job/savepoints/$request" || true)"
+    if echo "$status" | grep -q '"id":"COMPLETED"'; then
+      location="$(echo "$status" | grep -o '"location":"[^"]*"' | cut -d'"' -f4 || true)"
+      [[ -n "$location" ]] || die "the savepoint of job $job failed (the job keeps running): $status"
+      log "job $job stopped with savepoint $location; start the upgraded job from it: submit JAR --from-savepoint $location -- ARGS"
+      echo "$location"
+      return 0
+    fi
+    sleep 1
+  done
+  die "the savepoint of job $job did not complete within 300 s: $status"
 }
 
 case "${1:-}" in
@@ -340,6 +369,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   submit) shift; cmd_submit "$@" ;;
+  stop-with-savepoint) shift; cmd_stop_with_savepoint "$@" ;;
   create-topics) create_topics ;;
   kill-taskmanager) [[ -n "${2:-}" ]] || die "usage: kill-taskmanager I"; stop_process "taskmanager-$2" KILL ;;
   start-taskmanager) [[ -n "${2:-}" ]] || die "usage: start-taskmanager I"; mkdir -p "$LOG_DIR" "$PID_DIR"; taskmanager_start "$2" ;;

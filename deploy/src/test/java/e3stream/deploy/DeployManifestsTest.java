@@ -31,8 +31,9 @@ class DeployManifestsTest {
 
     private static final Path K8S = DeployFiles.deployDir().resolve("k8s");
     private static final Path COMPOSE = DeployFiles.deployDir().resolve("compose/docker-compose.yml");
+    /** The job's topics: those it always uses, the shadow topic, and model control's two (model.control). */
     private static final Set<String> TOPICS = Set.of("images", "labels", "predictions", "review", "images-dlq",
-            "calibration");
+            "calibration", "shadow", "control", "control-results");
 
     private static List<JsonNode> k8sObjects() throws Exception {
         List<JsonNode> objects = new ArrayList<>();

@@ -254,6 +254,46 @@ class LocalClusterITCase {
         }
         assertTrue(restarts.size() == 1 && restarts.get(0).path("value").get(1).asDouble() >= 1,
                 "flink_jobmanager_job_numRestarts of the job in Prometheus: " + restarts);
+
+        // The model upgrade runbook (README 'Upgrading a model', local cluster): stop with a savepoint, run the same
+        // jar from it with models/de-vmoe; later events are decided by de-vmoe and every input still ends once.
+        var stop = DeployFiles.run(repo, env, 360, SCRIPT.toString(), "stop-with-savepoint", jobId);
+        assertEquals(0, stop.exitCode(), "stop-with-savepoint failed:\n" + stop.output() + logTails());
+        String[] stopLines = stop.output().trim().split("\n");
+        String savepoint = stopLines[stopLines.length - 1].trim();
+        assertTrue(savepoint.startsWith("file:") && Files.isRegularFile(Path.of(java.net.URI.create(savepoint))
+                .resolve("_metadata")), "savepoint written: " + stop.output());
+        assertEquals("FINISHED", getJson(rest + "/jobs/" + jobId).path("state").asText(), "the old job stopped");
+        var upgrade = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(),
+                "--from-savepoint", savepoint, "--",
+                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/de-vmoe").toString(),
+                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-local-it",
+                "--windows.size", "5s", "--labels.max-delay", "3s");
+        assertEquals(0, upgrade.exitCode(), "submit --from-savepoint failed:\n" + upgrade.output() + logTails());
+        String[] upgradeLines = upgrade.output().trim().split("\n");
+        String upgraded = upgradeLines[upgradeLines.length - 1].trim();
+        this.jobId = upgraded;
+        awaitAllTasksRunning(rest, upgraded, Duration.ofSeconds(180));
+        Process after = new ProcessBuilder("java", "-cp", kafkaClasspath,
+                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
+                "--bootstrap-servers", bootstrap,
+                "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
+                "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
+                "--count", "200", "--rate", "50", "--malformed-every", "40", "--id-prefix", "upgraded-")
+                .redirectErrorStream(true).redirectOutput(runDir.resolve("logs/replay-producer-upgraded.out").toFile())
+                .start();
+        assertTrue(after.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
+        Once all = assertEachInputOnce(bootstrap, "", 1400, Duration.ofSeconds(300));
+        assertEquals(35, all.deadLetters(), "1 in 40 of 1200 + 200 events was malformed");
+        Map<String, Integer> byModel = new TreeMap<>();
+        for (String topic : List.of("predictions", "review")) {
+            for (OutputTopics.Rec r : OutputTopics.readAll(bootstrap, topic)) {
+                String model = r.json().path("model").path("name").asText();
+                byModel.merge((r.key().startsWith("upgraded-") ? "after:" : "before:") + model, 1, Integer::sum);
+            }
+        }
+        assertEquals(Set.of("before:e3", "after:de-vmoe"), byModel.keySet(), "deciding models " + byModel);
+        assertEquals(200 - 5, byModel.get("after:de-vmoe"), "every event after the upgrade decided by de-vmoe");
     }
 
     /** Events, kills and the random seed of the chaos run (its figures go to BENCHMARKS.md, "Reliability"). */

@@ -302,6 +302,7 @@ public final class E3StreamJob {
         env.setParallelism(parallelism);
         env.setBufferTimeout(options.get(E3StreamOptions.BUFFER_TIMEOUT).toMillis());
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
+        env.getCheckpointConfig().enableUnalignedCheckpoints(options.get(E3StreamOptions.CHECKPOINT_UNALIGNED));
         // Explicit: kafka.transaction-timeout is validated against it (E3StreamOptions).
         env.getCheckpointConfig().setCheckpointTimeout(options.get(E3StreamOptions.CHECKPOINT_TIMEOUT).toMillis());
 

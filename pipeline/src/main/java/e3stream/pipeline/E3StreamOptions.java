@@ -176,6 +176,14 @@ public final class E3StreamOptions implements Serializable {
             .durationType().defaultValue(Duration.ofSeconds(2))
             .withDescription("Checkpoint interval. With EXACTLY_ONCE this bounds how long outputs stay invisible.");
 
+    public static final ConfigOption<Boolean> CHECKPOINT_UNALIGNED = ConfigOptions.key("checkpoint.unaligned")
+            .booleanType().defaultValue(false)
+            .withDescription("Flink's unaligned checkpoints (execution.checkpointing.unaligned.enabled): a checkpoint "
+                    + "barrier overtakes the records queued before it, so an operator with several inputs (the sink, "
+                    + "the label join) does not hold back one input while it waits for the barrier on another; the "
+                    + "in-flight records go into the checkpoint. Same exactly-once guarantees; trades checkpoint size "
+                    + "for latency under load (BENCHMARKS.md, Pipeline).");
+
     public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT = ConfigOptions.key("checkpoint.timeout")
             .durationType().defaultValue(Duration.ofMinutes(2))
             .withDescription("A checkpoint not complete within this time is discarded (Flink's "

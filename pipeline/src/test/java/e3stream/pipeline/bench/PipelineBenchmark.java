@@ -42,7 +42,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *   <li>end-to-end latency (send time to visible to a read_committed consumer) at half the highest measured
  *       exactly-once throughput, with that run's thread setting, at-least-once and exactly-once at each checkpoint
  *       interval of the third argument (default {@code 1 s,200 ms}), for each {@code job.buffer-timeout} of the
- *       fifth argument (default {@code 100 ms,10 ms}).</li>
+ *       fifth argument (default {@code 100 ms,10 ms}) and each {@code checkpoint.unaligned} of the sixth (default
+ *       {@code false}).</li>
  * </ol>
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
@@ -62,6 +63,8 @@ public final class PipelineBenchmark {
         List<String> threadSettings = List.of((args.length > 3 ? args[3] : "0/on,0/off,1/off").split(","));
         // job.buffer-timeout settings at which latency is measured (100 ms is Flink's default).
         List<String> bufferTimeouts = List.of((args.length > 4 ? args[4] : "100 ms,10 ms").split(","));
+        // checkpoint.unaligned settings at which latency is measured.
+        List<String> unalignedSettings = List.of((args.length > 5 ? args[5] : "false").split(","));
         ImageSet set = TestData.fashionTest();
         List<byte[]> pngs = new ArrayList<>();
         for (int i = 0; i < set.count(); i++) {
@@ -98,19 +101,23 @@ public final class PipelineBenchmark {
             int rate = (int) Math.max(1, e2e / 2);
             System.out.printf(Locale.ROOT, "latency runs: intra-op threads/spinning %s, half the best exactly-once "
                     + "throughput%n", best);
-            for (String bufferTimeout : bufferTimeouts) {
-                String bt = bufferTimeout.trim();
-                double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds, "1 s",
-                        best, bt);
-                System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s: p50 %.0f ms, "
-                        + "p99 %.0f ms (%d events)%n", rate, E3StreamOptions.Delivery.AT_LEAST_ONCE, bt, p[0], p[1],
-                        (long) p[2]);
-                for (String interval : intervals) {
-                    p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds,
-                            interval.trim(), best, bt);
+            for (String unalignedSetting : unalignedSettings) {
+                String unaligned = unalignedSetting.trim();
+                for (String bufferTimeout : bufferTimeouts) {
+                    String bt = bufferTimeout.trim();
+                    double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds,
+                            "1 s", best, bt, unaligned);
                     System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
-                            + "checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d events)%n", rate,
-                            E3StreamOptions.Delivery.EXACTLY_ONCE, bt, interval.trim(), p[0], p[1], (long) p[2]);
+                            + "checkpoint.unaligned %s: p50 %.0f ms, p99 %.0f ms (%d events)%n", rate,
+                            E3StreamOptions.Delivery.AT_LEAST_ONCE, bt, unaligned, p[0], p[1], (long) p[2]);
+                    for (String interval : intervals) {
+                        p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds,
+                                interval.trim(), best, bt, unaligned);
+                        System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
+                                + "checkpoint.unaligned %s, checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d "
+                                + "events)%n", rate, E3StreamOptions.Delivery.EXACTLY_ONCE, bt, unaligned,
+                                interval.trim(), p[0], p[1], (long) p[2]);
+                    }
                 }
             }
         }
@@ -146,6 +153,11 @@ public final class PipelineBenchmark {
 
     static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
                                    String checkpointInterval, String threads, String bufferTimeout) {
+        return options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout, "false");
+    }
+
+    static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
+                                   String checkpointInterval, String threads, String bufferTimeout, String unaligned) {
         Map<String, String> m = new LinkedHashMap<>(KafkaIO.map(
                 "kafka.bootstrap-servers", kafka.bootstrapServers(),
                 "model.bundle", TestData.bundle().toString(),
@@ -157,7 +169,7 @@ public final class PipelineBenchmark {
                 "job.parallelism", "2", "inference.max-batch-size", "32", "inference.max-delay", "5 ms",
                 "model.intra-op-threads", threads.split("/")[0],
                 "model.intra-op-spinning", String.valueOf(threads.endsWith("/on")),
-                "job.buffer-timeout", bufferTimeout));
+                "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned));
         return E3StreamOptions.of(m);
     }
 
@@ -208,13 +220,16 @@ public final class PipelineBenchmark {
     }
 
     static double[] latency(EmbeddedKafka kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds,
-                            String checkpointInterval, String threads, String bufferTimeout) throws Exception {
+                            String checkpointInterval, String threads, String bufferTimeout, String unaligned)
+            throws Exception {
         String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + bufferTimeout.replaceAll("[^0-9a-z]", "") + "-"
+                + ("true".equals(unaligned) ? "unaligned-" : "")
                 + mode.name().toLowerCase(Locale.ROOT) + "-"
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
-        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout));
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout,
+                unaligned));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
              KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Warm up until the job answers, then measure.
