@@ -263,7 +263,16 @@ class LocalClusterITCase {
         String savepoint = stopLines[stopLines.length - 1].trim();
         assertTrue(savepoint.startsWith("file:") && Files.isRegularFile(Path.of(java.net.URI.create(savepoint))
                 .resolve("_metadata")), "savepoint written: " + stop.output());
-        assertEquals("FINISHED", getJson(rest + "/jobs/" + jobId).path("state").asText(), "the old job stopped");
+        // The savepoint completes first; the job reaches FINISHED just after.
+        String oldState = "";
+        for (long until = System.nanoTime() + Duration.ofSeconds(60).toNanos(); System.nanoTime() < until; ) {
+            oldState = getJson(rest + "/jobs/" + jobId).path("state").asText();
+            if (oldState.equals("FINISHED")) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        assertEquals("FINISHED", oldState, "the old job stopped");
         var upgrade = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(),
                 "--from-savepoint", savepoint, "--",
                 "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/de-vmoe").toString(),
