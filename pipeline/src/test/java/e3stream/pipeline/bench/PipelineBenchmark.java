@@ -43,7 +43,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *       exactly-once throughput, with that run's thread setting, at-least-once and exactly-once at each checkpoint
  *       interval of the third argument (default {@code 1 s,200 ms}), for each {@code job.buffer-timeout} of the
  *       fifth argument (default {@code 100 ms,10 ms}) and each {@code checkpoint.unaligned} of the sixth (default
- *       {@code false}).</li>
+ *       {@code false}); at-least-once at each checkpoint interval of the seventh (default {@code 1 s}).</li>
  * </ol>
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
@@ -65,6 +65,9 @@ public final class PipelineBenchmark {
         List<String> bufferTimeouts = List.of((args.length > 4 ? args[4] : "100 ms,10 ms").split(","));
         // checkpoint.unaligned settings at which latency is measured.
         List<String> unalignedSettings = List.of((args.length > 5 ? args[5] : "false").split(","));
+        // Checkpoint intervals of the at-least-once latency runs (checkpoints do not gate its outputs; a long interval
+        // shows what the checkpoints themselves add to its tail).
+        List<String> atLeastOnceIntervals = List.of((args.length > 6 ? args[6] : "1 s").split(","));
         ImageSet set = TestData.fashionTest();
         List<byte[]> pngs = new ArrayList<>();
         for (int i = 0; i < set.count(); i++) {
@@ -105,11 +108,15 @@ public final class PipelineBenchmark {
                 String unaligned = unalignedSetting.trim();
                 for (String bufferTimeout : bufferTimeouts) {
                     String bt = bufferTimeout.trim();
-                    double[] p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds,
-                            "1 s", best, bt, unaligned);
-                    System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
-                            + "checkpoint.unaligned %s: p50 %.0f ms, p99 %.0f ms (%d events)%n", rate,
-                            E3StreamOptions.Delivery.AT_LEAST_ONCE, bt, unaligned, p[0], p[1], (long) p[2]);
+                    double[] p;
+                    for (String aloInterval : atLeastOnceIntervals) {
+                        p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds,
+                                aloInterval.trim(), best, bt, unaligned);
+                        System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
+                                + "checkpoint.unaligned %s, checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d "
+                                + "events)%n", rate, E3StreamOptions.Delivery.AT_LEAST_ONCE, bt, unaligned,
+                                aloInterval.trim(), p[0], p[1], (long) p[2]);
+                    }
                     for (String interval : intervals) {
                         p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds,
                                 interval.trim(), best, bt, unaligned);
