@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -517,25 +516,11 @@ public final class E3StreamJob {
         return KafkaSink.<OutputRecord>builder()
                 .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
                 .setKafkaProducerConfig(props)
-                .setRecordSerializer(new OutputRecordSerializer(outputTopics(options)))
+                .setRecordSerializer(new OutputRecordSerializer(options.outputTopics()))
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
                 .setTransactionalIdPrefix(transactionalIdPrefix)
                 .setTransactionNamingStrategy(TransactionNamingStrategy.POOLING)
                 .build();
-    }
-
-    /** Every topic the sink writes to: the shadow topic only with shadow scoring, control-results with model.control. */
-    static List<String> outputTopics(E3StreamOptions options) {
-        List<String> topics = new ArrayList<>(List.of(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
-                options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
-                options.get(E3StreamOptions.TOPIC_CALIBRATION)));
-        if (options.shadowScoring()) {
-            topics.add(options.get(E3StreamOptions.TOPIC_SHADOW));
-        }
-        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
-            topics.add(options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS));
-        }
-        return topics;
     }
 
     /** Addresses a prediction to {@code predictions} or {@code review}; starts the JVM's metrics endpoint. */

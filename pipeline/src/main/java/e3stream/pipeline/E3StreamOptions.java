@@ -786,6 +786,22 @@ public final class E3StreamOptions implements Serializable {
         return isSet(MODEL_SHADOW_BUNDLE) || get(MODEL_CONTROL);
     }
 
+    /**
+     * Every topic the job writes to: decisions, dead letters and snapshots; the shadow topic only with shadow scoring,
+     * {@code control-results} only with {@code model.control}.
+     */
+    public List<String> outputTopics() {
+        List<String> topics = new ArrayList<>(List.of(get(TOPIC_PREDICTIONS), get(TOPIC_REVIEW), get(TOPIC_DLQ),
+                get(TOPIC_CALIBRATION)));
+        if (shadowScoring()) {
+            topics.add(get(TOPIC_SHADOW));
+        }
+        if (get(MODEL_CONTROL)) {
+            topics.add(get(TOPIC_CONTROL_RESULTS));
+        }
+        return topics;
+    }
+
     /** The model session the inference operators share, for a bundle described at job build. */
     public SessionSpec sessionSpec(BundleDescription bundle) {
         return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),

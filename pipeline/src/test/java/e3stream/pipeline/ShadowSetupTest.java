@@ -30,7 +30,7 @@ class ShadowSetupTest {
     void withoutAShadowBundleThereIsNoShadowAndNoShadowTopic() {
         E3StreamOptions options = options();
         assertTrue(E3StreamJob.describeShadowBundle(options, E3StreamJob.describeBundle(options)).isEmpty());
-        assertEquals(List.of("predictions", "review", "images-dlq", "calibration"), E3StreamJob.outputTopics(options));
+        assertEquals(List.of("predictions", "review", "images-dlq", "calibration"), options.outputTopics());
         assertEquals(1.0, options.get(E3StreamOptions.MODEL_SHADOW_SHARE), 0.0);
     }
 
@@ -42,7 +42,7 @@ class ShadowSetupTest {
                 .orElseThrow();
         assertEquals("de-vmoe", shadow.manifest().name());
         assertEquals(List.of("predictions", "review", "images-dlq", "calibration", "candidates"),
-                E3StreamJob.outputTopics(options));
+                options.outputTopics());
     }
 
     @Test

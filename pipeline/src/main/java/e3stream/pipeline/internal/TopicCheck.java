@@ -57,7 +57,7 @@ public final class TopicCheck {
         }
     }
 
-    /** The job's topics: inputs first; the shadow topic only with shadow scoring, the control topics with model.control. */
+    /** The job's topics: its inputs (the control topic with model.control), then its outputs. */
     static List<String> topics(E3StreamOptions options) {
         Set<String> topics = new LinkedHashSet<>();
         topics.add(options.get(E3StreamOptions.TOPIC_IMAGES));
@@ -65,16 +65,7 @@ public final class TopicCheck {
         if (options.get(E3StreamOptions.MODEL_CONTROL)) {
             topics.add(options.get(E3StreamOptions.TOPIC_CONTROL));
         }
-        for (var option : List.of(E3StreamOptions.TOPIC_PREDICTIONS, E3StreamOptions.TOPIC_REVIEW,
-                E3StreamOptions.TOPIC_DLQ, E3StreamOptions.TOPIC_CALIBRATION)) {
-            topics.add(options.get(option));
-        }
-        if (options.shadowScoring()) {
-            topics.add(options.get(E3StreamOptions.TOPIC_SHADOW));
-        }
-        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
-            topics.add(options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS));
-        }
+        topics.addAll(options.outputTopics());
         return new ArrayList<>(topics);
     }
 

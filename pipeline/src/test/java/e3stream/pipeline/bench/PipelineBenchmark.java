@@ -108,22 +108,17 @@ public final class PipelineBenchmark {
                 String unaligned = unalignedSetting.trim();
                 for (String bufferTimeout : bufferTimeouts) {
                     String bt = bufferTimeout.trim();
-                    double[] p;
-                    for (String aloInterval : atLeastOnceIntervals) {
-                        p = latency(kafka, pngs, E3StreamOptions.Delivery.AT_LEAST_ONCE, rate, latencySeconds,
-                                aloInterval.trim(), best, bt, unaligned);
-                        System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
-                                + "checkpoint.unaligned %s, checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d "
-                                + "events)%n", rate, E3StreamOptions.Delivery.AT_LEAST_ONCE, bt, unaligned,
-                                aloInterval.trim(), p[0], p[1], (long) p[2]);
-                    }
-                    for (String interval : intervals) {
-                        p = latency(kafka, pngs, E3StreamOptions.Delivery.EXACTLY_ONCE, rate, latencySeconds,
-                                interval.trim(), best, bt, unaligned);
-                        System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
-                                + "checkpoint.unaligned %s, checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d "
-                                + "events)%n", rate, E3StreamOptions.Delivery.EXACTLY_ONCE, bt, unaligned,
-                                interval.trim(), p[0], p[1], (long) p[2]);
+                    for (Map.Entry<E3StreamOptions.Delivery, List<String>> run : List.of(
+                            Map.entry(E3StreamOptions.Delivery.AT_LEAST_ONCE, atLeastOnceIntervals),
+                            Map.entry(E3StreamOptions.Delivery.EXACTLY_ONCE, intervals))) {
+                        for (String interval : run.getValue()) {
+                            double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
+                                    bt, unaligned);
+                            System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
+                                    + "checkpoint.unaligned %s, checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d "
+                                    + "events)%n", rate, run.getKey(), bt, unaligned, interval.trim(), p[0], p[1],
+                                    (long) p[2]);
+                        }
                     }
                 }
             }

@@ -64,9 +64,6 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
                     PipelineMetrics.shadowLabel(comparison.activeName(), comparison.shadowName(),
                             comparison.shadowVersion()));
         }
-        if (shadow != null) {
-            stats.compareShadow();
-        }
         return shadow;
     }
 
@@ -96,7 +93,7 @@ public final class DriftWindowFunction extends ProcessAllWindowFunction<DriftSta
                 context.window().getEnd(), model, version);
         ShadowModel compared = comparedModels(stats);
         if (compared != null) {
-            ShadowSnapshot comparison = stats.shadow().orElseThrow().snapshot();
+            ShadowSnapshot comparison = stats.compareShadow().shadow().orElseThrow().snapshot();
             m.publishShadow(compared.activeLabel(), compared.shadowLabel(), comparison);
             Snapshots.shadow(record, comparison, compared.name(), compared.version(), compared.activeLabel());
         }
