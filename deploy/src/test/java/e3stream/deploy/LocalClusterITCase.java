@@ -169,12 +169,10 @@ class LocalClusterITCase {
         String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
         String prometheus = "http://127.0.0.1:" + ports.get("E3_PROMETHEUS_PORT");
 
-        // metrics.port: e3-local.sh submit passes E3_JOB_METRICS_PORTS. Short windows and label delay, so that drift
-        // and calibration windows close while events still flow.
-        var submit = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(), "--",
-                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
-                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-local-it",
-                "--windows.size", "5s", "--labels.max-delay", "3s");
+        // metrics.port: e3-local.sh submit passes E3_JOB_METRICS_PORTS.
+        List<String> submitE3 = new ArrayList<>(List.of(SCRIPT.toString(), "submit", jar.toString(), "--"));
+        submitE3.addAll(localJobArgs(bootstrap, repo.resolve("models/e3")));
+        var submit = DeployFiles.run(repo, env, 300, submitE3.toArray(new String[0]));
         assertEquals(0, submit.exitCode(), "submit failed:\n" + submit.output() + logTails());
         String[] lines = submit.output().trim().split("\n");
         String jobId = lines[lines.length - 1].trim();
@@ -183,16 +181,9 @@ class LocalClusterITCase {
         awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(180));
 
         // An independent client (kafka-clients only) replays Fashion-MNIST PNG events, 1 in 40 malformed.
-        // kafka-clients and slf4j-api from the broker's lib folder (fetched by e3-local.sh start)
-        String kafkaClasspath = DeployFiles.deployDir().resolve("local/lib/kafka").toString() + "/*";
         Path producerLog = runDir.resolve("logs/replay-producer.out");
-        Process producer = new ProcessBuilder("java", "-cp", kafkaClasspath,
-                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
-                "--bootstrap-servers", bootstrap,
-                "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
-                "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
-                "--count", "1200", "--rate", "30", "--malformed-every", "40", "--id-prefix", "it-")
-                .redirectErrorStream(true).redirectOutput(producerLog.toFile()).start();
+        Process producer = replayProducer(bootstrap, producerLog, "--labels", LABELS,
+                "--count", "1200", "--rate", "30", "--malformed-every", "40", "--id-prefix", "it-");
         String victim;
         try {
             // Mid-stream: once some outputs are committed, SIGKILL a TaskManager that runs the job's tasks, then
@@ -273,24 +264,17 @@ class LocalClusterITCase {
             Thread.sleep(500);
         }
         assertEquals("FINISHED", oldState, "the old job stopped");
-        var upgrade = DeployFiles.run(repo, env, 300, SCRIPT.toString(), "submit", jar.toString(),
-                "--from-savepoint", savepoint, "--",
-                "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/de-vmoe").toString(),
-                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-local-it",
-                "--windows.size", "5s", "--labels.max-delay", "3s");
+        List<String> submitDeVmoe = new ArrayList<>(List.of(SCRIPT.toString(), "submit", jar.toString(),
+                "--from-savepoint", savepoint, "--"));
+        submitDeVmoe.addAll(localJobArgs(bootstrap, repo.resolve("models/de-vmoe")));
+        var upgrade = DeployFiles.run(repo, env, 300, submitDeVmoe.toArray(new String[0]));
         assertEquals(0, upgrade.exitCode(), "submit --from-savepoint failed:\n" + upgrade.output() + logTails());
         String[] upgradeLines = upgrade.output().trim().split("\n");
         String upgraded = upgradeLines[upgradeLines.length - 1].trim();
         this.jobId = upgraded;
         awaitAllTasksRunning(rest, upgraded, Duration.ofSeconds(180));
-        Process after = new ProcessBuilder("java", "-cp", kafkaClasspath,
-                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
-                "--bootstrap-servers", bootstrap,
-                "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
-                "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
-                "--count", "200", "--rate", "50", "--malformed-every", "40", "--id-prefix", "upgraded-")
-                .redirectErrorStream(true).redirectOutput(runDir.resolve("logs/replay-producer-upgraded.out").toFile())
-                .start();
+        Process after = replayProducer(bootstrap, runDir.resolve("logs/replay-producer-upgraded.out"), "--labels", LABELS,
+                "--count", "200", "--rate", "50", "--malformed-every", "40", "--id-prefix", "upgraded-");
         assertTrue(after.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
         Once all = assertEachInputOnce(bootstrap, "", 1400, Duration.ofSeconds(300));
         assertEquals(35, all.deadLetters(), "1 in 40 of 1200 + 200 events was malformed");
@@ -303,6 +287,34 @@ class LocalClusterITCase {
         }
         assertEquals(Set.of("before:e3", "after:de-vmoe"), byModel.keySet(), "deciding models " + byModel);
         assertEquals(200 - 5, byModel.get("after:de-vmoe"), "every event after the upgrade decided by de-vmoe");
+    }
+
+    private static final String LABELS = DeployFiles.repoRoot()
+            .resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString();
+
+    /**
+     * Starts deploy/producer/ReplayProducer.java, an independent client (kafka-clients and slf4j-api from the
+     * broker's lib folder, fetched by e3-local.sh start), replaying the committed Fashion-MNIST test images with
+     * {@code args}; its output goes to {@code log}.
+     */
+    private static Process replayProducer(String bootstrap, Path log, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("java", "-cp",
+                DeployFiles.deployDir().resolve("local/lib/kafka") + "/*",
+                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
+                "--bootstrap-servers", bootstrap,
+                "--images", DeployFiles.repoRoot().resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /**
+     * The program arguments of the job test 3 submits (and upgrades to another bundle): short windows and label
+     * delay, so that drift and calibration windows close while events still flow.
+     */
+    private static List<String> localJobArgs(String bootstrap, Path bundle) {
+        return List.of("--kafka.bootstrap-servers", bootstrap, "--model.bundle", bundle.toString(),
+                "--checkpoint.interval", "2s", "--job.parallelism", "2", "--job.name", "e3-local-it",
+                "--windows.size", "5s", "--labels.max-delay", "3s");
     }
 
     /** Events, kills and the random seed of the chaos run (its figures go to BENCHMARKS.md, "Reliability"). */
@@ -329,15 +341,10 @@ class LocalClusterITCase {
 
         Path producerLog = runDir.resolve("logs/chaos-producer.out");
         long began = System.nanoTime();
-        Process producer = new ProcessBuilder("java", "-cp", DeployFiles.deployDir().resolve("local/lib/kafka") + "/*",
-                DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
-                "--bootstrap-servers", bootstrap,
-                "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
-                "--labels", repo.resolve("data/fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString(),
+        Process producer = replayProducer(bootstrap, producerLog, "--labels", LABELS,
                 "--count", Integer.toString(CHAOS_EVENTS), "--rate", "4000",
                 "--malformed-every", Integer.toString(CHAOS_MALFORMED_EVERY), "--id-prefix", "chaos-",
-                "--images-topic", p + "images", "--labels-topic", p + "labels")
-                .redirectErrorStream(true).redirectOutput(producerLog.toFile()).start();
+                "--images-topic", p + "images", "--labels-topic", p + "labels");
         ChaosSampler sampler = new ChaosSampler(rest, bootstrap, p + "images", p + "job");
         Thread sampling = new Thread(sampler, "chaos-sampler");
         sampling.setDaemon(true);
@@ -423,14 +430,10 @@ class LocalClusterITCase {
         for (String name : List.of("a", "b")) {
             Path log = runDir.resolve("logs/overload-producer-" + name + ".out");
             producerLogs.add(log);
-            producers.add(new ProcessBuilder("java", "-cp", DeployFiles.deployDir().resolve("local/lib/kafka") + "/*",
-                    DeployFiles.deployDir().resolve("producer/ReplayProducer.java").toString(),
-                    "--bootstrap-servers", bootstrap,
-                    "--images", repo.resolve("data/fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
+            producers.add(replayProducer(bootstrap, log,
                     "--count", Integer.toString(OVERLOAD_EVENTS / 2), "--rate", "0",
                     "--malformed-every", Integer.toString(OVERLOAD_MALFORMED_EVERY), "--id-prefix", p + name + "-",
-                    "--images-topic", p + "images", "--labels-topic", p + "labels")
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start());
+                    "--images-topic", p + "images", "--labels-topic", p + "labels"));
         }
         try {
             for (int i = 0; i < producers.size(); i++) {
