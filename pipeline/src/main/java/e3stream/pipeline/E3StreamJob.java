@@ -34,6 +34,7 @@ import e3stream.pipeline.internal.inference.DecodeFunction;
 import e3stream.pipeline.internal.control.ModelControlFunction;
 import e3stream.pipeline.internal.control.ModelSelector;
 import e3stream.pipeline.internal.labels.ImageTimeOperator;
+import e3stream.pipeline.internal.labels.JoinKey;
 import e3stream.pipeline.internal.labels.LabelJoinFunction;
 import e3stream.pipeline.internal.labels.LabelledPrediction;
 import e3stream.pipeline.internal.labels.ParseLabelFunction;
@@ -416,8 +417,8 @@ public final class E3StreamJob {
         DataStream<OutputRecord> labelDeadLetters = parsedLabels.getSideOutput(ParseLabelFunction.DEAD_LETTERS);
         DataStream<LabelEvent> labels = parsedLabels
                 .assignTimestampsAndWatermarks(IdleWatermarks.<LabelEvent>strategy()).name("labels-idle").uid("labels-idle");
-        DataStream<LabelledPrediction> joined = predictions.keyBy(p -> p.id)
-                .connect(labels.keyBy(l -> l.id))
+        DataStream<LabelledPrediction> joined = predictions.keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
+                .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
                 .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
                 .name("label-join").uid("label-join")
                 // On image time, with the images' watermark labels.max-delay behind.
@@ -443,8 +444,8 @@ public final class E3StreamJob {
             int classes = manifest.classes().size();
             DataStream<OutputRecord> shadowCalibration = shadowResults.map(s -> s.shadow)
                     .returns(Prediction.class).name("shadow-labelled-input").uid("shadow-labelled-input")
-                    .keyBy(p -> p.id)
-                    .connect(labels.keyBy(l -> l.id))
+                    .keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
+                    .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
                     .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL), false))
                     .name("shadow-label-join").uid("shadow-label-join")
                     .transform("shadow-labelled-event-time", TypeInformation.of(LabelledPrediction.class),

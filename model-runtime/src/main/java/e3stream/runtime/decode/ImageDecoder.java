@@ -32,7 +32,9 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *
  * <h2>Content types</h2>
  * <ul>
- *   <li>{@value #PNG} and {@value #JPEG}: decoded with {@code javax.imageio} (works headless); the header is
+ *   <li>{@value #PNG} and {@value #JPEG}: decoded with {@code javax.imageio} (works headless), except the plain PNGs
+ *       producers send most (8-bit grey or RGB(A), not interlaced, no colour-management chunk), which {@link PlainPng}
+ *       reads to the same values with a fraction of the garbage; the header is
  *       authoritative, so the width/height/channels arguments are ignored for them. A JPEG that the decoder only
  *       reads with warnings (e.g. truncated data) is refused as {@link Code#CORRUPT_IMAGE} rather than used half-grey.
  *   <li>{@value #RAW_U8}: unsigned 8-bit pixels, interleaved (HWC, row-major, as numpy/PIL write them), with width,
@@ -171,7 +173,8 @@ public final class ImageDecoder {
                     Layout layout = Layout.png(header);
                     checkPixels(header.width(), header.height(), "PNG");
                     checkBudget(layout, header.width(), header.height(), payload.length);
-                    planes = decodeWithImageIo(payload, layout);
+                    PlainPng plain = PlainPng.parse(payload, header);
+                    planes = plain != null ? plainPngPlanes(plain) : decodeWithImageIo(payload, layout);
                 }
                 case JPEG -> {
                     ImageHeaders.Jpeg header = ImageHeaders.jpeg(payload);
@@ -453,6 +456,28 @@ public final class ImageDecoder {
                     "the " + format + " payload is damaged: " + String.join("; ", warnings));
         }
         return toPlanes(image);
+    }
+
+    /** A plain PNG's stored samples in planes, as {@link #toPlanes} reads them from javax.imageio's image. */
+    private Planes plainPngPlanes(PlainPng png) throws DecodeException {
+        int w = png.width;
+        int samples = png.samples;
+        if (samples <= 2) { // grey, grey + alpha: the grey sample
+            float[] grey = new float[w * png.height];
+            png.read((y, row) -> {
+                for (int x = 0; x < w; x++) {
+                    grey[y * w + x] = row[1 + x * samples] & 0xFF;
+                }
+            });
+            return greyPlanes(w, png.height, grey);
+        }
+        ColourPlanes out = new ColourPlanes(w * png.height);
+        png.read((y, row) -> {
+            for (int x = 0, i = 1; x < w; x++, i += samples) {
+                out.set(y * w + x, row[i] & 0xFF, row[i + 1] & 0xFF, row[i + 2] & 0xFF);
+            }
+        });
+        return out.planes(w, png.height);
     }
 
     /** The OutOfMemoryError in {@code e}'s cause chain, or null. */

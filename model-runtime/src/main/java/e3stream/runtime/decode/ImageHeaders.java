@@ -197,7 +197,7 @@ final class ImageHeaders {
         return Math.max(1, scans);
     }
 
-    private static long u32(byte[] data, int offset) {
+    static long u32(byte[] data, int offset) {
         return ((long) (data[offset] & 0xFF) << 24) | ((data[offset + 1] & 0xFF) << 16)
                 | ((data[offset + 2] & 0xFF) << 8) | (data[offset + 3] & 0xFF);
     }

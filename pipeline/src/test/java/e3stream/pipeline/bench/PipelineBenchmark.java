@@ -53,6 +53,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class PipelineBenchmark {
 
+    private static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup-seconds", 10);
+
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 30000;
         int latencySeconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
@@ -87,7 +89,9 @@ public final class PipelineBenchmark {
             // Two rounds, the modes and thread settings alternating: the first job in a JVM also pays for JIT warm-up.
             double e2e = 0;
             String best = threadSettings.get(0).trim();
-            for (int round = 1; round <= 2; round++) {
+            // -Dbench.latency-rate=N: latency runs only, at N events/s (experiments on the latency tail).
+            Integer fixedRate = Integer.getInteger("bench.latency-rate");
+            for (int round = 1; round <= (fixedRate == null ? 2 : 1); round++) { // with a fixed rate, round 1 warms up
                 for (String threads : threadSettings) {
                     for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
                         double t = throughput(kafka, pngs, n, mode, round, threads.trim());
@@ -101,7 +105,7 @@ public final class PipelineBenchmark {
                     }
                 }
             }
-            int rate = (int) Math.max(1, e2e / 2);
+            int rate = fixedRate != null ? fixedRate : (int) Math.max(1, e2e / 2);
             System.out.printf(Locale.ROOT, "latency runs: intra-op threads/spinning %s, half the best exactly-once "
                     + "throughput%n", best);
             for (String unalignedSetting : unalignedSettings) {
@@ -112,6 +116,9 @@ public final class PipelineBenchmark {
                             Map.entry(E3StreamOptions.Delivery.AT_LEAST_ONCE, atLeastOnceIntervals),
                             Map.entry(E3StreamOptions.Delivery.EXACTLY_ONCE, intervals))) {
                         for (String interval : run.getValue()) {
+                            if (interval.isBlank()) {
+                                continue; // an empty list of intervals skips that mode
+                            }
                             double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
                                     bt, unaligned);
                             System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
@@ -172,6 +179,12 @@ public final class PipelineBenchmark {
                 "model.intra-op-threads", threads.split("/")[0],
                 "model.intra-op-spinning", String.valueOf(threads.endsWith("/on")),
                 "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned));
+        // -Dbench.options="key=value;key=value": further job options for every run (experiments).
+        for (String option : System.getProperty("bench.options", "").split(";")) {
+            if (!option.isBlank()) {
+                m.put(option.substring(0, option.indexOf('=')).trim(), option.substring(option.indexOf('=') + 1).trim());
+            }
+        }
         return E3StreamOptions.of(m);
     }
 
@@ -230,6 +243,10 @@ public final class PipelineBenchmark {
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
+        // -Dbench.trace=FILE: every measured event's send time and latency (ms), appended (where the tail comes from).
+        String traceFile = System.getProperty("bench.trace");
+        java.io.PrintWriter trace = traceFile == null ? null
+                : new java.io.PrintWriter(new java.io.FileWriter(traceFile + "-" + prefix + "txt"));
         try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout,
                 unaligned));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
@@ -237,7 +254,7 @@ public final class PipelineBenchmark {
             // Warm up until the job answers, then measure.
             Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
             Thread sender = new Thread(() -> {
-                long total = (long) rate * (seconds + 10);
+                long total = (long) rate * (seconds + WARMUP_SECONDS);
                 long start = System.nanoTime();
                 for (long i = 0; i < total; i++) {
                     long due = start + i * 1_000_000_000L / rate;
@@ -254,7 +271,9 @@ public final class PipelineBenchmark {
                 KafkaIO.flush(producer);
             }, "bench-sender");
             sender.start();
-            long measureFrom = System.currentTimeMillis() + 10_000; // the first 10 s warm up
+            // The first seconds warm up (10 by default; -Dbench.warmup-seconds): the new job's start and the backlog
+            // it gathers meanwhile are not what a running job's latency is.
+            long measureFrom = System.currentTimeMillis() + 1000L * WARMUP_SECONDS;
             long measureTo = measureFrom + seconds * 1000L;
             while (System.currentTimeMillis() < measureTo + 5000) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
@@ -263,10 +282,17 @@ public final class PipelineBenchmark {
                     Long sent = sentAt.get(new String(r.key(), StandardCharsets.UTF_8));
                     if (sent != null && sent >= measureFrom && sent < measureTo) {
                         latencies.add(now - sent);
+                        if (trace != null) {
+                            trace.printf(Locale.ROOT, "%d %d%n", sent, now - sent);
+                        }
                     }
                 }
             }
             sender.join();
+        } finally {
+            if (trace != null) {
+                trace.close();
+            }
         }
         long[] l = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
         if (l.length == 0) {

@@ -14,15 +14,15 @@ import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Joins predictions and labels by id in keyed state, whichever arrives first waiting for the other for at most
- * {@code ttl} (processing time). State per id is one {@link PendingJoin} (only what calibration needs of a
- * prediction, or the label) and one timer, cleared on the join or on expiry, so it stays bounded by the arrival rate
- * times the TTL. Counts {@code e3_labels_joined_total}, {@code e3_labels_expired_total} (a label whose prediction
- * never came) and {@code e3_predictions_unlabelled_total}. A second label for an id already joined waits and expires
- * like an orphan; a second label before the prediction replaces the first, which counts as expired.
+ * Joins predictions and labels by id ({@link JoinKey}) in keyed state, whichever arrives first waiting for the
+ * other for at most {@code ttl} (processing time). State per id is one {@link PendingJoin} (only what calibration
+ * needs of a prediction, or the label) and one timer, cleared on the join or on expiry, so it stays bounded by the
+ * arrival rate times the TTL. Counts {@code e3_labels_joined_total}, {@code e3_labels_expired_total} (a label whose
+ * prediction never came) and {@code e3_predictions_unlabelled_total}. A second label for an id already joined waits
+ * and expires like an orphan; a second label before the prediction replaces the first, which counts as expired.
  */
 @Internal
-public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Prediction, LabelEvent, LabelledPrediction> {
+public final class LabelJoinFunction extends KeyedCoProcessFunction<JoinKey, Prediction, LabelEvent, LabelledPrediction> {
 
     private static final long serialVersionUID = 1L;
 
@@ -54,7 +54,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     public void processElement1(Prediction p, Context ctx, Collector<LabelledPrediction> out) throws Exception {
         PendingJoin entry = pending.value();
         if (entry != null && entry.hasLabel()) {
-            emit(ctx, out, entry, p.timestamp, p.probabilities, !p.accepted, entry.label, p.source, p.shadowOf);
+            emit(ctx, out, entry, p.id, p.timestamp, p.probabilities, !p.accepted, entry.label, p.source, p.shadowOf);
             return;
         }
         entry = rearm(ctx, entry);
@@ -70,7 +70,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
     public void processElement2(LabelEvent l, Context ctx, Collector<LabelledPrediction> out) throws Exception {
         PendingJoin entry = pending.value();
         if (entry != null && entry.hasPrediction()) {
-            emit(ctx, out, entry, entry.timestamp, entry.probabilities, entry.reviewed, l.label, entry.source,
+            emit(ctx, out, entry, l.id, entry.timestamp, entry.probabilities, entry.reviewed, l.label, entry.source,
                     entry.shadowOf);
             return;
         }
@@ -82,10 +82,10 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<String, Pred
         pending.update(entry);
     }
 
-    private void emit(Context ctx, Collector<LabelledPrediction> out, PendingJoin entry, long timestamp,
+    private void emit(Context ctx, Collector<LabelledPrediction> out, PendingJoin entry, String id, long timestamp,
                       double[] probabilities, boolean reviewed, int label, String source, ModelTag shadowOf)
             throws Exception {
-        LabelledPrediction joined = new LabelledPrediction(ctx.getCurrentKey(), timestamp, probabilities, reviewed,
+        LabelledPrediction joined = new LabelledPrediction(id, timestamp, probabilities, reviewed,
                 label, source);
         joined.shadowOf = shadowOf;
         out.collect(joined);

@@ -10,7 +10,6 @@ import java.util.List;
 import e3stream.pipeline.internal.events.LabelEvent;
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
@@ -26,10 +25,10 @@ class LabelJoinFunctionTest {
 
     private static final Duration TTL = Duration.ofSeconds(60);
 
-    private static KeyedTwoInputStreamOperatorTestHarness<String, Prediction, LabelEvent, LabelledPrediction> harness()
+    private static KeyedTwoInputStreamOperatorTestHarness<JoinKey, Prediction, LabelEvent, LabelledPrediction> harness()
             throws Exception {
         return ProcessFunctionTestHarnesses.forKeyedCoProcessFunction(new LabelJoinFunction(TTL),
-                p -> p.id, l -> l.id, Types.STRING);
+                JoinKey.OF_PREDICTION, JoinKey.OF_LABEL, JoinKey.TYPE);
     }
 
     private static Prediction prediction(String id, long timestamp, boolean accepted, double... probabilities) {
@@ -126,7 +125,7 @@ class LabelJoinFunctionTest {
             snapshot = h.snapshot(1L, 1L);
         }
         try (var restored = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new LabelJoinFunction(TTL)), p -> p.id, l -> l.id, Types.STRING)) {
+                new KeyedCoProcessOperator<>(new LabelJoinFunction(TTL)), JoinKey.OF_PREDICTION, JoinKey.OF_LABEL, JoinKey.TYPE)) {
             restored.initializeState(snapshot);
             restored.open();
             restored.setProcessingTime(1_000);
