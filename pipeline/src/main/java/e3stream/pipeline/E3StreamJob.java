@@ -420,7 +420,8 @@ public final class E3StreamJob {
         DataStream<LabelledPrediction> joined = predictions.keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
                 .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
                 .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
-                .name("label-join").uid("label-join")
+                // uid -v2: keyed by JoinKey since 2026-12-05 (String before; README, Upgrading a model)
+                .name("label-join").uid("label-join-v2")
                 // On image time, with the images' watermark labels.max-delay behind.
                 .transform("labelled-event-time", TypeInformation.of(LabelledPrediction.class),
                         new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
@@ -447,7 +448,7 @@ public final class E3StreamJob {
                     .keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
                     .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
                     .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL), false))
-                    .name("shadow-label-join").uid("shadow-label-join")
+                    .name("shadow-label-join").uid("shadow-label-join-v2")
                     .transform("shadow-labelled-event-time", TypeInformation.of(LabelledPrediction.class),
                             new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
                     .uid("shadow-labelled-event-time")

@@ -53,7 +53,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class PipelineBenchmark {
 
-    private static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup-seconds", 10);
+    private static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup-seconds", 25);
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 30000;
@@ -271,7 +271,7 @@ public final class PipelineBenchmark {
                 KafkaIO.flush(producer);
             }, "bench-sender");
             sender.start();
-            // The first seconds warm up (10 by default; -Dbench.warmup-seconds): the new job's start and the backlog
+            // The first seconds warm up (25 by default; -Dbench.warmup-seconds): the new job's start and the backlog
             // it gathers meanwhile are not what a running job's latency is.
             long measureFrom = System.currentTimeMillis() + 1000L * WARMUP_SECONDS;
             long measureTo = measureFrom + seconds * 1000L;
