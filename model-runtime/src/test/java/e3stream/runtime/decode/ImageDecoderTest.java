@@ -93,7 +93,7 @@ class ImageDecoderTest {
         return assertThrows(DecodeException.class, () -> decoder.decode(type, payload, w, h, c));
     }
 
-    private static long allocatedByThisThread() {
+    static long allocatedByThisThread() {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         return threads.getThreadAllocatedBytes(Thread.currentThread().getId());
     }
@@ -727,7 +727,8 @@ class ImageDecoderTest {
         return out.toByteArray();
     }
 
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
+    /** Appends one PNG chunk: length, type, data and CRC. */
+    static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
         byte[] typeBytes = type.getBytes(StandardCharsets.US_ASCII);
         out.write(ByteBuffer.allocate(4).putInt(data.length).array());
         out.write(typeBytes);

@@ -9,12 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
 import e3stream.runtime.decode.DecodeException.Code;
@@ -142,12 +140,11 @@ class PlainPngTest {
         for (int i = 0; i < 50; i++) {
             decoder.decode(ImageDecoder.PNG, png, null, null, null); // warm
         }
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long before = threads.getCurrentThreadAllocatedBytes();
+        long before = ImageDecoderTest.allocatedByThisThread();
         for (int i = 0; i < 100; i++) {
             decoder.decode(ImageDecoder.PNG, png, null, null, null);
         }
-        return (threads.getCurrentThreadAllocatedBytes() - before) / 100;
+        return (ImageDecoderTest.allocatedByThisThread() - before) / 100;
     }
 
     private static byte[] everyOther(byte[] b) {
@@ -209,31 +206,20 @@ class PlainPngTest {
     private static byte[] png(int w, int h, int colourType, byte[][] idats) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
-        chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) colourType)
-                .put((byte) 0).put((byte) 0).put((byte) 0).array());
+        ImageDecoderTest.chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8)
+                .put((byte) colourType).put((byte) 0).put((byte) 0).put((byte) 0).array());
         for (byte[] idat : idats) {
-            chunk(out, "IDAT", idat);
+            ImageDecoderTest.chunk(out, "IDAT", idat);
         }
-        chunk(out, "IEND", new byte[0]);
+        ImageDecoderTest.chunk(out, "IEND", new byte[0]);
         return out.toByteArray();
     }
 
     private static byte[] withChunkAfterIhdr(byte[] png, String type, byte[] data) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(png, 0, 33); // signature and IHDR
-        chunk(out, type, data);
+        ImageDecoderTest.chunk(out, type, data);
         out.write(png, 33, png.length - 33);
         return out.toByteArray();
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
-        byte[] typeBytes = type.getBytes(StandardCharsets.US_ASCII);
-        out.write(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.write(typeBytes);
-        out.write(data);
-        CRC32 crc = new CRC32();
-        crc.update(typeBytes);
-        crc.update(data);
-        out.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
 }
