@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
@@ -21,9 +22,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -894,29 +897,47 @@ class LocalClusterITCase {
         return DeployFiles.JSON.readTree(response.body());
     }
 
-    /** A free port p such that p..p+count-1 are all free now. */
+    private static final Set<Integer> GIVEN_PORTS = ConcurrentHashMap.newKeySet();
+
+    /** A free port p such that p..p+count-1 are all free now and were not handed out before. */
     static int freePort(int count) throws IOException {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            if (port + count > 65535) {
-                continue;
-            }
+        // Below the kernel's ephemeral range: a port taken from that range (new ServerSocket(0)) can be handed to a
+        // client's outgoing connection (the broker's, Prometheus's, a TaskManager's) between this check and the
+        // cluster's bind, which once stopped the JobManager with "Could not start rest endpoint" in CI.
+        int below = ephemeralRangeStart();
+        Random random = new Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = 10_000 + random.nextInt(Math.max(1, below - 10_000 - count));
             boolean free = true;
-            for (int p = port + 1; p < port + count; p++) {
-                try (ServerSocket s = new ServerSocket(p)) {
+            for (int p = port; p < port + count && free; p++) {
+                if (GIVEN_PORTS.contains(p)) {
+                    free = false; // handed out before and perhaps not bound yet
+                    break;
+                }
+                try (ServerSocket s = new ServerSocket(p, 1, InetAddress.getLoopbackAddress())) {
                     // free
                 } catch (IOException e) {
                     free = false;
                 }
             }
             if (free) {
+                for (int p = port; p < port + count; p++) {
+                    GIVEN_PORTS.add(p);
+                }
                 return port;
             }
         }
-        throw new IllegalStateException("no " + count + " consecutive free ports found");
+        throw new IllegalStateException("no " + count + " consecutive free ports found below " + below);
+    }
+
+    /** The first port of the kernel's ephemeral range (Linux), 32768 where it cannot be read. */
+    static int ephemeralRangeStart() {
+        try {
+            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            return Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32768;
+        }
     }
 
     static boolean listening(int port) {

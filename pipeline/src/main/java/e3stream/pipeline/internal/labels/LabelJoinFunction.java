@@ -47,7 +47,7 @@ public final class LabelJoinFunction extends KeyedCoProcessFunction<JoinKey, Pre
 
     @Override
     public void open(OpenContext context) {
-        pending = getRuntimeContext().getState(new ValueStateDescriptor<>("pending", PendingJoin.class));
+        pending = getRuntimeContext().getState(new ValueStateDescriptor<>("pending", PendingJoinSerializer.INSTANCE));
     }
 
     @Override

@@ -6,7 +6,7 @@ import org.apache.flink.annotation.Internal;
 /**
  * The label join's state for one id: the half that arrived first and when it expires. The id itself is the state's
  * key and is not repeated here: the whole state is written at every checkpoint, and without labels every event has
- * an entry. A Flink POJO.
+ * an entry. Written by {@link PendingJoinSerializer}.
  */
 @Internal
 public class PendingJoin {
