@@ -930,11 +930,16 @@ class LocalClusterITCase {
         throw new IllegalStateException("no " + count + " consecutive free ports found below " + below);
     }
 
-    /** The first port of the kernel's ephemeral range (Linux), 32768 where it cannot be read. */
+    /**
+     * The first port of the kernel's ephemeral range (Linux), 32768 (Linux's default) where it cannot be read or
+     * leaves too little room below it.
+     */
     static int ephemeralRangeStart() {
         try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-            return Integer.parseInt(range.split("\\s+")[0]);
+            // readAllLines, not readString: readString read only "3" of "32768\t60999" from this /proc file (Java 17)
+            String range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim();
+            int start = Integer.parseInt(range.split("\\s+")[0]);
+            return start > 11_000 ? start : 32768;
         } catch (IOException | RuntimeException e) {
             return 32768;
         }
