@@ -115,10 +115,10 @@ public final class PipelineBenchmark {
                 // are taken against the better of the two measurements.
                 double rawAfter = Math.max(rawThroughput(pngs, batch, Duration.ofSeconds(10), true),
                         rawThroughput(pngs, batch, Duration.ofSeconds(10), false));
+                double bestRaw = Math.max(raw, rawAfter);
                 System.out.printf(Locale.ROOT, "raw model throughput after the throughput runs: %.0f images/s; "
                         + "best raw = %.0f; best end to end: exactly-once %.2f x, at-least-once %.2f x best raw%n",
-                        rawAfter, Math.max(raw, rawAfter), e2e / Math.max(raw, rawAfter),
-                        bestAtLeastOnce / Math.max(raw, rawAfter));
+                        rawAfter, bestRaw, e2e / bestRaw, bestAtLeastOnce / bestRaw);
             }
             int rate = fixedRate != null ? fixedRate : (int) Math.max(1, e2e / 2);
             System.out.printf(Locale.ROOT, "latency runs: intra-op threads/spinning %s, half the best exactly-once "
@@ -258,7 +258,8 @@ public final class PipelineBenchmark {
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
-        // -Dbench.trace=FILE: every measured event's send time and latency (ms), appended (where the tail comes from).
+        // -Dbench.trace=FILE: every measured event's send time and latency (ms), one file per run's topic prefix
+        // (a later run with the same settings overwrites it): where the tail comes from.
         String traceFile = System.getProperty("bench.trace");
         java.io.PrintWriter trace = traceFile == null ? null
                 : new java.io.PrintWriter(new java.io.FileWriter(traceFile + "-" + prefix + "txt"));
