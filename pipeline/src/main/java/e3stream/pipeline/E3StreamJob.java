@@ -46,7 +46,9 @@ import e3stream.pipeline.internal.stats.CalibrationWindowFunction;
 import e3stream.pipeline.internal.stats.DriftAggregate;
 import e3stream.pipeline.internal.stats.DriftWindowFunction;
 import e3stream.pipeline.internal.stats.LateLabelCounter;
+import e3stream.pipeline.internal.stats.PartialsMerge;
 import e3stream.pipeline.internal.stats.ShadowCalibrationWindowFunction;
+import e3stream.pipeline.internal.stats.WindowPreAggregator;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
@@ -65,9 +67,12 @@ import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
@@ -107,7 +112,8 @@ public final class E3StreamJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(E3StreamJob.class);
 
-    private static final OutputTag<LabelledPrediction> LATE_LABELS = new OutputTag<>("late-labels") { };
+    /** Partials of labelled predictions whose calibration window had closed (all subtasks' watermarks past it). */
+    private static final OutputTag<CalibrationStats> LATE_LABELS = new OutputTag<>("late-labels") { };
 
     private E3StreamJob() {
     }
@@ -208,7 +214,35 @@ public final class E3StreamJob {
         if (options.isSet(E3StreamOptions.CHECKPOINT_DIR)) {
             checkpointsTo(conf, options.get(E3StreamOptions.CHECKPOINT_DIR));
         }
+        if (options.get(E3StreamOptions.CHECKPOINT_CHANGELOG)) {
+            changelogIn(conf, cluster);
+        }
         return conf;
+    }
+
+    /** Flink's key of the changelog's folder (FsStateChangelogOptions.BASE_PATH, in the cluster's flink-dist jar). */
+    private static final ConfigOption<String> CHANGELOG_BASE_PATH = ConfigOptions.key("dstl.dfs.base-path")
+            .stringType().noDefaultValue();
+
+    /**
+     * The changelog state backend ({@code checkpoint.changelog}), its log in {@code changelog} under the job's
+     * checkpoint folder, or the cluster's; or the cluster's own {@code dstl.dfs.base-path} when the job sets no
+     * checkpoint folder.
+     */
+    private static void changelogIn(Configuration conf, ReadableConfig cluster) {
+        conf.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
+        conf.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
+        Optional<String> checkpoints = conf.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        if (checkpoints.isEmpty() && cluster.getOptional(CHANGELOG_BASE_PATH).isPresent()) {
+            return;
+        }
+        checkpoints = checkpoints.or(() -> cluster.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+        if (checkpoints.isEmpty()) {
+            throw new IllegalArgumentException(E3StreamOptions.CHECKPOINT_CHANGELOG.key() + " needs a durable folder "
+                    + "for the state changelog: set " + E3StreamOptions.CHECKPOINT_DIR.key() + ", or the cluster's "
+                    + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " or " + CHANGELOG_BASE_PATH.key());
+        }
+        conf.set(CHANGELOG_BASE_PATH, checkpoints.get().replaceAll("/+$", "") + "/changelog");
     }
 
     /**
@@ -217,15 +251,17 @@ public final class E3StreamJob {
      * in-memory default, which the label-join state outgrows.
      */
     public static Configuration localConfiguration(E3StreamOptions options) {
-        Configuration conf = flinkConfiguration(options);
+        Configuration local = new Configuration(); // the MiniCluster's own settings, as a cluster's would be
         if (!options.isSet(E3StreamOptions.CHECKPOINT_DIR)) {
             try {
-                checkpointsTo(conf, Files.createTempDirectory("e3stream-checkpoints-").toUri().toString());
+                checkpointsTo(local, Files.createTempDirectory("e3stream-checkpoints-").toUri().toString());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create a checkpoint folder under java.io.tmpdir; set "
                         + E3StreamOptions.CHECKPOINT_DIR.key(), e);
             }
         }
+        Configuration conf = flinkConfiguration(options, local);
+        conf.addAll(local);
         return conf;
     }
 
@@ -399,10 +435,16 @@ public final class E3StreamJob {
                     .map(s -> Either.<Prediction, ShadowPrediction>Right(s)).returns(driftItem)
                     .name("shadow-drift-input").uid("shadow-drift-input"));
         }
+        // Summed per subtask first (WindowPreAggregator), so that the windowAll gets a few partials per window, not
+        // every prediction.
+        DriftAggregate driftItems = new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()),
+                topSources, shadowResults != null);
+        TypeInformation<DriftStats> driftStats = TypeInformation.of(DriftStats.class);
         DataStream<OutputRecord> drift = driftInput
+                .transform("drift-partials", driftStats, new WindowPreAggregator<>(window, driftItems, driftStats))
+                .uid("drift-partials")
                 .windowAll(TumblingEventTimeWindows.of(window))
-                .aggregate(new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()), topSources,
-                                shadowResults != null),
+                .aggregate(new PartialsMerge<>(driftItems),
                         new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources,
                                 shadowModel))
                 .name("drift-window").uid("drift-window");
@@ -426,10 +468,15 @@ public final class E3StreamJob {
                 .transform("labelled-event-time", TypeInformation.of(LabelledPrediction.class),
                         new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
                 .uid("labelled-event-time");
+        CalibrationAggregate calibrationItems = new CalibrationAggregate(manifest.classes().size(), topSources);
+        TypeInformation<CalibrationStats> calibrationStats = TypeInformation.of(CalibrationStats.class);
         SingleOutputStreamOperator<OutputRecord> calibration = joined
+                .transform("calibration-partials", calibrationStats,
+                        new WindowPreAggregator<>(window, calibrationItems, calibrationStats))
+                .uid("calibration-partials")
                 .windowAll(TumblingEventTimeWindows.of(window))
                 .sideOutputLateData(LATE_LABELS)
-                .aggregate(new CalibrationAggregate(manifest.classes().size(), topSources),
+                .aggregate(new PartialsMerge<>(calibrationItems),
                         new CalibrationWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources))
                 .name("calibration-window").uid("calibration-window");
         DataStream<OutputRecord> late = calibration.getSideOutput(LATE_LABELS)

@@ -184,6 +184,19 @@ public final class E3StreamOptions implements Serializable {
                     + "in-flight records go into the checkpoint. Same exactly-once guarantees; trades checkpoint size "
                     + "for latency under load (BENCHMARKS.md, Pipeline).");
 
+    public static final ConfigOption<Boolean> CHECKPOINT_CHANGELOG = ConfigOptions.key("checkpoint.changelog")
+            .booleanType().defaultValue(false)
+            .withDescription("Flink's changelog state backend (state.changelog.enabled): every state change is also "
+                    + "written to a log (dstl.dfs.base-path: <checkpoint folder>/changelog unless the cluster sets "
+                    + "it), so a checkpoint uploads what changed since the previous one, and the whole state is "
+                    + "written in the background every 10 minutes (state.changelog.periodic-materialize.interval). "
+                    + "Without it, each checkpoint writes the label join's whole state: one entry per prediction "
+                    + "waiting for its label, up to the event rate times labels.ttl. Trades some CPU per event and "
+                    + "log storage for checkpoints whose cost does not grow with that state, which is what sets "
+                    + "exactly-once latency at short checkpoint intervals (BENCHMARKS.md, Pipeline). Needs a "
+                    + "checkpoint folder: checkpoint.dir, or the cluster's execution.checkpointing.dir or "
+                    + "dstl.dfs.base-path. false leaves the cluster's setting.");
+
     public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT = ConfigOptions.key("checkpoint.timeout")
             .durationType().defaultValue(Duration.ofMinutes(2))
             .withDescription("A checkpoint not complete within this time is discarded (Flink's "

@@ -1,0 +1,135 @@
+package e3stream.pipeline.internal.stats;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import e3stream.runtime.stats.MergeableStats;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.typeutils.TupleTypeInfo;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+
+/**
+ * Adds each subtask's items to one partial accumulator per tumbling event-time window, in memory, and sends the
+ * partial on (stamped with the window's last millisecond) when this subtask's watermark closes the window; a
+ * {@code windowAll} of the same size then merges the subtasks' partials ({@link PartialsMerge}).
+ *
+ * <p>Why: a {@code windowAll} fed item by item costs a network hop per item, and its accumulator (a
+ * {@link e3stream.runtime.stats.DriftStats} is tens of KB) sits in keyed state, so a state backend that serialises
+ * on access (RocksDB) or logs every change ({@code checkpoint.changelog}) would write it whole once per item. With
+ * this operator the {@code windowAll} sees a handful of partials per window and subtask.
+ *
+ * <p>Lateness is left to the {@code windowAll}, as before this operator existed: nothing is dropped here. An item of
+ * a window this subtask has already sent on goes on at once as a partial of its own, and the {@code windowAll}
+ * decides with its own watermark (the least of all subtasks'). When this subtask's input goes idle, its partials go
+ * on before the idle status does, because the {@code windowAll} stops waiting for an idle input's watermark.
+ *
+ * <p>The open partials are operator state: written whole at each checkpoint (a few per subtask), merged on restore
+ * whichever subtask they land on after rescaling.
+ */
+@Internal
+public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends AbstractStreamOperator<A>
+        implements OneInputStreamOperator<IN, A> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final long sizeMs;
+    private final AggregateFunction<IN, A, A> aggregate;
+    private final TypeInformation<A> accumulatorType;
+
+    /** Open partials by window start; owned by the task thread. */
+    private transient TreeMap<Long, A> open;
+    private transient ListState<Tuple2<Long, A>> checkpointed;
+    private transient long watermark;
+
+    /**
+     * @param size            the window size of the {@code windowAll} downstream (tumbling, no offset)
+     * @param aggregate       adds one item to an accumulator (its {@code createAccumulator} makes an empty one)
+     * @param accumulatorType how the partials are serialised, in checkpoints and between operators
+     */
+    public WindowPreAggregator(Duration size, AggregateFunction<IN, A, A> aggregate, TypeInformation<A> accumulatorType) {
+        this.sizeMs = size.toMillis();
+        this.aggregate = aggregate;
+        this.accumulatorType = accumulatorType;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        open = new TreeMap<>();
+        watermark = Long.MIN_VALUE;
+        checkpointed = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("open-partials",
+                new TupleTypeInfo<>(BasicTypeInfo.LONG_TYPE_INFO, accumulatorType)));
+        for (Tuple2<Long, A> partial : checkpointed.get()) {
+            open.merge(partial.f0, partial.f1, MergeableStats::merge); // after rescaling, one window may come twice
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        List<Tuple2<Long, A>> partials = new ArrayList<>(open.size());
+        for (Map.Entry<Long, A> e : open.entrySet()) {
+            partials.add(Tuple2.of(e.getKey(), e.getValue()));
+        }
+        checkpointed.update(partials); // the operator state backend copies them before this thread goes on
+    }
+
+    @Override
+    public void processElement(StreamRecord<IN> element) {
+        if (!element.hasTimestamp()) {
+            // as Flink's event-time window assigners refuse it: the sources stamp every image event
+            throw new IllegalStateException("an item without event time reached the window pre-aggregation");
+        }
+        long start = TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, sizeMs);
+        if (start + sizeMs - 1 <= watermark) {
+            // already sent on: this item alone, for the windowAll to merge or count late
+            output.collect(new StreamRecord<>(aggregate.add(element.getValue(), aggregate.createAccumulator()),
+                    start + sizeMs - 1));
+            return;
+        }
+        open.put(start, aggregate.add(element.getValue(), open.computeIfAbsent(start, s -> aggregate.createAccumulator())));
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        watermark = Math.max(watermark, mark.getTimestamp());
+        Iterator<Map.Entry<Long, A>> it = open.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<Long, A> e = it.next();
+            if (e.getKey() + sizeMs - 1 > watermark) {
+                break; // ordered by start: the rest are still open
+            }
+            output.collect(new StreamRecord<>(e.getValue(), e.getKey() + sizeMs - 1));
+            it.remove();
+        }
+        super.processWatermark(mark);
+    }
+
+    @Override
+    public void processWatermarkStatus(WatermarkStatus status) throws Exception {
+        if (status.isIdle()) {
+            for (Map.Entry<Long, A> e : open.entrySet()) {
+                output.collect(new StreamRecord<>(e.getValue(), e.getKey() + sizeMs - 1));
+            }
+            open.clear();
+        }
+        super.processWatermarkStatus(status);
+    }
+}
