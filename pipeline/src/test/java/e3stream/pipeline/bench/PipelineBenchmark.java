@@ -43,7 +43,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *       exactly-once throughput, with that run's thread setting, at-least-once and exactly-once at each checkpoint
  *       interval of the third argument (default {@code 1 s,200 ms}), for each {@code job.buffer-timeout} of the
  *       fifth argument (default {@code 100 ms,10 ms}) and each {@code checkpoint.unaligned} of the sixth (default
- *       {@code false}); at-least-once at each checkpoint interval of the seventh (default {@code 1 s}).</li>
+ *       {@code false}); at-least-once at each checkpoint interval of the seventh (default {@code 1 s}); all of these for
+ *       each {@code checkpoint.changelog} setting of the eighth (default {@code false,true}).</li>
  * </ol>
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
@@ -70,6 +71,8 @@ public final class PipelineBenchmark {
         // Checkpoint intervals of the at-least-once latency runs (checkpoints do not gate its outputs; a long interval
         // shows what the checkpoints themselves add to its tail).
         List<String> atLeastOnceIntervals = List.of((args.length > 6 ? args[6] : "1 s").split(","));
+        // checkpoint.changelog settings at which latency is measured (the eighth argument, default both).
+        List<String> changelogSettings = List.of((args.length > 7 ? args[7] : "false,true").split(","));
         ImageSet set = TestData.fashionTest();
         List<byte[]> pngs = new ArrayList<>();
         for (int i = 0; i < set.count(); i++) {
@@ -123,23 +126,26 @@ public final class PipelineBenchmark {
             int rate = fixedRate != null ? fixedRate : (int) Math.max(1, e2e / 2);
             System.out.printf(Locale.ROOT, "latency runs: intra-op threads/spinning %s, half the best exactly-once "
                     + "throughput%n", best);
-            for (String unalignedSetting : unalignedSettings) {
-                String unaligned = unalignedSetting.trim();
-                for (String bufferTimeout : bufferTimeouts) {
-                    String bt = bufferTimeout.trim();
-                    for (Map.Entry<E3StreamOptions.Delivery, List<String>> run : List.of(
-                            Map.entry(E3StreamOptions.Delivery.AT_LEAST_ONCE, atLeastOnceIntervals),
-                            Map.entry(E3StreamOptions.Delivery.EXACTLY_ONCE, intervals))) {
-                        for (String interval : run.getValue()) {
-                            if (interval.isBlank()) {
-                                continue; // an empty list of intervals skips that mode
+            for (String changelogSetting : changelogSettings) {
+                String changelog = changelogSetting.trim();
+                for (String unalignedSetting : unalignedSettings) {
+                    String unaligned = unalignedSetting.trim();
+                    for (String bufferTimeout : bufferTimeouts) {
+                        String bt = bufferTimeout.trim();
+                        for (Map.Entry<E3StreamOptions.Delivery, List<String>> run : List.of(
+                                Map.entry(E3StreamOptions.Delivery.AT_LEAST_ONCE, atLeastOnceIntervals),
+                                Map.entry(E3StreamOptions.Delivery.EXACTLY_ONCE, intervals))) {
+                            for (String interval : run.getValue()) {
+                                if (interval.isBlank()) {
+                                    continue; // an empty list of intervals skips that mode
+                                }
+                                double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
+                                        bt, unaligned, changelog);
+                                System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
+                                        + "checkpoint.unaligned %s, checkpoint.changelog %s, checkpoint.interval %s: p50 "
+                                        + "%.0f ms, p99 %.0f ms (%d events)%n", rate, run.getKey(), bt, unaligned,
+                                        changelog, interval.trim(), p[0], p[1], (long) p[2]);
                             }
-                            double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
-                                    bt, unaligned);
-                            System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
-                                    + "checkpoint.unaligned %s, checkpoint.interval %s: p50 %.0f ms, p99 %.0f ms (%d "
-                                    + "events)%n", rate, run.getKey(), bt, unaligned, interval.trim(), p[0], p[1],
-                                    (long) p[2]);
                         }
                     }
                 }
@@ -177,11 +183,12 @@ public final class PipelineBenchmark {
 
     static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
                                    String checkpointInterval, String threads, String bufferTimeout) {
-        return options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout, "false");
+        return options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout, "false", "false");
     }
 
     static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
-                                   String checkpointInterval, String threads, String bufferTimeout, String unaligned) {
+                                   String checkpointInterval, String threads, String bufferTimeout, String unaligned,
+                                   String changelog) {
         Map<String, String> m = new LinkedHashMap<>(KafkaIO.map(
                 "kafka.bootstrap-servers", kafka.bootstrapServers(),
                 "model.bundle", TestData.bundle().toString(),
@@ -193,7 +200,8 @@ public final class PipelineBenchmark {
                 "job.parallelism", "2", "inference.max-batch-size", "32", "inference.max-delay", "5 ms",
                 "model.intra-op-threads", threads.split("/")[0],
                 "model.intra-op-spinning", String.valueOf(threads.endsWith("/on")),
-                "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned));
+                "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned,
+                "checkpoint.changelog", changelog));
         // -Dbench.options="key=value;key=value": further job options for every run (experiments).
         for (String option : System.getProperty("bench.options", "").split(";")) {
             if (!option.isBlank()) {
@@ -250,10 +258,10 @@ public final class PipelineBenchmark {
     }
 
     static double[] latency(EmbeddedKafka kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds,
-                            String checkpointInterval, String threads, String bufferTimeout, String unaligned)
-            throws Exception {
+                            String checkpointInterval, String threads, String bufferTimeout, String unaligned,
+                            String changelog) throws Exception {
         String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + bufferTimeout.replaceAll("[^0-9a-z]", "") + "-"
-                + ("true".equals(unaligned) ? "unaligned-" : "")
+                + ("true".equals(unaligned) ? "unaligned-" : "") + ("true".equals(changelog) ? "changelog-" : "")
                 + mode.name().toLowerCase(Locale.ROOT) + "-"
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
         createTopics(kafka, prefix);
@@ -264,7 +272,7 @@ public final class PipelineBenchmark {
         java.io.PrintWriter trace = traceFile == null ? null
                 : new java.io.PrintWriter(new java.io.FileWriter(traceFile + "-" + prefix + "txt"));
         try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout,
-                unaligned));
+                unaligned, changelog));
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
              KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Warm up until the job answers, then measure.
