@@ -215,34 +215,32 @@ public final class E3StreamJob {
             checkpointsTo(conf, options.get(E3StreamOptions.CHECKPOINT_DIR));
         }
         if (options.get(E3StreamOptions.CHECKPOINT_CHANGELOG)) {
-            changelogIn(conf, cluster);
+            changelogOn(conf, cluster);
         }
         return conf;
     }
 
     /** Flink's key of the changelog's folder (FsStateChangelogOptions.BASE_PATH, in the cluster's flink-dist jar). */
-    private static final ConfigOption<String> CHANGELOG_BASE_PATH = ConfigOptions.key("dstl.dfs.base-path")
-            .stringType().noDefaultValue();
+    private static final ConfigOption<String> CHANGELOG_BASE_PATH = ConfigOptions
+            .key("state.changelog.dstl.dfs.base-path").stringType().noDefaultValue()
+            .withDeprecatedKeys("dstl.dfs.base-path");
 
     /**
-     * The changelog state backend ({@code checkpoint.changelog}), its log in {@code changelog} under the job's
-     * checkpoint folder, or the cluster's; or the cluster's own {@code dstl.dfs.base-path} when the job sets no
-     * checkpoint folder.
+     * The changelog state backend for this job ({@code checkpoint.changelog}). Where the log goes is the
+     * TaskManagers' own setting (Flink reads {@code state.changelog.storage} and {@code state.changelog.dstl.dfs.base-path} from the
+     * TaskManager's configuration, not the job's), so a cluster must have both; a MiniCluster run gets them from
+     * {@link #localConfiguration}.
      */
-    private static void changelogIn(Configuration conf, ReadableConfig cluster) {
+    private static void changelogOn(Configuration conf, ReadableConfig cluster) {
+        String storage = cluster.get(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE);
+        if (!"filesystem".equalsIgnoreCase(storage) || cluster.getOptional(CHANGELOG_BASE_PATH).isEmpty()) {
+            throw new IllegalArgumentException(E3StreamOptions.CHECKPOINT_CHANGELOG.key() + " is true, but the "
+                    + "cluster keeps no durable state changelog: set " + StateChangelogOptions.STATE_CHANGE_LOG_STORAGE.key()
+                    + ": filesystem and " + CHANGELOG_BASE_PATH.key() + ": <a durable folder, like the checkpoints'> "
+                    + "in the cluster's Flink configuration (its TaskManagers read them; found storage '" + storage
+                    + "', folder " + cluster.getOptional(CHANGELOG_BASE_PATH).orElse("unset") + ")");
+        }
         conf.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
-        conf.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
-        Optional<String> checkpoints = conf.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
-        if (checkpoints.isEmpty() && cluster.getOptional(CHANGELOG_BASE_PATH).isPresent()) {
-            return;
-        }
-        checkpoints = checkpoints.or(() -> cluster.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
-        if (checkpoints.isEmpty()) {
-            throw new IllegalArgumentException(E3StreamOptions.CHECKPOINT_CHANGELOG.key() + " needs a durable folder "
-                    + "for the state changelog: set " + E3StreamOptions.CHECKPOINT_DIR.key() + ", or the cluster's "
-                    + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " or " + CHANGELOG_BASE_PATH.key());
-        }
-        conf.set(CHANGELOG_BASE_PATH, checkpoints.get().replaceAll("/+$", "") + "/changelog");
     }
 
     /**
@@ -252,13 +250,20 @@ public final class E3StreamJob {
      */
     public static Configuration localConfiguration(E3StreamOptions options) {
         Configuration local = new Configuration(); // the MiniCluster's own settings, as a cluster's would be
-        if (!options.isSet(E3StreamOptions.CHECKPOINT_DIR)) {
+        String checkpoints = options.isSet(E3StreamOptions.CHECKPOINT_DIR)
+                ? options.get(E3StreamOptions.CHECKPOINT_DIR) : null;
+        if (checkpoints == null) {
             try {
-                checkpointsTo(local, Files.createTempDirectory("e3stream-checkpoints-").toUri().toString());
+                checkpoints = Files.createTempDirectory("e3stream-checkpoints-").toUri().toString();
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create a checkpoint folder under java.io.tmpdir; set "
                         + E3StreamOptions.CHECKPOINT_DIR.key(), e);
             }
+            checkpointsTo(local, checkpoints);
+        }
+        if (options.get(E3StreamOptions.CHECKPOINT_CHANGELOG)) {
+            local.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
+            local.set(CHANGELOG_BASE_PATH, checkpoints.replaceAll("/+$", "") + "/changelog");
         }
         Configuration conf = flinkConfiguration(options, local);
         conf.addAll(local);

@@ -186,16 +186,17 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<Boolean> CHECKPOINT_CHANGELOG = ConfigOptions.key("checkpoint.changelog")
             .booleanType().defaultValue(false)
-            .withDescription("Flink's changelog state backend (state.changelog.enabled): every state change is also "
-                    + "written to a log (dstl.dfs.base-path: <checkpoint folder>/changelog unless the cluster sets "
-                    + "it), so a checkpoint uploads what changed since the previous one, and the whole state is "
-                    + "written in the background every 10 minutes (state.changelog.periodic-materialize.interval). "
-                    + "Without it, each checkpoint writes the label join's whole state: one entry per prediction "
-                    + "waiting for its label, up to the event rate times labels.ttl. Trades some CPU per event and "
-                    + "log storage for checkpoints whose cost does not grow with that state, which is what sets "
-                    + "exactly-once latency at short checkpoint intervals (BENCHMARKS.md, Pipeline). Needs a "
-                    + "checkpoint folder: checkpoint.dir, or the cluster's execution.checkpointing.dir or "
-                    + "dstl.dfs.base-path. false leaves the cluster's setting.");
+            .withDescription("Flink's changelog state backend for this job (state.changelog.enabled): every state "
+                    + "change is also written to a durable log, so a checkpoint uploads only what changed since the "
+                    + "previous one, and the whole state is written in the background every 10 minutes "
+                    + "(state.changelog.periodic-materialize.interval). Without it, each checkpoint writes the label "
+                    + "join's whole state: one entry per prediction waiting for its label, up to the event rate times "
+                    + "labels.ttl. Trades some CPU per state change and log storage for checkpoints whose cost does "
+                    + "not grow with that state, which is what sets exactly-once latency at short checkpoint "
+                    + "intervals (BENCHMARKS.md, Pipeline). Where the log goes is the TaskManagers' setting: on a "
+                    + "cluster, its Flink configuration needs state.changelog.storage: filesystem and "
+                    + "state.changelog.dstl.dfs.base-path (start-up fails otherwise); a local MiniCluster run logs "
+                    + "under its checkpoint folder. false leaves the cluster's setting.");
 
     public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT = ConfigOptions.key("checkpoint.timeout")
             .durationType().defaultValue(Duration.ofMinutes(2))

@@ -3,6 +3,7 @@ package e3stream.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -13,10 +14,12 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.changelog.fs.FsStateChangelogOptions;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 
@@ -59,6 +62,39 @@ class E3StreamJobTest {
             Files.deleteIfExists(dir);
             Files.deleteIfExists(Path.of(URI.create(second.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))));
         }
+    }
+
+    @Test
+    void checkpointChangelogOnAMiniClusterLogsUnderItsCheckpointFolder() throws Exception {
+        Configuration withDir = E3StreamJob.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+                "--checkpoint.dir", "file:///var/lib/e3/", "--checkpoint.changelog", "true")));
+        assertTrue(withDir.get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG));
+        assertEquals("filesystem", withDir.get(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE));
+        assertEquals("file:///var/lib/e3/changelog", withDir.get(FsStateChangelogOptions.BASE_PATH));
+        Configuration fresh = E3StreamJob.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+                "--checkpoint.changelog", "true")));
+        assertEquals(fresh.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY).replaceAll("/+$", "") + "/changelog",
+                fresh.get(FsStateChangelogOptions.BASE_PATH), "in the run's fresh checkpoint folder");
+        Files.deleteIfExists(Path.of(URI.create(fresh.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))));
+        assertFalse(E3StreamJob.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+                "--checkpoint.dir", "file:///var/lib/e3/"))).contains(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG),
+                "off by default");
+    }
+
+    @Test
+    void checkpointChangelogOnAClusterNeedsTheClustersDurableLogAndSaysSoAtStartUp() {
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--checkpoint.changelog", "true"));
+        Configuration cluster = new Configuration();
+        cluster.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "hdfs:///flink/checkpoints");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> E3StreamJob.flinkConfiguration(options, cluster));
+        assertTrue(e.getMessage().contains("state.changelog.storage: filesystem")
+                && e.getMessage().contains("state.changelog.dstl.dfs.base-path"), e.getMessage());
+        cluster.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
+        cluster.set(FsStateChangelogOptions.BASE_PATH, "hdfs:///flink/changelog");
+        Configuration conf = E3StreamJob.flinkConfiguration(options, cluster);
+        assertTrue(conf.get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG), "turned on for this job");
+        assertFalse(conf.contains(FsStateChangelogOptions.BASE_PATH), "the TaskManagers' own folder applies");
     }
 
     @Test

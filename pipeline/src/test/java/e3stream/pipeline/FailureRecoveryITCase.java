@@ -25,12 +25,14 @@ import e3stream.pipeline.testutils.SharedKafka;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A task failure mid-stream: the job restarts from its last checkpoint, outputs stay exactly once, the model stays
- * loaded, and labels still join and close their calibration window afterwards.
+ * loaded, and labels still join and close their calibration window afterwards; with the heap state backend and with
+ * the changelog state backend ({@code checkpoint.changelog}).
  */
 class FailureRecoveryITCase {
 
@@ -54,10 +56,16 @@ class FailureRecoveryITCase {
         }
     }
 
-    @Test
-    void restartsFromTheCheckpointWithoutLosingOrRepeatingAnEventOrReloadingTheModel(@TempDir Path checkpoints)
+    /** With {@code checkpoint.changelog} the restore reads the state from the changelog as well. */
+    @ParameterizedTest(name = "checkpoint.changelog {0}")
+    @ValueSource(booleans = {false, true})
+    void restartsFromTheCheckpointWithoutLosingOrRepeatingAnEventOrReloadingTheModel(boolean changelog,
+                                                                                     @TempDir Path checkpoints)
             throws Exception {
-        String prefix = "fail-";
+        String prefix = changelog ? "fail-changelog-" : "fail-";
+        FailOnce.ARMED.set(false);
+        FailOnce.FAILED.set(false);
+        FailOnce.CHECKPOINTS.set(0);
         SharedKafka.createTopics(prefix);
         E3StreamJobITCase.kafka = SharedKafka.get();
         Map<String, byte[]> all = E3StreamJobITCase.pngs(1200);
@@ -70,7 +78,8 @@ class FailureRecoveryITCase {
         List<String> outputs = List.of(prefix + "predictions", prefix + "review", prefix + "images-dlq");
 
         try (RunningJob job = RunningJob.start(E3StreamJobITCase.options(prefix,
-                        Map.of("checkpoint.dir", checkpoints.toUri().toString())),
+                        Map.of("checkpoint.dir", checkpoints.toUri().toString(),
+                                "checkpoint.changelog", String.valueOf(changelog))),
                 s -> s.map(new FailOnce()).name("fail-once"))) {
             int sent = E3StreamJobITCase.produce(prefix + "images", first, badFirst, 1_700_000_000_000L);
             // Everything of the first half committed means at least one checkpoint completed.
@@ -81,6 +90,11 @@ class FailureRecoveryITCase {
             try (Stream<Path> files = Files.walk(checkpoints)) {
                 assertTrue(files.anyMatch(f -> f.getFileName().toString().equals("_metadata")),
                         "checkpoints are written to checkpoint.dir");
+            }
+            if (changelog) {
+                try (Stream<Path> files = Files.walk(checkpoints.resolve("changelog"))) {
+                    assertTrue(files.anyMatch(Files::isRegularFile), "state changes are logged under checkpoint.dir");
+                }
             }
             FailOnce.ARMED.set(true);
             sent += E3StreamJobITCase.produce(prefix + "images", second, badSecond, 1_700_000_100_000L);
