@@ -17,7 +17,6 @@ import java.util.function.UnaryOperator;
 
 import e3stream.pipeline.internal.events.ImageRecordDeserializer;
 import e3stream.pipeline.internal.events.LabelEvent;
-import e3stream.pipeline.internal.events.ModelTag;
 import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.events.OutputRecordSerializer;
 import e3stream.pipeline.internal.events.ParsedImage;
@@ -47,7 +46,9 @@ import e3stream.pipeline.internal.stats.DriftAggregate;
 import e3stream.pipeline.internal.stats.DriftWindowFunction;
 import e3stream.pipeline.internal.stats.LateLabelCounter;
 import e3stream.pipeline.internal.stats.PartialsMerge;
+import e3stream.pipeline.internal.stats.ShadowCalibrationAggregate;
 import e3stream.pipeline.internal.stats.ShadowCalibrationWindowFunction;
+import e3stream.pipeline.internal.stats.ShadowCalibrations;
 import e3stream.pipeline.internal.stats.WindowPreAggregator;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
@@ -338,6 +339,7 @@ public final class E3StreamJob {
         SerializerConfigImpl serializers = (SerializerConfigImpl) env.getConfig().getSerializerConfig();
         serializers.registerTypeWithKryoSerializer(DriftStats.class, JavaSerializer.class);
         serializers.registerTypeWithKryoSerializer(CalibrationStats.class, JavaSerializer.class);
+        serializers.registerTypeWithKryoSerializer(ShadowCalibrations.class, JavaSerializer.class);
         serializers.registerTypeWithKryoSerializer(ModelRoster.class, JavaSerializer.class);
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
@@ -494,7 +496,8 @@ public final class E3StreamJob {
         if (shadowResults != null) {
             // The shadow model's labelled figures: its results joined with the same labels (a join of its own, which
             // counts nothing: the active join counts the labels), windowed per shadow model.
-            int classes = manifest.classes().size();
+            ShadowCalibrationAggregate shadowItems = new ShadowCalibrationAggregate(manifest.classes().size());
+            TypeInformation<ShadowCalibrations> shadowCalibrations = TypeInformation.of(ShadowCalibrations.class);
             DataStream<OutputRecord> shadowCalibration = shadowResults.map(s -> s.shadow)
                     .returns(Prediction.class).name("shadow-labelled-input").uid("shadow-labelled-input")
                     .keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
@@ -504,10 +507,13 @@ public final class E3StreamJob {
                     .transform("shadow-labelled-event-time", TypeInformation.of(LabelledPrediction.class),
                             new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
                     .uid("shadow-labelled-event-time")
-                    .keyBy(l -> l.shadowOf, TypeInformation.of(ModelTag.class))
-                    .window(TumblingEventTimeWindows.of(window))
-                    .aggregate(new CalibrationAggregate(classes, 0), new ShadowCalibrationWindowFunction(calibrationTopic))
-                    .name("shadow-calibration-window").uid("shadow-calibration-window");
+                    .transform("shadow-calibration-partials", shadowCalibrations,
+                            new WindowPreAggregator<>(window, shadowItems, shadowCalibrations))
+                    .uid("shadow-calibration-partials")
+                    .windowAll(TumblingEventTimeWindows.of(window))
+                    .aggregate(new PartialsMerge<>(shadowItems), new ShadowCalibrationWindowFunction(calibrationTopic))
+                    // uid -v2: one windowAll over all shadow models since 2026-12-06 (keyed per model before)
+                    .name("shadow-calibration-window").uid("shadow-calibration-window-v2");
             out = out.union(shadowCalibration);
             String shadowTopic = options.get(E3StreamOptions.TOPIC_SHADOW);
             out = out.union(shadowResults

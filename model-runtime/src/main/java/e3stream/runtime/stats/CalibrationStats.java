@@ -218,14 +218,21 @@ public final class CalibrationStats implements Serializable, MergeableStats<Cali
      * @throws IllegalArgumentException if the class counts differ
      */
     @Override
-    public CalibrationStats merge(CalibrationStats other) {
+    public String mergeConflict(CalibrationStats other) {
         if (other.numClasses != numClasses) {
-            throw new IllegalArgumentException("cannot merge calibration stats of " + other.numClasses
-                    + " classes into " + numClasses + " classes");
+            return "of " + other.numClasses + " classes into " + numClasses + " classes";
         }
         if (adaptive() != other.adaptive() || topSources() != other.topSources()) {
-            throw new IllegalArgumentException("cannot merge calibration stats " + describe(other) + " into "
-                    + describe(this));
+            return describe(other) + " into " + describe(this);
+        }
+        return null;
+    }
+
+    @Override
+    public CalibrationStats merge(CalibrationStats other) {
+        String conflict = mergeConflict(other);
+        if (conflict != null) {
+            throw new IllegalArgumentException("cannot merge calibration stats " + conflict);
         }
         count += other.count;
         correct += other.correct;

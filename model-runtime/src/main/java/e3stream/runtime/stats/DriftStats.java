@@ -260,14 +260,21 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
      * @throws IllegalArgumentException if the two were built against different references
      */
     @Override
-    public DriftStats merge(DriftStats other) {
+    public String mergeConflict(DriftStats other) {
         if (!reference.equals(other.reference)) {
-            throw new IllegalArgumentException("cannot merge drift statistics built against different reference "
-                    + "distributions (different bundles or versions)");
+            return "built against different reference distributions (different bundles or versions)";
         }
         if (withKs() != other.withKs() || topSources() != other.topSources()) {
-            throw new IllegalArgumentException("cannot merge drift statistics " + describe(other) + " into "
-                    + describe(this));
+            return describe(other) + " into " + describe(this);
+        }
+        return shadow == null || other.shadow == null ? null : shadow.mergeConflict(other.shadow);
+    }
+
+    @Override
+    public DriftStats merge(DriftStats other) {
+        String conflict = mergeConflict(other);
+        if (conflict != null) {
+            throw new IllegalArgumentException("cannot merge drift statistics " + conflict);
         }
         count += other.count;
         reviewed += other.reviewed;

@@ -13,7 +13,18 @@ public interface MergeableStats<A extends MergeableStats<A>> extends Serializabl
     /** Items added so far. */
     long count();
 
-    /** Adds {@code other}'s items to this accumulator and returns it. */
+    /**
+     * Why {@code other} cannot be merged into this accumulator (built against another reference or with other
+     * settings, as a window restored from a savepoint of an earlier bundle can be), or null when it can. What
+     * {@link #merge} checks before it changes anything.
+     */
+    String mergeConflict(A other);
+
+    /**
+     * Adds {@code other}'s items to this accumulator and returns it.
+     *
+     * @throws IllegalArgumentException with the {@link #mergeConflict} when there is one; nothing is changed then
+     */
     A merge(A other);
 
     /** A new, empty accumulator of the same kind and configuration (reference, classes) as this one. */

@@ -108,6 +108,12 @@ public final class ShadowComparison implements MergeableStats<ShadowComparison> 
         return shadowVersion;
     }
 
+    @Override
+    public String mergeConflict(ShadowComparison other) {
+        return confidenceBins.equals(other.confidenceBins) ? null
+                : "over different confidence bins (different active bundles)";
+    }
+
     /**
      * Adds another accumulator's events to this one (and its model names, when it has them).
      *
@@ -115,9 +121,9 @@ public final class ShadowComparison implements MergeableStats<ShadowComparison> 
      */
     @Override
     public ShadowComparison merge(ShadowComparison other) {
-        if (!confidenceBins.equals(other.confidenceBins)) {
-            throw new IllegalArgumentException("cannot merge shadow comparisons over different confidence bins "
-                    + "(different active bundles)");
+        String conflict = mergeConflict(other);
+        if (conflict != null) {
+            throw new IllegalArgumentException("cannot merge shadow comparisons " + conflict);
         }
         count += other.count;
         agreed += other.agreed;

@@ -4,10 +4,14 @@ import org.apache.flink.annotation.Internal;
 
 /**
  * Which model a shadow result is of, for its labelled figures: name and version (the calibration record) and the
- * value of the metrics' {@code model} label. Null on the active model's predictions. A Flink POJO; treat as immutable.
+ * value of the metrics' {@code model} label. Null on the active model's predictions. A Flink POJO; treat as immutable;
+ * Serializable for the shadow calibration accumulators ({@code ShadowCalibrations}).
  */
 @Internal
-public class ModelTag {
+public class ModelTag implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
+
     public String name;
     public String version;
     /** The {@code model} label of its gauges ({@code PipelineMetrics.shadowLabel}). */

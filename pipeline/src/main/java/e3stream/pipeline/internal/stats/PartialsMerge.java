@@ -3,6 +3,8 @@ package e3stream.pipeline.internal.stats;
 import e3stream.runtime.stats.MergeableStats;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code windowAll} half of a pre-aggregated window ({@link WindowPreAggregator}): merges the subtasks' partial
@@ -12,6 +14,7 @@ import org.apache.flink.api.common.functions.AggregateFunction;
 public final class PartialsMerge<A extends MergeableStats<A>> implements AggregateFunction<A, A, A> {
 
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(PartialsMerge.class);
 
     private final AggregateFunction<?, A, A> items;
 
@@ -25,8 +28,27 @@ public final class PartialsMerge<A extends MergeableStats<A>> implements Aggrega
         return items.createAccumulator();
     }
 
+    /**
+     * Merges a partial into the window's accumulator. Both should be of the job's current configuration; after a
+     * restore from a savepoint of another bundle or other settings, one of them may be of the earlier one and cannot
+     * be merged: the window then keeps the current configuration's figures and drops the earlier items, with a
+     * warning, rather than fail the task on every restart.
+     */
     @Override
     public A add(A partial, A accumulator) {
+        A current = items.createAccumulator();
+        String conflict = current.mergeConflict(partial);
+        if (conflict != null) {
+            LOG.warn("window statistics: dropping {} items restored from an earlier configuration ({})",
+                    partial.count(), conflict);
+            return accumulator;
+        }
+        conflict = current.mergeConflict(accumulator);
+        if (conflict != null) {
+            LOG.warn("window statistics: dropping {} items restored from an earlier configuration ({})",
+                    accumulator.count(), conflict);
+            return current.merge(partial);
+        }
         return accumulator.merge(partial);
     }
 

@@ -24,6 +24,8 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Adds each subtask's items to one partial accumulator per tumbling event-time window, in memory, and sends the
@@ -48,6 +50,7 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
         implements OneInputStreamOperator<IN, A> {
 
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(WindowPreAggregator.class);
 
     private final long sizeMs;
     private final AggregateFunction<IN, A, A> aggregate;
@@ -76,7 +79,15 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
         watermark = Long.MIN_VALUE;
         checkpointed = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("open-partials",
                 new TupleTypeInfo<>(BasicTypeInfo.LONG_TYPE_INFO, accumulatorType)));
+        A current = aggregate.createAccumulator();
         for (Tuple2<Long, A> partial : checkpointed.get()) {
+            String conflict = current.mergeConflict(partial.f1);
+            if (conflict != null) {
+                // a savepoint of another bundle or other settings: as PartialsMerge, keep only current figures
+                LOG.warn("window statistics: dropping {} items restored from an earlier configuration ({})",
+                        partial.f1.count(), conflict);
+                continue;
+            }
             open.merge(partial.f0, partial.f1, MergeableStats::merge); // after rescaling, one window may come twice
         }
     }

@@ -162,6 +162,54 @@ class WindowPreAggregatorTest {
     }
 
     @Test
+    void figuresOfAnEarlierConfigurationRestoredFromASavepointAreDroppedNotMerged() throws Exception {
+        Random random = new Random(6);
+        // Partials of a job that kept per-source figures (topSources 2), restored into one that keeps none.
+        OperatorSubtaskState earlier;
+        try (var h = harness(1, 0)) {
+            h.open();
+            LabelledPrediction a = item(random, 1_000);
+            h.processElement(a, a.timestamp);
+            earlier = h.snapshot(1, 1);
+        }
+        CalibrationAggregate now = new CalibrationAggregate(CLASSES, 0);
+        List<LabelledPrediction> after = new ArrayList<>();
+        try (var h = new OneInputStreamOperatorTestHarness<LabelledPrediction, CalibrationStats>(new WindowPreAggregator<>(
+                WINDOW, now, TypeInformation.of(CalibrationStats.class)))) {
+            ((SerializerConfigImpl) h.getExecutionConfig().getSerializerConfig())
+                    .registerTypeWithKryoSerializer(CalibrationStats.class, JavaSerializer.class);
+            h.initializeState(earlier);
+            h.open();
+            for (int i = 0; i < 5; i++) {
+                LabelledPrediction b = item(random, 2_000 + i);
+                after.add(b);
+                h.processElement(b, b.timestamp);
+            }
+            h.processWatermark(new Watermark(Long.MAX_VALUE));
+            CalibrationStats partial = null;
+            for (Object o : h.getOutput()) {
+                if (o instanceof StreamRecord<?> r) {
+                    partial = (CalibrationStats) r.getValue();
+                }
+            }
+            assertEquals(5, partial.count(), "only the items of the current configuration");
+            // The windowAll half: an accumulator restored from the earlier job gives way to the current figures,
+            // and an earlier partial is dropped; neither fails the task.
+            PartialsMerge<CalibrationStats> merge = new PartialsMerge<>(now);
+            CalibrationStats restoredWindow = new CalibrationAggregate(CLASSES, 2).createAccumulator();
+            restoredWindow.add("s", new double[] {0.2, 0.3, 0.5}, 2, false);
+            CalibrationStats merged = merge.add(partial, restoredWindow);
+            assertEquals(5, merged.count());
+            assertEquals(merged, merge.add(restoredWindow, merged), "an earlier partial changes nothing");
+            CalibrationStats expected = now.createAccumulator();
+            for (LabelledPrediction b : after) {
+                expected = now.add(b, expected);
+            }
+            assertEquals(expected, merged);
+        }
+    }
+
+    @Test
     void partialsOfAnyWatermarkOrderMergeToTheOneAccumulatorResult() throws Exception {
         Random random = new Random(5);
         List<LabelledPrediction> items = new ArrayList<>();
