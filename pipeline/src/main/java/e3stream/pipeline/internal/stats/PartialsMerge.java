@@ -17,6 +17,8 @@ public final class PartialsMerge<A extends MergeableStats<A>> implements Aggrega
     private static final Logger LOG = LoggerFactory.getLogger(PartialsMerge.class);
 
     private final AggregateFunction<?, A, A> items;
+    /** An empty accumulator of the current configuration, to check partials against. */
+    private transient A current;
 
     /** @param items the item-by-item aggregate of the pre-aggregation: it makes the empty accumulator */
     public PartialsMerge(AggregateFunction<?, A, A> items) {
@@ -36,20 +38,27 @@ public final class PartialsMerge<A extends MergeableStats<A>> implements Aggrega
      */
     @Override
     public A add(A partial, A accumulator) {
-        A current = items.createAccumulator();
-        String conflict = current.mergeConflict(partial);
-        if (conflict != null) {
-            LOG.warn("window statistics: dropping {} items restored from an earlier configuration ({})",
-                    partial.count(), conflict);
+        if (current == null) {
+            current = items.createAccumulator(); // only ever compared with, never changed
+        }
+        if (!ofCurrentConfiguration(current, partial)) {
             return accumulator;
         }
-        conflict = current.mergeConflict(accumulator);
+        return ofCurrentConfiguration(current, accumulator) ? accumulator.merge(partial)
+                : items.createAccumulator().merge(partial);
+    }
+
+    /**
+     * Whether {@code restored} can be merged with accumulators like {@code current}; if not, says in the log that its
+     * items are dropped. Shared with {@link WindowPreAggregator}'s restore.
+     */
+    static <A extends MergeableStats<A>> boolean ofCurrentConfiguration(A current, A restored) {
+        String conflict = current.mergeConflict(restored);
         if (conflict != null) {
             LOG.warn("window statistics: dropping {} items restored from an earlier configuration ({})",
-                    accumulator.count(), conflict);
-            return current.merge(partial);
+                    restored.count(), conflict);
         }
-        return accumulator.merge(partial);
+        return conflict == null;
     }
 
     @Override

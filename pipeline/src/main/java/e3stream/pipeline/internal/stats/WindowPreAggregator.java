@@ -24,8 +24,6 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Adds each subtask's items to one partial accumulator per tumbling event-time window, in memory, and sends the
@@ -50,7 +48,6 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
         implements OneInputStreamOperator<IN, A> {
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(WindowPreAggregator.class);
 
     private final long sizeMs;
     private final AggregateFunction<IN, A, A> aggregate;
@@ -81,14 +78,10 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
                 new TupleTypeInfo<>(BasicTypeInfo.LONG_TYPE_INFO, accumulatorType)));
         A current = aggregate.createAccumulator();
         for (Tuple2<Long, A> partial : checkpointed.get()) {
-            String conflict = current.mergeConflict(partial.f1);
-            if (conflict != null) {
-                // a savepoint of another bundle or other settings: as PartialsMerge, keep only current figures
-                LOG.warn("window statistics: dropping {} items restored from an earlier configuration ({})",
-                        partial.f1.count(), conflict);
-                continue;
+            // a savepoint of another bundle or other settings: keep only the current configuration's figures
+            if (PartialsMerge.ofCurrentConfiguration(current, partial.f1)) {
+                open.merge(partial.f0, partial.f1, MergeableStats::merge); // after rescaling, a window may come twice
             }
-            open.merge(partial.f0, partial.f1, MergeableStats::merge); // after rescaling, one window may come twice
         }
     }
 
@@ -109,10 +102,9 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
             throw new IllegalStateException("an item without event time reached the window pre-aggregation");
         }
         long start = TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, sizeMs);
-        if (start + sizeMs - 1 <= watermark) {
+        if (lastMs(start) <= watermark) {
             // already sent on: this item alone, for the windowAll to merge or count late
-            output.collect(new StreamRecord<>(aggregate.add(element.getValue(), aggregate.createAccumulator()),
-                    start + sizeMs - 1));
+            send(start, aggregate.add(element.getValue(), aggregate.createAccumulator()));
             return;
         }
         open.put(start, aggregate.add(element.getValue(), open.computeIfAbsent(start, s -> aggregate.createAccumulator())));
@@ -124,10 +116,10 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
         Iterator<Map.Entry<Long, A>> it = open.entrySet().iterator();
         while (it.hasNext()) {
             Map.Entry<Long, A> e = it.next();
-            if (e.getKey() + sizeMs - 1 > watermark) {
+            if (lastMs(e.getKey()) > watermark) {
                 break; // ordered by start: the rest are still open
             }
-            output.collect(new StreamRecord<>(e.getValue(), e.getKey() + sizeMs - 1));
+            send(e.getKey(), e.getValue());
             it.remove();
         }
         super.processWatermark(mark);
@@ -136,11 +128,18 @@ public final class WindowPreAggregator<IN, A extends MergeableStats<A>> extends 
     @Override
     public void processWatermarkStatus(WatermarkStatus status) throws Exception {
         if (status.isIdle()) {
-            for (Map.Entry<Long, A> e : open.entrySet()) {
-                output.collect(new StreamRecord<>(e.getValue(), e.getKey() + sizeMs - 1));
-            }
+            open.forEach(this::send);
             open.clear();
         }
         super.processWatermarkStatus(status);
+    }
+
+    /** The last millisecond of the window starting at {@code start}: the windowAll puts a partial stamped so in it. */
+    private long lastMs(long start) {
+        return start + sizeMs - 1;
+    }
+
+    private void send(long start, A partial) {
+        output.collect(new StreamRecord<>(partial, lastMs(start)));
     }
 }
