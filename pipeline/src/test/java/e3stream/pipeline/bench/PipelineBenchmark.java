@@ -25,6 +25,7 @@ import e3stream.runtime.decode.ImageDecoder;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.model.ModelBundle;
+import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -211,6 +212,21 @@ public final class PipelineBenchmark {
         return E3StreamOptions.of(m);
     }
 
+    /**
+     * -Dbench.flink="key=value;key=value": Flink settings of the MiniCluster, as a cluster's configuration would
+     * set them (experiments, e.g. {@code state.backend.type=rocksdb;execution.checkpointing.incremental=true}).
+     */
+    static Configuration flinkSettings() {
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (String setting : System.getProperty("bench.flink", "").split(";")) {
+            if (!setting.isBlank()) {
+                settings.put(setting.substring(0, setting.indexOf('=')).trim(),
+                        setting.substring(setting.indexOf('=') + 1).trim());
+            }
+        }
+        return Configuration.fromMap(settings);
+    }
+
     static void createTopics(EmbeddedKafka kafka, String prefix) {
         kafka.createTopics(2, prefix + "images", prefix + "labels", prefix + "predictions", prefix + "review",
                 prefix + "images-dlq", prefix + "calibration");
@@ -231,7 +247,7 @@ public final class PipelineBenchmark {
             }
             KafkaIO.flush(producer);
         }
-        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, "1 s", threads, "100 ms"));
+        try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, "1 s", threads, "100 ms"), flinkSettings());
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
             long first = 0;
             long last = 0;
@@ -272,23 +288,27 @@ public final class PipelineBenchmark {
         java.io.PrintWriter trace = traceFile == null ? null
                 : new java.io.PrintWriter(new java.io.FileWriter(traceFile + "-" + prefix + "txt"));
         try (RunningJob job = RunningJob.start(options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout,
-                unaligned, changelog));
+                unaligned, changelog), flinkSettings());
              KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix);
              KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Warm up until the job answers, then measure.
-            Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
+            // Send times by the event's sequence number, in one array: the harness shares the job's JVM and heap,
+            // and a map of boxed times by id would be tens of MB of objects surviving every young collection,
+            // lengthening the job's GC pauses with the harness's own bookkeeping.
+            int total = rate * (seconds + WARMUP_SECONDS);
+            java.util.concurrent.atomic.AtomicLongArray sentAt = new java.util.concurrent.atomic.AtomicLongArray(total);
+            String run = UUID.randomUUID().toString();
             Thread sender = new Thread(() -> {
-                long total = (long) rate * (seconds + WARMUP_SECONDS);
                 long start = System.nanoTime();
-                for (long i = 0; i < total; i++) {
+                for (int i = 0; i < total; i++) {
                     long due = start + i * 1_000_000_000L / rate;
                     long wait = due - System.nanoTime();
                     if (wait > 0) {
                         java.util.concurrent.locks.LockSupport.parkNanos(wait);
                     }
-                    String id = "lat-" + i + "-" + UUID.randomUUID();
+                    String id = "lat-" + i + "-" + run;
                     long now = System.currentTimeMillis();
-                    sentAt.put(id, now);
+                    sentAt.set(i, now);
                     KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, now, "bench", "image/png",
                             pngs.get((int) (i % pngs.size()))), now);
                 }
@@ -303,8 +323,8 @@ public final class PipelineBenchmark {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
                     refuseDeadLetter(r);
                     long now = System.currentTimeMillis();
-                    Long sent = sentAt.get(new String(r.key(), StandardCharsets.UTF_8));
-                    if (sent != null && sent >= measureFrom && sent < measureTo) {
+                    long sent = sentAt.get(sequence(r.key()));
+                    if (sent >= measureFrom && sent < measureTo) {
                         latencies.add(now - sent);
                         if (trace != null) {
                             trace.printf(Locale.ROOT, "%d %d%n", sent, now - sent);
@@ -323,6 +343,15 @@ public final class PipelineBenchmark {
             throw new IllegalStateException("no outputs in the measured interval");
         }
         return new double[] {l[l.length / 2], l[Math.min(l.length - 1, (int) Math.ceil(l.length * 0.99) - 1)], l.length};
+    }
+
+    /** The sequence number in a latency run's event id, {@code lat-<sequence>-<run>}. */
+    static int sequence(byte[] key) {
+        int sequence = 0;
+        for (int i = "lat-".length(); key[i] != '-'; i++) {
+            sequence = sequence * 10 + (key[i] - '0');
+        }
+        return sequence;
     }
 
     /** The benchmark measures decisions: a dead letter means the harness sent something the job refuses. */

@@ -26,18 +26,27 @@ public final class RunningJob implements AutoCloseable {
         return start(options, UnaryOperator.identity());
     }
 
+    /**
+     * The job on a MiniCluster whose Flink configuration also has {@code flinkSettings}, as a cluster's own
+     * configuration would (benchmark experiments: {@code state.backend.type}, for one).
+     */
+    public static RunningJob start(E3StreamOptions options, Configuration flinkSettings) throws Exception {
+        return start(options, UnaryOperator.identity(), null, flinkSettings);
+    }
+
     public static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook) throws Exception {
-        return start(options, hook, null);
+        return start(options, hook, null, new Configuration());
     }
 
     /** The job restored from a savepoint (or retained checkpoint) at {@code savepointPath}. */
     public static RunningJob fromSavepoint(E3StreamOptions options, String savepointPath) throws Exception {
-        return start(options, UnaryOperator.identity(), savepointPath);
+        return start(options, UnaryOperator.identity(), savepointPath, new Configuration());
     }
 
     private static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook,
-                                    String savepointPath) throws Exception {
+                                    String savepointPath, Configuration flinkSettings) throws Exception {
         Configuration conf = E3StreamJob.localConfiguration(options);
+        conf.addAll(flinkSettings);
         if (savepointPath != null) {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepointPath);
         }
