@@ -57,11 +57,13 @@ import e3stream.runtime.session.ModelRoster;
 import e3stream.runtime.session.ShadowShare;
 import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.DriftStats;
+import e3stream.runtime.stats.MergeableStats;
 import e3stream.runtime.stats.ReferenceDistributions;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
@@ -80,12 +82,14 @@ import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.streaming.api.datastream.AllWindowedStream;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.types.Either;
 import org.apache.flink.util.OutputTag;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
@@ -442,15 +446,10 @@ public final class E3StreamJob {
                     .map(s -> Either.<Prediction, ShadowPrediction>Right(s)).returns(driftItem)
                     .name("shadow-drift-input").uid("shadow-drift-input"));
         }
-        // Summed per subtask first (WindowPreAggregator), so that the windowAll gets a few partials per window, not
-        // every prediction.
         DriftAggregate driftItems = new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()),
                 topSources, shadowResults != null);
         TypeInformation<DriftStats> driftStats = TypeInformation.of(DriftStats.class);
-        DataStream<OutputRecord> drift = driftInput
-                .transform("drift-partials", driftStats, new WindowPreAggregator<>(window, driftItems, driftStats))
-                .uid("drift-partials")
-                .windowAll(TumblingEventTimeWindows.of(window))
+        DataStream<OutputRecord> drift = partialsPerWindow(driftInput, "drift-partials", window, driftItems, driftStats)
                 .aggregate(new PartialsMerge<>(driftItems),
                         new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources,
                                 shadowModel))
@@ -466,22 +465,11 @@ public final class E3StreamJob {
         DataStream<OutputRecord> labelDeadLetters = parsedLabels.getSideOutput(ParseLabelFunction.DEAD_LETTERS);
         DataStream<LabelEvent> labels = parsedLabels
                 .assignTimestampsAndWatermarks(IdleWatermarks.<LabelEvent>strategy()).name("labels-idle").uid("labels-idle");
-        DataStream<LabelledPrediction> joined = predictions.keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
-                .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
-                .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL)))
-                // uid -v2: keyed by JoinKey since 2026-12-05 (String before; README, Upgrading a model)
-                .name("label-join").uid("label-join-v2")
-                // On image time, with the images' watermark labels.max-delay behind.
-                .transform("labelled-event-time", TypeInformation.of(LabelledPrediction.class),
-                        new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
-                .uid("labelled-event-time");
+        DataStream<LabelledPrediction> joined = joinLabels(predictions, labels, "", true, options);
         CalibrationAggregate calibrationItems = new CalibrationAggregate(manifest.classes().size(), topSources);
         TypeInformation<CalibrationStats> calibrationStats = TypeInformation.of(CalibrationStats.class);
-        SingleOutputStreamOperator<OutputRecord> calibration = joined
-                .transform("calibration-partials", calibrationStats,
-                        new WindowPreAggregator<>(window, calibrationItems, calibrationStats))
-                .uid("calibration-partials")
-                .windowAll(TumblingEventTimeWindows.of(window))
+        SingleOutputStreamOperator<OutputRecord> calibration = partialsPerWindow(joined, "calibration-partials", window,
+                        calibrationItems, calibrationStats)
                 .sideOutputLateData(LATE_LABELS)
                 .aggregate(new PartialsMerge<>(calibrationItems),
                         new CalibrationWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources))
@@ -494,23 +482,15 @@ public final class E3StreamJob {
             out = out.union(controlResults);
         }
         if (shadowResults != null) {
-            // The shadow model's labelled figures: its results joined with the same labels (a join of its own, which
-            // counts nothing: the active join counts the labels), windowed per shadow model.
+            // The shadow model's labelled figures: its results joined with the same labels in a join of its own,
+            // windowed per shadow model.
             ShadowCalibrationAggregate shadowItems = new ShadowCalibrationAggregate(manifest.classes().size());
             TypeInformation<ShadowCalibrations> shadowCalibrations = TypeInformation.of(ShadowCalibrations.class);
-            DataStream<OutputRecord> shadowCalibration = shadowResults.map(s -> s.shadow)
-                    .returns(Prediction.class).name("shadow-labelled-input").uid("shadow-labelled-input")
-                    .keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
-                    .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
-                    .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL), false))
-                    .name("shadow-label-join").uid("shadow-label-join-v2")
-                    .transform("shadow-labelled-event-time", TypeInformation.of(LabelledPrediction.class),
-                            new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
-                    .uid("shadow-labelled-event-time")
-                    .transform("shadow-calibration-partials", shadowCalibrations,
-                            new WindowPreAggregator<>(window, shadowItems, shadowCalibrations))
-                    .uid("shadow-calibration-partials")
-                    .windowAll(TumblingEventTimeWindows.of(window))
+            DataStream<Prediction> shadowPredictions = shadowResults.map(s -> s.shadow)
+                    .returns(Prediction.class).name("shadow-labelled-input").uid("shadow-labelled-input");
+            DataStream<OutputRecord> shadowCalibration = partialsPerWindow(
+                            joinLabels(shadowPredictions, labels, "shadow-", false, options),
+                            "shadow-calibration-partials", window, shadowItems, shadowCalibrations)
                     .aggregate(new PartialsMerge<>(shadowItems), new ShadowCalibrationWindowFunction(calibrationTopic))
                     // uid -v2: one windowAll over all shadow models since 2026-12-06 (keyed per model before)
                     .name("shadow-calibration-window").uid("shadow-calibration-window-v2");
@@ -525,6 +505,38 @@ public final class E3StreamJob {
             LOG.info("exactly-once sink: transactional ids {}-<subtask>-<n> (POOLING)", prefix);
         }
         out.sinkTo(sink(options, prefix)).name("kafka-sink").uid("kafka-sink");
+    }
+
+    /**
+     * Predictions joined with their labels by id ({@link LabelJoinFunction}, {@code labels.ttl}), then on image event
+     * time with the images' watermark {@code labels.max-delay} behind ({@link ImageTimeOperator}). One path for the
+     * active model ({@code prefix} "") and the shadow model ("shadow-"), whose join counts nothing: the active join
+     * counts the labels.
+     */
+    private static DataStream<LabelledPrediction> joinLabels(DataStream<Prediction> predictions,
+                                                             DataStream<LabelEvent> labels, String prefix,
+                                                             boolean countsLabels, E3StreamOptions options) {
+        return predictions.keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
+                .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
+                .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL), countsLabels))
+                // uid -v2: keyed by JoinKey since 2026-12-05 (String before; README, Upgrading a model)
+                .name(prefix + "label-join").uid(prefix + "label-join-v2")
+                .transform(prefix + "labelled-event-time", TypeInformation.of(LabelledPrediction.class),
+                        new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))
+                .uid(prefix + "labelled-event-time");
+    }
+
+    /**
+     * {@code items} summed per subtask into one partial per tumbling window ({@link WindowPreAggregator}, operator
+     * {@code partialsName}), then windowed in one {@code windowAll}, which merges a few partials per window instead
+     * of seeing every item (callers aggregate it with {@link PartialsMerge}).
+     */
+    private static <T, A extends MergeableStats<A>> AllWindowedStream<A, TimeWindow> partialsPerWindow(
+            DataStream<T> items, String partialsName, Duration window, AggregateFunction<T, A, A> aggregate,
+            TypeInformation<A> type) {
+        return items.transform(partialsName, type, new WindowPreAggregator<>(window, aggregate, type))
+                .uid(partialsName)
+                .windowAll(TumblingEventTimeWindows.of(window));
     }
 
     static <T> KafkaSource<T> source(E3StreamOptions options, String topic, KafkaRecordDeserializationSchema<T> records) {
