@@ -56,6 +56,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 public final class PipelineBenchmark {
 
     private static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup-seconds", 25);
+    /**
+     * Latency runs so far: numbers each run's topics, so that a setting listed twice (e.g. {@code '1 s,1 s,1 s'}: the
+     * run-to-run spread of one setting in one JVM) gets topics and a trace file of its own.
+     */
+    private static final java.util.concurrent.atomic.AtomicInteger LATENCY_RUNS = new java.util.concurrent.atomic.AtomicInteger();
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 30000;
@@ -279,11 +284,11 @@ public final class PipelineBenchmark {
         String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + bufferTimeout.replaceAll("[^0-9a-z]", "") + "-"
                 + ("true".equals(unaligned) ? "unaligned-" : "") + ("true".equals(changelog) ? "changelog-" : "")
                 + mode.name().toLowerCase(Locale.ROOT) + "-"
-                + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-";
+                + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-" + LATENCY_RUNS.incrementAndGet() + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
-        // -Dbench.trace=FILE: every measured event's send time and latency (ms), one file per run's topic prefix
-        // (a later run with the same settings overwrites it): where the tail comes from.
+        // -Dbench.trace=FILE: every measured event's send time and latency (ms), one file per run (named by its topic
+        // prefix): where the tail comes from.
         String traceFile = System.getProperty("bench.trace");
         java.io.PrintWriter trace = traceFile == null ? null
                 : new java.io.PrintWriter(new java.io.FileWriter(traceFile + "-" + prefix + "txt"));
