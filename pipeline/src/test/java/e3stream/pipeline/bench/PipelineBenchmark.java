@@ -315,7 +315,7 @@ public final class PipelineBenchmark {
                     long now = System.currentTimeMillis();
                     sentAt.set(i, now);
                     KafkaIO.send(producer, prefix + "images", id, ImageEvents.imageEvent(id, now, "bench", "image/png",
-                            pngs.get((int) (i % pngs.size()))), now);
+                            pngs.get(i % pngs.size())), now);
                 }
                 KafkaIO.flush(producer);
             }, "bench-sender");
