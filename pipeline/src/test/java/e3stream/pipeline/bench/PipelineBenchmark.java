@@ -208,12 +208,7 @@ public final class PipelineBenchmark {
                 "model.intra-op-spinning", String.valueOf(threads.endsWith("/on")),
                 "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned,
                 "checkpoint.changelog", changelog));
-        // -Dbench.options="key=value;key=value": further job options for every run (experiments).
-        for (String option : System.getProperty("bench.options", "").split(";")) {
-            if (!option.isBlank()) {
-                m.put(option.substring(0, option.indexOf('=')).trim(), option.substring(option.indexOf('=') + 1).trim());
-            }
-        }
+        m.putAll(settings("bench.options")); // -Dbench.options: further job options for every run (experiments)
         return E3StreamOptions.of(m);
     }
 
@@ -222,14 +217,19 @@ public final class PipelineBenchmark {
      * set them (experiments, e.g. {@code state.backend.type=rocksdb;execution.checkpointing.incremental=true}).
      */
     static Configuration flinkSettings() {
+        return Configuration.fromMap(settings("bench.flink"));
+    }
+
+    /** The settings in system property {@code property}, written {@code "key=value;key=value"}; none when unset. */
+    static Map<String, String> settings(String property) {
         Map<String, String> settings = new LinkedHashMap<>();
-        for (String setting : System.getProperty("bench.flink", "").split(";")) {
+        for (String setting : System.getProperty(property, "").split(";")) {
             if (!setting.isBlank()) {
                 settings.put(setting.substring(0, setting.indexOf('=')).trim(),
                         setting.substring(setting.indexOf('=') + 1).trim());
             }
         }
-        return Configuration.fromMap(settings);
+        return settings;
     }
 
     static void createTopics(EmbeddedKafka kafka, String prefix) {
