@@ -62,6 +62,28 @@ public final class PipelineBenchmark {
      */
     private static final java.util.concurrent.atomic.AtomicInteger LATENCY_RUNS = new java.util.concurrent.atomic.AtomicInteger();
 
+    /**
+     * -Dbench.variants="key=value;key=value|key=value": sets of job options compared side by side in one JVM. Each
+     * throughput and latency run is made once per set, the sets alternating innermost, so that a comparison of two
+     * settings sees the same minutes of this VM's moving speed (one JVM after another differed by a quarter in
+     * throughput). Without it, one empty set.
+     */
+    static List<Map<String, String>> variants() {
+        List<Map<String, String>> variants = new ArrayList<>();
+        for (String variant : System.getProperty("bench.variants", "").split("\\|", -1)) {
+            variants.add(parseSettings(variant));
+        }
+        return variants;
+    }
+
+    /** The job options of the variant being run (options() adds them after -Dbench.options). */
+    private static Map<String, String> variant = Map.of();
+
+    /** " [key=value, ...]" naming the variant in a result line when there are several, else "". */
+    private static String variantLabel(List<Map<String, String>> variants) {
+        return variants.size() > 1 ? " [" + (variant.isEmpty() ? "defaults" : variant.toString()) + "]" : "";
+    }
+
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 30000;
         int latencySeconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
@@ -101,19 +123,23 @@ public final class PipelineBenchmark {
             String best = threadSettings.get(0).trim();
             // -Dbench.latency-rate=N: latency runs only, at N events/s (experiments on the latency tail).
             Integer fixedRate = Integer.getInteger("bench.latency-rate");
+            List<Map<String, String>> variants = variants();
             for (int round = 1; round <= (fixedRate == null ? 2 : 1); round++) { // with a fixed rate, round 1 warms up
                 for (String threads : threadSettings) {
                     for (E3StreamOptions.Delivery mode : E3StreamOptions.Delivery.values()) {
-                        double t = throughput(kafka, pngs, n, mode, round, threads.trim());
-                        System.out.printf(Locale.ROOT, "end-to-end throughput (%s, intra-op threads/spinning %s, %d "
-                                + "events, round %d): %.0f events/s = %.2f x raw%n", mode, threads.trim(), n, round, t,
-                                t / raw);
-                        if (mode == E3StreamOptions.Delivery.AT_LEAST_ONCE) {
-                            bestAtLeastOnce = Math.max(bestAtLeastOnce, t);
-                        }
-                        if (mode == E3StreamOptions.Delivery.EXACTLY_ONCE && t > e2e) {
-                            e2e = t;
-                            best = threads.trim();
+                        for (int v = 0; v < variants.size(); v++) {
+                            variant = variants.get(v);
+                            double t = throughput(kafka, pngs, n, mode, round, threads.trim(), v);
+                            System.out.printf(Locale.ROOT, "end-to-end throughput (%s, intra-op threads/spinning %s, %d "
+                                    + "events, round %d): %.0f events/s = %.2f x raw%s%n", mode, threads.trim(), n, round, t,
+                                    t / raw, variantLabel(variants));
+                            if (mode == E3StreamOptions.Delivery.AT_LEAST_ONCE) {
+                                bestAtLeastOnce = Math.max(bestAtLeastOnce, t);
+                            }
+                            if (mode == E3StreamOptions.Delivery.EXACTLY_ONCE && t > e2e) {
+                                e2e = t;
+                                best = threads.trim();
+                            }
                         }
                     }
                 }
@@ -145,12 +171,16 @@ public final class PipelineBenchmark {
                                 if (interval.isBlank()) {
                                     continue; // an empty list of intervals skips that mode
                                 }
-                                double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
-                                        bt, unaligned, changelog);
-                                System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
-                                        + "checkpoint.unaligned %s, checkpoint.changelog %s, checkpoint.interval %s: p50 "
-                                        + "%.0f ms, p99 %.0f ms (%d events)%n", rate, run.getKey(), bt, unaligned,
-                                        changelog, interval.trim(), p[0], p[1], (long) p[2]);
+                                for (Map<String, String> v : variants) {
+                                    variant = v;
+                                    double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
+                                            bt, unaligned, changelog);
+                                    System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
+                                            + "checkpoint.unaligned %s, checkpoint.changelog %s, checkpoint.interval %s: p50 "
+                                            + "%.0f ms, p99 %.0f ms (%d events, run %d)%s%n", rate, run.getKey(), bt, unaligned,
+                                            changelog, interval.trim(), p[0], p[1], (long) p[2], LATENCY_RUNS.get(),
+                                            variantLabel(variants));
+                                }
                             }
                         }
                     }
@@ -209,6 +239,7 @@ public final class PipelineBenchmark {
                 "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned,
                 "checkpoint.changelog", changelog));
         m.putAll(settings("bench.options")); // -Dbench.options: further job options for every run (experiments)
+        m.putAll(variant);
         return E3StreamOptions.of(m);
     }
 
@@ -222,14 +253,19 @@ public final class PipelineBenchmark {
 
     /** The settings in system property {@code property}, written {@code "key=value;key=value"}; none when unset. */
     static Map<String, String> settings(String property) {
-        Map<String, String> settings = new LinkedHashMap<>();
-        for (String setting : System.getProperty(property, "").split(";")) {
+        return parseSettings(System.getProperty(property, ""));
+    }
+
+    /** "key=value;key=value" as a map, in order. */
+    static Map<String, String> parseSettings(String settings) {
+        Map<String, String> parsed = new LinkedHashMap<>();
+        for (String setting : settings.split(";")) {
             if (!setting.isBlank()) {
-                settings.put(setting.substring(0, setting.indexOf('=')).trim(),
+                parsed.put(setting.substring(0, setting.indexOf('=')).trim(),
                         setting.substring(setting.indexOf('=') + 1).trim());
             }
         }
-        return settings;
+        return parsed;
     }
 
     static void createTopics(EmbeddedKafka kafka, String prefix) {
@@ -238,9 +274,9 @@ public final class PipelineBenchmark {
     }
 
     static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode, int round,
-                             String threads) throws Exception {
+                             String threads, int variantIndex) throws Exception {
         String prefix = "bench-tp-" + round + "-" + threads.replace('/', '-') + "-" + mode.name().toLowerCase(Locale.ROOT)
-                + "-";
+                + "-" + (variantIndex > 0 ? "v" + variantIndex + "-" : "");
         createTopics(kafka, prefix);
         try (KafkaProducer<byte[], byte[]> producer = KafkaIO.producer(kafka.bootstrapServers())) {
             // Event times 1 ms apart from now: valid for the job's timestamp window (epoch ms, not in the future).
