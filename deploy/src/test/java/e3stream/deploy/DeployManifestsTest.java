@@ -165,6 +165,39 @@ class DeployManifestsTest {
     }
 
     /**
+     * Compose and Kubernetes run the job with {@code checkpoint.changelog} (a checkpoint uploads what changed, not the
+     * label join's whole pending state), and the job refuses to start on a cluster that keeps no durable changelog:
+     * so the Flink configuration of every process that reads it (the JobManager, where the job's main checks it, and
+     * the TaskManagers, which write the log) names the filesystem storage and a folder under the durable checkpoint
+     * storage.
+     */
+    @Test
+    void deploymentsThatTurnOnTheChangelogConfigureItsDurableStorageWhereTheJobAndTheTaskManagersReadIt()
+            throws Exception {
+        JsonNode fd = ofKind(k8sObjects(), "FlinkDeployment").get(0);
+        JsonNode k8sJob = DeployFiles.YAML.readTree(ofKind(k8sObjects(), "ConfigMap").stream()
+                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst()
+                .orElseThrow().path("data").path("e3stream.yaml").asText());
+        assertTrue(k8sJob.path("checkpoint.changelog").asBoolean(), "Kubernetes job config: " + k8sJob);
+        JsonNode conf = fd.path("spec").path("flinkConfiguration"); // JobManager and TaskManagers alike
+        assertEquals("filesystem", conf.path("state.changelog.storage").asText());
+        String k8sLog = conf.path("state.changelog.dstl.dfs.base-path").asText();
+        assertTrue(k8sLog.matches("(s3|s3a|s3p|gs|hdfs|abfss?|oss)://.+"), "durable changelog folder: " + k8sLog);
+
+        JsonNode compose = DeployFiles.readYaml(COMPOSE);
+        JsonNode composeJob = DeployFiles.readYaml(COMPOSE.getParent().resolve("e3stream.yaml"));
+        assertTrue(composeJob.path("checkpoint.changelog").asBoolean(), "compose job config: " + composeJob);
+        for (String service : List.of("jobmanager", "taskmanager")) {
+            String flinkProps = merged(compose, compose.path("services").path(service)).path("environment")
+                    .path("FLINK_PROPERTIES").asText();
+            assertTrue(flinkProps.contains("state.changelog.storage: filesystem"), service + ": " + flinkProps);
+            String checkpoints = flinkProps.replaceAll("(?s).*execution\\.checkpointing\\.dir: (\\S+).*", "$1");
+            assertTrue(flinkProps.contains("state.changelog.dstl.dfs.base-path: " + checkpoints.replaceAll("/+$", "")
+                    + "/"), service + ": the changelog under the checkpoints' volume " + checkpoints + ": " + flinkProps);
+        }
+    }
+
+    /**
      * The fields of a FlinkDeployment's spec in the operator's CRD (flink.apache.org/v1beta1). The API server prunes
      * any other (kubectl only warns): a TaskManager template under a misspelt key was silently never applied.
      */

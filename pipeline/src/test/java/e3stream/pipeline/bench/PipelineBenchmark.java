@@ -47,6 +47,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *       {@code false}); at-least-once at each checkpoint interval of the seventh (default {@code 1 s}); all of these for
  *       each {@code checkpoint.changelog} setting of the eighth (default {@code false,true}).</li>
  * </ol>
+ * With {@code -Dbench.variants} (see {@link #variants()}) every throughput and latency run is made once per set of
+ * job options, the sets alternating innermost.
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
  * -Dexec.classpathScope=test -Dexec.args="-classpath %classpath e3stream.pipeline.bench.PipelineBenchmark 30000 20"}
@@ -173,12 +175,14 @@ public final class PipelineBenchmark {
                                 }
                                 for (Map<String, String> v : variants) {
                                     variant = v;
+                                    // a variant's own checkpoint.changelog wins (options() adds it last): name that one
+                                    String changelogOfRun = v.getOrDefault("checkpoint.changelog", changelog);
                                     double[] p = latency(kafka, pngs, run.getKey(), rate, latencySeconds, interval.trim(), best,
-                                            bt, unaligned, changelog);
+                                            bt, unaligned, changelogOfRun);
                                     System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
                                             + "checkpoint.unaligned %s, checkpoint.changelog %s, checkpoint.interval %s: p50 "
                                             + "%.0f ms, p99 %.0f ms (%d events, run %d)%s%n", rate, run.getKey(), bt, unaligned,
-                                            changelog, interval.trim(), p[0], p[1], (long) p[2], LATENCY_RUNS.get(),
+                                            changelogOfRun, interval.trim(), p[0], p[1], (long) p[2], LATENCY_RUNS.get(),
                                             variantLabel(variants));
                                 }
                             }
