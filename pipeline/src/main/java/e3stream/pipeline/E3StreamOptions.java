@@ -196,9 +196,11 @@ public final class E3StreamOptions implements Serializable {
                     + "intervals (BENCHMARKS.md, Pipeline). Where the log goes is the TaskManagers' setting: on a "
                     + "cluster, its Flink configuration needs state.changelog.storage: filesystem and "
                     + "state.changelog.dstl.dfs.base-path (start-up fails otherwise; deploy/local, deploy/compose and "
-                    + "deploy/k8s set both); a local MiniCluster run logs under its checkpoint folder. false leaves the "
-                    + "cluster's setting. Turn it on for a sustained rate without labels: at 2,000 events/s with about "
-                    + "350,000 predictions waiting, 1 s checkpoints of the whole state made the job fall behind.");
+                    + "deploy/k8s set both, and the compose and Kubernetes job configurations turn this option on); a "
+                    + "local MiniCluster run logs under its checkpoint folder. false leaves the cluster's setting. Turn "
+                    + "it on for at-least-once latency and for a sustained rate without labels: side by side it lowered "
+                    + "the at-least-once p99 in every pair measured, and at 2,000 events/s with about 350,000 "
+                    + "predictions waiting, 1 s checkpoints of the whole state made the job fall behind without it.");
 
     public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT = ConfigOptions.key("checkpoint.timeout")
             .durationType().defaultValue(Duration.ofMinutes(2))
