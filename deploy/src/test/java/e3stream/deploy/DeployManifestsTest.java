@@ -145,9 +145,7 @@ class DeployManifestsTest {
                 assertTrue(configMaps.contains(v.path("configMap").path("name").asText()), v.toString());
             }
         }
-        JsonNode jobConfig = ofKind(objects, "ConfigMap").stream()
-                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst().orElseThrow();
-        JsonNode e3conf = DeployFiles.YAML.readTree(jobConfig.path("data").path("e3stream.yaml").asText());
+        JsonNode e3conf = k8sJobConfig(objects);
         assertTrue(e3conf.path("model.bundle").asText().startsWith("/opt/e3/models/"), e3conf.toString());
         assertEquals("CUDA", e3conf.path("model.device").asText());
 
@@ -174,10 +172,9 @@ class DeployManifestsTest {
     @Test
     void deploymentsThatTurnOnTheChangelogConfigureItsDurableStorageWhereTheJobAndTheTaskManagersReadIt()
             throws Exception {
-        JsonNode fd = ofKind(k8sObjects(), "FlinkDeployment").get(0);
-        JsonNode k8sJob = DeployFiles.YAML.readTree(ofKind(k8sObjects(), "ConfigMap").stream()
-                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst()
-                .orElseThrow().path("data").path("e3stream.yaml").asText());
+        List<JsonNode> objects = k8sObjects();
+        JsonNode fd = ofKind(objects, "FlinkDeployment").get(0);
+        JsonNode k8sJob = k8sJobConfig(objects);
         assertTrue(k8sJob.path("checkpoint.changelog").asBoolean(), "Kubernetes job config: " + k8sJob);
         JsonNode conf = fd.path("spec").path("flinkConfiguration"); // JobManager and TaskManagers alike
         assertEquals("filesystem", conf.path("state.changelog.storage").asText());
@@ -222,10 +219,7 @@ class DeployManifestsTest {
         ofKind(objects, "PersistentVolumeClaim").forEach(p -> pvcs.add(p.path("metadata").path("name").asText()));
         Set<String> configMaps = new HashSet<>();
         ofKind(objects, "ConfigMap").forEach(c -> configMaps.add(c.path("metadata").path("name").asText()));
-        JsonNode jobConfig = ofKind(objects, "ConfigMap").stream()
-                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst().orElseThrow();
-        String bundle = DeployFiles.YAML.readTree(jobConfig.path("data").path("e3stream.yaml").asText())
-                .path("model.bundle").asText();
+        String bundle = k8sJobConfig(objects).path("model.bundle").asText();
         List<String> args = iterable(fd.path("spec").path("job").path("args"));
         String configFile = args.get(args.indexOf("--config") + 1);
 
@@ -461,6 +455,13 @@ class DeployManifestsTest {
         } finally {
             Files.deleteIfExists(rendered);
         }
+    }
+
+    /** The job's configuration: {@code e3stream.yaml} of the {@code e3stream-config} ConfigMap, parsed. */
+    private static JsonNode k8sJobConfig(List<JsonNode> objects) throws Exception {
+        JsonNode configMap = ofKind(objects, "ConfigMap").stream()
+                .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst().orElseThrow();
+        return DeployFiles.YAML.readTree(configMap.path("data").path("e3stream.yaml").asText());
     }
 
     /** A compose service with YAML merge keys ({@code <<: *anchor}) applied (Jackson does not apply them). */

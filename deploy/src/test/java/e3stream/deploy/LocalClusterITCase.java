@@ -380,12 +380,11 @@ class LocalClusterITCase {
             // The REST metric store is refreshed asynchronously (metrics.fetcher.update-interval, 10 s), after the
             // request that asks for it: a single read can still show the count from before the kills (one CI run read
             // 0 while the JobManager's log had four restarts). Read again until it has caught up, for at most a minute.
-            String numRestarts = rest + "/jobs/" + jobId + "/metrics?get=numRestarts";
-            long restarts = getJson(numRestarts).path(0).path("value").asLong();
+            long restarts = numRestarts(rest, jobId);
             long until = System.nanoTime() + Duration.ofMinutes(1).toNanos();
             while (restarts < CHAOS_KILLS && System.nanoTime() < until) {
                 Thread.sleep(2000);
-                restarts = getJson(numRestarts).path(0).path("value").asLong();
+                restarts = numRestarts(rest, jobId);
             }
             assertTrue(restarts >= CHAOS_KILLS, "each kill restarted the job: numRestarts " + restarts);
             assertTrue(sampler.maxLag() > 1000, "the overload shows as consumer lag: max " + sampler.maxLag());
@@ -478,7 +477,7 @@ class LocalClusterITCase {
             JsonNode failures = getJson(rest + "/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
             assertTrue(failures.isArray() && failures.isEmpty(),
                     "the job never failed under the overload (no OutOfMemoryError, no task failure): " + failures);
-            long restarts = getJson(rest + "/jobs/" + jobId + "/metrics?get=numRestarts").path(0).path("value").asLong();
+            long restarts = numRestarts(rest, jobId);
             assertEquals(0, restarts, "the job never restarted under the overload (no failure, no OutOfMemoryError)");
 
             // Offered: how fast the input's log end grew, from the first sample with events to the first with all
@@ -908,6 +907,11 @@ class LocalClusterITCase {
         JsonNode body = getJson(prometheus + "/api/v1/query?query=" + URLEncoder.encode(promql, StandardCharsets.UTF_8));
         assertEquals("success", body.path("status").asText(), body.toString());
         return body.path("data").path("result");
+    }
+
+    /** The job's numRestarts as the REST metric store has it (refreshed asynchronously: may lag the job). */
+    private static long numRestarts(String rest, String jobId) throws IOException, InterruptedException {
+        return getJson(rest + "/jobs/" + jobId + "/metrics?get=numRestarts").path(0).path("value").asLong();
     }
 
     static JsonNode getJson(String url) throws IOException, InterruptedException {
