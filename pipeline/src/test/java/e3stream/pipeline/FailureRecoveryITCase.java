@@ -79,7 +79,9 @@ class FailureRecoveryITCase {
 
         try (RunningJob job = RunningJob.start(E3StreamJobITCase.options(prefix,
                         Map.of("checkpoint.dir", checkpoints.toUri().toString(),
-                                "checkpoint.changelog", String.valueOf(changelog))),
+                                "checkpoint.changelog", String.valueOf(changelog),
+                                // the labels below come while the images are idle, as delayed labels do
+                                "windows.idleness", "1 s")),
                 s -> s.map(new FailOnce()).name("fail-once"))) {
             int sent = E3StreamJobITCase.produce(prefix + "images", first, badFirst, 1_700_000_000_000L);
             // Everything of the first half committed means at least one checkpoint completed.

@@ -134,6 +134,44 @@ class WindowPreAggregatorTest {
         }
     }
 
+    /**
+     * Labels that join while the images are idle: the {@code windowAll} does not wait for an idle subtask, so
+     * whatever this subtask held would race the watermark of another subtask that turns active first.
+     */
+    @Test
+    void itemsThatComeWhileIdleGoOnMergedWithinTheFlushDelayNotWhenTheInputTurnsActive() throws Exception {
+        Random random = new Random(7);
+        List<LabelledPrediction> burst = new ArrayList<>();
+        try (var h = harness(1, 0)) {
+            h.open();
+            h.setProcessingTime(0);
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            int idleAt = h.getOutput().size();
+            for (int i = 0; i < 40; i++) {
+                LabelledPrediction a = item(random, 4_000 + i);
+                burst.add(a);
+                h.processElement(a, a.timestamp);
+            }
+            h.setProcessingTime(WindowPreAggregator.IDLE_FLUSH_MS);
+            List<Object> flushed = new ArrayList<>(h.getOutput()).subList(idleAt, h.getOutput().size());
+            assertEquals(1, flushed.size(), "the burst goes on as one partial, while the input is still idle");
+            assertEquals(oneAccumulator(burst), merged(flushed, 9_999));
+
+            LabelledPrediction last = item(random, 4_100);
+            h.processElement(last, last.timestamp);
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
+            List<Object> out = new ArrayList<>(h.getOutput());
+            assertEquals(WatermarkStatus.ACTIVE, out.get(out.size() - 1));
+            assertEquals(oneAccumulator(List.of(last)), merged(out.subList(idleAt + 1, out.size() - 1), 9_999),
+                    "what came since the flush goes on before the active status");
+            h.setProcessingTime(10 * WindowPreAggregator.IDLE_FLUSH_MS);
+            h.processWatermark(new Watermark(Long.MAX_VALUE));
+            assertEquals(out.size() + 1, h.getOutput().size(), "nothing left open to send twice");
+            burst.add(last);
+            assertEquals(oneAccumulator(burst), merged(new ArrayList<>(h.getOutput()), 9_999));
+        }
+    }
+
     @Test
     void openPartialsSurviveARestoreAndMergeWhenTwoSubtasksStateLandsOnOne() throws Exception {
         Random random = new Random(4);
