@@ -14,7 +14,6 @@ import java.util.UUID;
 
 import e3stream.pipeline.E3StreamOptions;
 import e3stream.pipeline.embedded.ImageEvents;
-import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.runtime.session.SharedSessions;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
@@ -48,7 +47,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *       each {@code checkpoint.changelog} setting of the eighth (default {@code false,true}).</li>
  * </ol>
  * With {@code -Dbench.variants} (see {@link #variants()}) every throughput and latency run is made once per set of
- * job options, the sets alternating innermost.
+ * job options, the sets alternating innermost. With {@code -Dbench.broker=process} the broker runs in a JVM of its
+ * own ({@link BenchBroker}); by default it shares the harness's JVM with the job.
  * Command (BENCHMARKS.md): {@code ./mvnw -q -pl pipeline -am install -DskipTests && ./mvnw -q -pl pipeline
  * test-compile -Dskip.python.tests && ./mvnw -q -pl pipeline exec:exec -Dexec.executable=java
  * -Dexec.classpathScope=test -Dexec.args="-classpath %classpath e3stream.pipeline.bench.PipelineBenchmark 30000 20"}
@@ -118,7 +118,7 @@ public final class PipelineBenchmark {
         System.out.printf(Locale.ROOT, "raw model throughput (batch %d, 1 session, default threads): %.0f images/s "
                 + "spinning, %.0f images/s sleeping; raw = %.0f%n", batch, rawSpinning, rawSleeping, raw);
 
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+        try (BenchBroker kafka = BenchBroker.start()) {
             // Two rounds, the modes and thread settings alternating: the first job in a JVM also pays for JIT warm-up.
             double e2e = 0;
             double bestAtLeastOnce = 0;
@@ -221,12 +221,12 @@ public final class PipelineBenchmark {
         }
     }
 
-    static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
+    static E3StreamOptions options(BenchBroker kafka, String prefix, E3StreamOptions.Delivery mode,
                                    String checkpointInterval, String threads, String bufferTimeout) {
         return options(kafka, prefix, mode, checkpointInterval, threads, bufferTimeout, "false", "false");
     }
 
-    static E3StreamOptions options(EmbeddedKafka kafka, String prefix, E3StreamOptions.Delivery mode,
+    static E3StreamOptions options(BenchBroker kafka, String prefix, E3StreamOptions.Delivery mode,
                                    String checkpointInterval, String threads, String bufferTimeout, String unaligned,
                                    String changelog) {
         Map<String, String> m = new LinkedHashMap<>(KafkaIO.map(
@@ -272,12 +272,12 @@ public final class PipelineBenchmark {
         return parsed;
     }
 
-    static void createTopics(EmbeddedKafka kafka, String prefix) {
+    static void createTopics(BenchBroker kafka, String prefix) {
         kafka.createTopics(2, prefix + "images", prefix + "labels", prefix + "predictions", prefix + "review",
                 prefix + "images-dlq", prefix + "calibration");
     }
 
-    static double throughput(EmbeddedKafka kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode, int round,
+    static double throughput(BenchBroker kafka, List<byte[]> pngs, int n, E3StreamOptions.Delivery mode, int round,
                              String threads, int variantIndex) throws Exception {
         String prefix = "bench-tp-" + round + "-" + threads.replace('/', '-') + "-" + mode.name().toLowerCase(Locale.ROOT)
                 + "-" + (variantIndex > 0 ? "v" + variantIndex + "-" : "");
@@ -318,7 +318,7 @@ public final class PipelineBenchmark {
         }
     }
 
-    static double[] latency(EmbeddedKafka kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds,
+    static double[] latency(BenchBroker kafka, List<byte[]> pngs, E3StreamOptions.Delivery mode, int rate, int seconds,
                             String checkpointInterval, String threads, String bufferTimeout, String unaligned,
                             String changelog) throws Exception {
         String prefix = "bench-lat-" + threads.replace('/', '-') + "-" + bufferTimeout.replaceAll("[^0-9a-z]", "") + "-"
@@ -407,7 +407,7 @@ public final class PipelineBenchmark {
         }
     }
 
-    static KafkaConsumer<byte[], byte[]> consumer(EmbeddedKafka kafka, String prefix) {
+    static KafkaConsumer<byte[], byte[]> consumer(BenchBroker kafka, String prefix) {
         Properties props = new Properties();
         props.put("bootstrap.servers", kafka.bootstrapServers());
         props.put("group.id", prefix + "bench-" + UUID.randomUUID());

@@ -188,7 +188,12 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Creates each topic (replication 1) unless it exists. */
     public void createTopics(int partitions, String... topics) {
-        try (Admin admin = admin()) {
+        createTopics(bootstrapServers(), partitions, topics);
+    }
+
+    /** As {@link #createTopics(int, String...)}, on the single broker at {@code bootstrapServers} (plaintext). */
+    public static void createTopics(String bootstrapServers, int partitions, String... topics) {
+        try (Admin admin = admin(bootstrapServers)) {
             List<NewTopic> newTopics = new ArrayList<>();
             for (String topic : topics) {
                 newTopics.add(new NewTopic(topic, partitions, (short) 1));
@@ -250,13 +255,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         return new KafkaProducer<>(props);
     }
 
-    private Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+    private static Admin admin(String bootstrapServers) {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000));
     }
 
     private void awaitReady() throws IOException {
-        try (Admin admin = admin()) {
+        try (Admin admin = admin(bootstrapServers())) {
             admin.describeCluster().nodes().get();
         } catch (ExecutionException e) {
             close();
