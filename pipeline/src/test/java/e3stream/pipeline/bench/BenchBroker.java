@@ -48,23 +48,23 @@ interface BenchBroker extends AutoCloseable {
                     }
                 };
             case "process":
-                return Process.start();
+                return ChildJvm.start();
             default:
                 throw new IllegalArgumentException("-Dbench.broker is jvm or process, not " + where);
         }
     }
 
-    /** The embedded broker in a child JVM ({@link #main}); it stops when this closes its standard input. */
-    final class Process implements BenchBroker {
-        private final java.lang.Process process;
+    /** The embedded broker in a child JVM ({@link ChildJvm#main}); it stops when this closes its standard input. */
+    final class ChildJvm implements BenchBroker {
+        private final Process process;
         private final String bootstrapServers;
 
-        private Process(java.lang.Process process, String bootstrapServers) {
+        private ChildJvm(Process process, String bootstrapServers) {
             this.process = process;
             this.bootstrapServers = bootstrapServers;
         }
 
-        static Process start() throws IOException, InterruptedException {
+        static ChildJvm start() throws IOException, InterruptedException {
             Path address = Files.createTempFile("bench-broker", ".address");
             Path log = Files.createTempFile("bench-broker", ".log");
             List<String> command = new ArrayList<>(List.of(
@@ -74,9 +74,9 @@ interface BenchBroker extends AutoCloseable {
                     command.add(option);
                 }
             }
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), Process.class.getName(),
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), ChildJvm.class.getName(),
                     address.toString()));
-            java.lang.Process process = new ProcessBuilder(command).redirectErrorStream(true)
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(log.toFile()).start();
             long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
             while (Files.size(address) == 0) {
@@ -88,7 +88,7 @@ interface BenchBroker extends AutoCloseable {
             }
             String servers = Files.readString(address, StandardCharsets.UTF_8).trim();
             System.out.println("broker in a process of its own (pid " + process.pid() + ", log " + log + "): " + servers);
-            return new Process(process, servers);
+            return new ChildJvm(process, servers);
         }
 
         @Override
