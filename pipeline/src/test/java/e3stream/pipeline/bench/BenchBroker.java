@@ -20,7 +20,10 @@ interface BenchBroker extends AutoCloseable {
 
     String bootstrapServers();
 
-    void createTopics(int partitions, String... topics);
+    /** Creates the topics on this broker, wherever it runs (by its address). */
+    default void createTopics(int partitions, String... topics) {
+        EmbeddedKafka.createTopics(bootstrapServers(), partitions, topics);
+    }
 
     @Override
     void close() throws Exception;
@@ -35,11 +38,6 @@ interface BenchBroker extends AutoCloseable {
                     @Override
                     public String bootstrapServers() {
                         return kafka.bootstrapServers();
-                    }
-
-                    @Override
-                    public void createTopics(int partitions, String... topics) {
-                        kafka.createTopics(partitions, topics);
                     }
 
                     @Override
@@ -94,11 +92,6 @@ interface BenchBroker extends AutoCloseable {
         @Override
         public String bootstrapServers() {
             return bootstrapServers;
-        }
-
-        @Override
-        public void createTopics(int partitions, String... topics) {
-            EmbeddedKafka.createTopics(bootstrapServers, partitions, topics);
         }
 
         @Override
