@@ -347,7 +347,6 @@ public final class E3StreamJob {
         serializers.registerTypeWithKryoSerializer(ModelRoster.class, JavaSerializer.class);
         int parallelism = options.get(E3StreamOptions.PARALLELISM);
         env.setParallelism(parallelism);
-        env.setBufferTimeout(options.get(E3StreamOptions.BUFFER_TIMEOUT).toMillis());
         env.enableCheckpointing(options.get(E3StreamOptions.CHECKPOINT_INTERVAL).toMillis());
         env.getCheckpointConfig().enableUnalignedCheckpoints(options.get(E3StreamOptions.CHECKPOINT_UNALIGNED));
         // Explicit: kafka.transaction-timeout is validated against it (E3StreamOptions).
@@ -372,7 +371,10 @@ public final class E3StreamJob {
         // With model.control: the control topic's commands decide which models score each image from here on.
         DataStream<DecodedImage> toScore = beforeInference.apply(decoded);
         DataStream<OutputRecord> controlResults = null;
+        long decisionBufferTimeout = options.get(E3StreamOptions.BUFFER_TIMEOUT).toMillis();
         if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+            // The selector takes two inputs, so it starts a task of its own: a hop on the decision path.
+            toScore.getTransformation().setBufferTimeout(decisionBufferTimeout);
             ModelRoster configured = ModelRoster.configured(bundle, shadowBundle.orElse(null),
                     options.get(E3StreamOptions.MODEL_SHADOW_SHARE));
             SingleOutputStreamOperator<ModelRoster> rosters = env.fromSource(source(options,
@@ -429,7 +431,11 @@ public final class E3StreamJob {
         DataStream<OutputRecord> decisions = predictions
                 .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT)),
                         options.get(E3StreamOptions.METRICS_BIND_ADDRESS)))
-                .name("to-output").uid("to-output");
+                .name("to-output").uid("to-output")
+                // job.buffer-timeout on the decisions' hop to the sink only: every other hop (statistics, labels,
+                // dead letters, shadow results) keeps the cluster's execution.buffer-timeout.interval, as each
+                // output's flusher thread wakes once per timeout (BENCHMARKS.md, "How busy the machine is").
+                .setBufferTimeout(decisionBufferTimeout);
 
         String calibrationTopic = options.get(E3StreamOptions.TOPIC_CALIBRATION);
         Duration window = options.get(E3StreamOptions.WINDOW_SIZE);

@@ -223,11 +223,14 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<Duration> BUFFER_TIMEOUT = ConfigOptions.key("job.buffer-timeout")
             .durationType().defaultValue(Duration.ofMillis(100))
-            .withDescription("Longest time a record waits in a network buffer between operators that are not chained "
-                    + "before the buffer is sent half-empty (Flink's setBufferTimeout; 100 ms is Flink's default). "
-                    + "Each decision crosses one such hop to the Kafka sink, so at low rates this adds up to its value "
-                    + "to at-least-once latency; lower it (e.g. 10 ms) to trade CPU for latency (BENCHMARKS.md, "
-                    + "Pipeline). 0 flushes after every record.");
+            .withDescription("Longest time a decision waits in a network buffer on its way to the Kafka sink before "
+                    + "the buffer is sent half-empty (Flink's setBufferTimeout on the operator before the sink, and with "
+                    + "model.control on the one before the model selector; 100 ms is Flink's default). Each decision "
+                    + "crosses one such hop (two with model.control), so at low rates this adds up to its value to "
+                    + "at-least-once latency; lower it (a few ms) to trade CPU for latency (BENCHMARKS.md, Pipeline). "
+                    + "0 flushes after every record. The other hops (statistics, labels, dead letters, shadow results) "
+                    + "keep the cluster's execution.buffer-timeout.interval: a short timeout there costs CPU and "
+                    + "gains nothing.");
 
     public static final ConfigOption<String> JOB_NAME = ConfigOptions.key("job.name")
             .stringType().defaultValue("e3stream").withDescription("Flink job name.");

@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -21,6 +23,10 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamEdge;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.streaming.api.graph.StreamNode;
+import e3stream.pipeline.testutils.TestData;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -208,5 +214,43 @@ class E3StreamJobTest {
     void theExactlyOnceSinkBuildsWithPoolingTransactionalIds() {
         // POOLING refuses a record serializer that does not name its topics (it aborts lingering transactions by them)
         E3StreamJob.sink(E3StreamOptions.fromArgs(E3StreamOptionsTest.args()), "e3-test-0123abcd");
+    }
+
+    @Test
+    void theBufferTimeoutIsOnTheDecisionsHopToTheSinkAndEveryOtherHopKeepsFlinksDefault() {
+        Map<String, Long> hops = bufferTimeoutsByOperator("--job.buffer-timeout", "2 ms");
+        assertEquals(2L, hops.remove("to-output"), "the decisions' hop to the Kafka sink");
+        hops.forEach((operator, timeout) -> assertEquals(100L, timeout, operator));
+        assertTrue(hops.containsKey("drift-partials") && hops.containsKey("parse-decode"), hops.toString());
+    }
+
+    @Test
+    void withModelControlTheHopIntoTheModelSelectorIsOnTheDecisionPathToo() {
+        Map<String, Long> hops = bufferTimeoutsByOperator("--job.buffer-timeout", "2 ms", "--model.control", "true");
+        assertEquals(2L, hops.remove("to-output"));
+        assertEquals(2L, hops.remove("parse-decode"), "the images' hop into the model selector");
+        hops.forEach((operator, timeout) -> assertEquals(100L, timeout, operator));
+    }
+
+    /**
+     * The buffer timeout of each operator's outputs, by operator name (Flink takes an edge's from the operator it
+     * leaves; it matters where the edge leaves the task).
+     */
+    private static Map<String, Long> bufferTimeoutsByOperator(String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = "--model.bundle";
+        all[1] = TestData.repoRoot().resolve("models/e3").toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
+        E3StreamJob.build(env, E3StreamOptions.fromArgs(E3StreamOptionsTest.args(all)));
+        StreamGraph graph = env.getStreamGraph();
+        Map<String, Long> timeouts = new TreeMap<>();
+        for (StreamNode node : graph.getStreamNodes()) {
+            for (StreamEdge edge : node.getOutEdges()) {
+                Long before = timeouts.put(node.getOperatorName(), edge.getBufferTimeout());
+                assertTrue(before == null || before == edge.getBufferTimeout(), node.getOperatorName());
+            }
+        }
+        return timeouts;
     }
 }

@@ -57,6 +57,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class PipelineBenchmark {
 
+    /** The JVM's CPU time (ns, all threads), for the latency runs' CPU per event. */
+    private static final com.sun.management.OperatingSystemMXBean PROCESS =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
     private static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup-seconds", 25);
     /**
      * Latency runs so far: numbers each run's topics, so that a setting listed twice (e.g. {@code '1 s,1 s,1 s'}: the
@@ -68,7 +72,8 @@ public final class PipelineBenchmark {
      * -Dbench.variants="key=value;key=value|key=value": sets of job options compared side by side in one JVM. Each
      * throughput and latency run is made once per set, the sets alternating innermost, so that a comparison of two
      * settings sees the same minutes of this VM's moving speed (one JVM after another differed by a quarter in
-     * throughput). Without it, one empty set.
+     * throughput). A key {@code flink:<key>} is a Flink setting of that set's runs (as {@code -Dbench.flink}).
+     * Without it, one empty set.
      */
     static List<Map<String, String>> variants() {
         List<Map<String, String>> variants = new ArrayList<>();
@@ -181,8 +186,10 @@ public final class PipelineBenchmark {
                                             bt, unaligned, changelogOfRun);
                                     System.out.printf(Locale.ROOT, "latency at %d events/s, %s, job.buffer-timeout %s, "
                                             + "checkpoint.unaligned %s, checkpoint.changelog %s, checkpoint.interval %s: p50 "
-                                            + "%.0f ms, p99 %.0f ms (%d events, run %d)%s%n", rate, run.getKey(), bt, unaligned,
-                                            changelogOfRun, interval.trim(), p[0], p[1], (long) p[2], LATENCY_RUNS.get(),
+                                            + "%.0f ms, p99 %.0f ms (%d events, run %d); JVM CPU %.2f of %d cores, %.0f us per "
+                                            + "event%s%n", rate, run.getKey(), bt, unaligned, changelogOfRun, interval.trim(),
+                                            p[0], p[1], (long) p[2], LATENCY_RUNS.get(), p[3],
+                                            Runtime.getRuntime().availableProcessors(), p[3] * 1e6 / rate,
                                             variantLabel(variants));
                                 }
                             }
@@ -243,7 +250,11 @@ public final class PipelineBenchmark {
                 "job.buffer-timeout", bufferTimeout, "checkpoint.unaligned", unaligned,
                 "checkpoint.changelog", changelog));
         m.putAll(settings("bench.options")); // -Dbench.options: further job options for every run (experiments)
-        m.putAll(variant);
+        variant.forEach((key, value) -> {
+            if (!key.startsWith(FLINK_SETTING)) {
+                m.put(key, value);
+            }
+        });
         return E3StreamOptions.of(m);
     }
 
@@ -252,8 +263,17 @@ public final class PipelineBenchmark {
      * set them (experiments, e.g. {@code state.backend.type=rocksdb;execution.checkpointing.incremental=true}).
      */
     static Configuration flinkSettings() {
-        return Configuration.fromMap(settings("bench.flink"));
+        Map<String, String> flink = settings("bench.flink");
+        variant.forEach((key, value) -> {
+            if (key.startsWith(FLINK_SETTING)) {
+                flink.put(key.substring(FLINK_SETTING.length()), value);
+            }
+        });
+        return Configuration.fromMap(flink);
     }
+
+    /** A variant's key with this prefix is a Flink setting of that variant's runs, as -Dbench.flink for all. */
+    private static final String FLINK_SETTING = "flink:";
 
     /** The settings in system property {@code property}, written {@code "key=value;key=value"}; none when unset. */
     static Map<String, String> settings(String property) {
@@ -327,6 +347,7 @@ public final class PipelineBenchmark {
                 + checkpointInterval.replaceAll("[^0-9a-z]", "") + "-" + LATENCY_RUNS.incrementAndGet() + "-";
         createTopics(kafka, prefix);
         List<Long> latencies = new ArrayList<>();
+        double cpuCores;
         // -Dbench.trace=FILE: every measured event's send time and latency (ms), one file per run (named by its topic
         // prefix): where the tail comes from.
         String traceFile = System.getProperty("bench.trace");
@@ -364,7 +385,22 @@ public final class PipelineBenchmark {
             // it gathers meanwhile are not what a running job's latency is.
             long measureFrom = System.currentTimeMillis() + 1000L * WARMUP_SECONDS;
             long measureTo = measureFrom + seconds * 1000L;
+            // The JVM's CPU time over the measured seconds (job, harness and, unless -Dbench.broker=process, the
+            // broker): how close to the machine's capacity the rate runs, which sets how long a stall takes to clear.
+            long cpuFrom = -1;
+            long cpuTo = -1;
+            ThreadCpu threadsFrom = null;
+            ThreadCpu threadsTo = null;
             while (System.currentTimeMillis() < measureTo + 5000) {
+                long loopAt = System.currentTimeMillis();
+                if (cpuFrom < 0 && loopAt >= measureFrom) {
+                    cpuFrom = PROCESS.getProcessCpuTime();
+                    threadsFrom = ThreadCpu.snapshot();
+                }
+                if (cpuTo < 0 && loopAt >= measureTo) {
+                    cpuTo = PROCESS.getProcessCpuTime();
+                    threadsTo = ThreadCpu.snapshot();
+                }
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
                     refuseDeadLetter(r);
                     long now = System.currentTimeMillis();
@@ -378,6 +414,9 @@ public final class PipelineBenchmark {
                 }
             }
             sender.join();
+            cpuCores = (cpuTo - cpuFrom) / (seconds * 1e9);
+            System.out.println("  CPU by thread group over the measured seconds: "
+                    + threadsTo.coresByGroupSince(threadsFrom, cpuTo - cpuFrom, seconds));
         } finally {
             if (trace != null) {
                 trace.close();
@@ -387,7 +426,8 @@ public final class PipelineBenchmark {
         if (l.length == 0) {
             throw new IllegalStateException("no outputs in the measured interval");
         }
-        return new double[] {l[l.length / 2], l[Math.min(l.length - 1, (int) Math.ceil(l.length * 0.99) - 1)], l.length};
+        return new double[] {l[l.length / 2], l[Math.min(l.length - 1, (int) Math.ceil(l.length * 0.99) - 1)], l.length,
+                cpuCores};
     }
 
     /** The sequence number in a latency run's event id, {@code lat-<sequence>-<run>}. */
