@@ -57,10 +57,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class PipelineBenchmark {
 
-    /** The JVM's CPU time (ns, all threads), for the latency runs' CPU per event. */
-    private static final com.sun.management.OperatingSystemMXBean PROCESS =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-
     private static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup-seconds", 25);
     /**
      * Latency runs so far: numbers each run's topics, so that a setting listed twice (e.g. {@code '1 s,1 s,1 s'}: the
@@ -387,19 +383,15 @@ public final class PipelineBenchmark {
             long measureTo = measureFrom + seconds * 1000L;
             // The JVM's CPU time over the measured seconds (job, harness and, unless -Dbench.broker=process, the
             // broker): how close to the machine's capacity the rate runs, which sets how long a stall takes to clear.
-            long cpuFrom = -1;
-            long cpuTo = -1;
-            ThreadCpu threadsFrom = null;
-            ThreadCpu threadsTo = null;
+            ThreadCpu cpuFrom = null;
+            ThreadCpu cpuTo = null;
             while (System.currentTimeMillis() < measureTo + 5000) {
                 long loopAt = System.currentTimeMillis();
-                if (cpuFrom < 0 && loopAt >= measureFrom) {
-                    cpuFrom = PROCESS.getProcessCpuTime();
-                    threadsFrom = ThreadCpu.snapshot();
+                if (cpuFrom == null && loopAt >= measureFrom) {
+                    cpuFrom = ThreadCpu.snapshot();
                 }
-                if (cpuTo < 0 && loopAt >= measureTo) {
-                    cpuTo = PROCESS.getProcessCpuTime();
-                    threadsTo = ThreadCpu.snapshot();
+                if (cpuTo == null && loopAt >= measureTo) {
+                    cpuTo = ThreadCpu.snapshot();
                 }
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
                     refuseDeadLetter(r);
@@ -414,9 +406,8 @@ public final class PipelineBenchmark {
                 }
             }
             sender.join();
-            cpuCores = (cpuTo - cpuFrom) / (seconds * 1e9);
-            System.out.println("  CPU by thread group over the measured seconds: "
-                    + threadsTo.coresByGroupSince(threadsFrom, cpuTo - cpuFrom, seconds));
+            cpuCores = cpuTo.coresSince(cpuFrom, seconds);
+            System.out.println("  CPU by thread group over the measured seconds: " + cpuTo.coresByGroupSince(cpuFrom, seconds));
         } finally {
             if (trace != null) {
                 trace.close();

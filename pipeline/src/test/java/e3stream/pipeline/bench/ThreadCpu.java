@@ -19,20 +19,26 @@ import java.util.stream.Collectors;
 final class ThreadCpu {
 
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final com.sun.management.OperatingSystemMXBean PROCESS =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     /** The in-process KRaft broker's threads (absent with -Dbench.broker=process). */
     private static final Pattern BROKER = Pattern.compile("(data-plane-kafka|kafka-scheduler|quorum|group-coordinator"
             + "|controller|broker-|kafka-log|ExpirationReaper|raft|kafka-\\d|TxnMarker|share-|transaction-|feature-"
             + "|ThrottledChannel|BrokerLifecycle|NodeToController|metrics-meter|LogDirFailure|executor-).*");
 
+    /** The whole process's CPU time: the Java threads' and the JVM's own (JIT, GC). */
+    private final long processNanos;
     private final Map<Long, Long> cpuNanosById;
     private final Map<Long, String> nameById;
 
-    private ThreadCpu(Map<Long, Long> cpuNanosById, Map<Long, String> nameById) {
+    private ThreadCpu(long processNanos, Map<Long, Long> cpuNanosById, Map<Long, String> nameById) {
+        this.processNanos = processNanos;
         this.cpuNanosById = cpuNanosById;
         this.nameById = nameById;
     }
 
     static ThreadCpu snapshot() {
+        long process = PROCESS.getProcessCpuTime();
         Map<Long, Long> cpu = new HashMap<>();
         Map<Long, String> names = new HashMap<>();
         for (ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
@@ -44,15 +50,20 @@ final class ThreadCpu {
                 }
             }
         }
-        return new ThreadCpu(cpu, names);
+        return new ThreadCpu(process, cpu, names);
+    }
+
+    /** Cores the whole process used between {@code before} and this snapshot, {@code seconds} apart. */
+    double coresSince(ThreadCpu before, int seconds) {
+        return (processNanos - before.processNanos) / (seconds * 1e9);
     }
 
     /**
      * Cores used by each group between {@code before} and this snapshot, {@code seconds} apart; the JVM's own threads
-     * are what {@code processNanos} (the process's CPU time in between) has beyond the Java threads'. A thread that
-     * ended in between is not counted in its group (its time falls to the JVM's share).
+     * are what the process used beyond the Java threads. A thread that ended in between is not counted in its group
+     * (its time falls to the JVM's share).
      */
-    String coresByGroupSince(ThreadCpu before, long processNanos, int seconds) {
+    String coresByGroupSince(ThreadCpu before, int seconds) {
         Map<String, Long> byGroup = new LinkedHashMap<>();
         for (String group : new String[] {"model", "Flink", "broker", "producers", "harness"}) {
             byGroup.put(group, 0L);
@@ -63,7 +74,7 @@ final class ThreadCpu {
             byGroup.merge(group(nameById.get(e.getKey())), nanos, Long::sum);
             java += nanos;
         }
-        byGroup.put("JVM (JIT, GC)", Math.max(0, processNanos - java));
+        byGroup.put("JVM (JIT, GC)", Math.max(0, processNanos - before.processNanos - java));
         return byGroup.entrySet().stream()
                 .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue() / (seconds * 1e9)))
                 .collect(Collectors.joining(", ", "", " cores"));
