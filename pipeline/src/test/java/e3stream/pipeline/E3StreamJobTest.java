@@ -26,7 +26,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamEdge;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.streaming.api.graph.StreamNode;
-import e3stream.pipeline.testutils.TestData;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -237,12 +236,8 @@ class E3StreamJobTest {
      * leaves; it matters where the edge leaves the task).
      */
     private static Map<String, Long> bufferTimeoutsByOperator(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--model.bundle";
-        all[1] = TestData.repoRoot().resolve("models/e3").toString();
-        System.arraycopy(args, 0, all, 2, args.length);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
-        E3StreamJob.build(env, E3StreamOptions.fromArgs(E3StreamOptionsTest.args(all)));
+        E3StreamJob.build(env, E3StreamOptionsTest.withTheShippedBundle(args));
         StreamGraph graph = env.getStreamGraph();
         Map<String, Long> timeouts = new TreeMap<>();
         for (StreamNode node : graph.getStreamNodes()) {

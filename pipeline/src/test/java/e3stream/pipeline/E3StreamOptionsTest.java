@@ -26,6 +26,18 @@ class E3StreamOptionsTest {
         return all;
     }
 
+    /**
+     * The required options with the shipped e3 bundle found from any working directory (for tests that load the
+     * bundle), then {@code more}.
+     */
+    static E3StreamOptions withTheShippedBundle(String... more) {
+        String[] all = new String[more.length + 2];
+        all[0] = "--model.bundle";
+        all[1] = TestData.repoRoot().resolve("models/e3").toString();
+        System.arraycopy(more, 0, all, 2, more.length);
+        return E3StreamOptions.fromArgs(args(all));
+    }
+
     @Test
     void readsYamlThenCommandLineOverridesWin(@TempDir Path dir) throws Exception {
         Path yaml = dir.resolve("job.yaml");

@@ -1,5 +1,6 @@
 package e3stream.pipeline;
 
+import static e3stream.pipeline.E3StreamOptionsTest.withTheShippedBundle;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,18 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** Shadow scoring's start-up: the shadow bundle is read and verified once, and must predict the active's classes. */
 class ShadowSetupTest {
 
-    /** The required options with the shipped e3 as the active bundle, then {@code more}. */
-    private static E3StreamOptions options(String... more) {
-        String[] all = new String[more.length + 2];
-        all[0] = "--model.bundle";
-        all[1] = TestData.repoRoot().resolve("models/e3").toString();
-        System.arraycopy(more, 0, all, 2, more.length);
-        return E3StreamOptions.fromArgs(E3StreamOptionsTest.args(all));
-    }
-
     @Test
     void withoutAShadowBundleThereIsNoShadowAndNoShadowTopic() {
-        E3StreamOptions options = options();
+        E3StreamOptions options = withTheShippedBundle();
         assertTrue(E3StreamJob.describeShadowBundle(options, E3StreamJob.describeBundle(options)).isEmpty());
         assertEquals(List.of("predictions", "review", "images-dlq", "calibration"), options.outputTopics());
         assertEquals(1.0, options.get(E3StreamOptions.MODEL_SHADOW_SHARE), 0.0);
@@ -36,7 +28,8 @@ class ShadowSetupTest {
 
     @Test
     void aShadowBundleWithTheSameClassesIsDescribedAndItsTopicWrittenTo() {
-        E3StreamOptions options = options("--model.shadow-bundle", TestData.repoRoot().resolve("models/de-vmoe").toString(),
+        E3StreamOptions options = withTheShippedBundle(
+                "--model.shadow-bundle", TestData.repoRoot().resolve("models/de-vmoe").toString(),
                 "--kafka.topic.shadow", "candidates");
         BundleDescription shadow = E3StreamJob.describeShadowBundle(options, E3StreamJob.describeBundle(options))
                 .orElseThrow();
@@ -53,7 +46,7 @@ class ShadowSetupTest {
         Files.copy(e3.resolve("model.onnx"), other.resolve("model.onnx"));
         Files.writeString(other.resolve("model.json"), Files.readString(e3.resolve("model.json"))
                 .replace("\"Ankle boot\"", "\"Boot\""));
-        E3StreamOptions options = options("--model.shadow-bundle", other.toString());
+        E3StreamOptions options = withTheShippedBundle("--model.shadow-bundle", other.toString());
         BundleException e = assertThrows(BundleException.class,
                 () -> E3StreamJob.describeShadowBundle(options, E3StreamJob.describeBundle(options)));
         assertTrue(e.getMessage().startsWith("the shadow bundle " + other), e.getMessage());
@@ -63,7 +56,7 @@ class ShadowSetupTest {
 
     @Test
     void aMissingShadowBundleNamesTheOption(@TempDir Path dir) {
-        E3StreamOptions options = options("--model.shadow-bundle", dir.resolve("none").toString());
+        E3StreamOptions options = withTheShippedBundle("--model.shadow-bundle", dir.resolve("none").toString());
         BundleException e = assertThrows(BundleException.class,
                 () -> E3StreamJob.describeShadowBundle(options, E3StreamJob.describeBundle(options)));
         assertTrue(e.getMessage().startsWith("model.shadow-bundle: "), e.getMessage());
@@ -72,7 +65,7 @@ class ShadowSetupTest {
     @Test
     void theShareMustBeBetweenZeroAndOne() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> options("--model.shadow-share", "1.5"));
+                () -> withTheShippedBundle("--model.shadow-share", "1.5"));
         assertEquals("model.shadow-share must be in [0, 1], found 1.5", e.getMessage());
     }
 }
