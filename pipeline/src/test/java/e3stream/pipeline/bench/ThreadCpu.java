@@ -28,29 +28,28 @@ final class ThreadCpu {
 
     /** The whole process's CPU time: the Java threads' and the JVM's own (JIT, GC). */
     private final long processNanos;
-    private final Map<Long, Long> cpuNanosById;
-    private final Map<Long, String> nameById;
+    private final Map<Long, Sample> threadsById;
 
-    private ThreadCpu(long processNanos, Map<Long, Long> cpuNanosById, Map<Long, String> nameById) {
+    /** One thread's name and CPU time. */
+    private record Sample(String name, long cpuNanos) { }
+
+    private ThreadCpu(long processNanos, Map<Long, Sample> threadsById) {
         this.processNanos = processNanos;
-        this.cpuNanosById = cpuNanosById;
-        this.nameById = nameById;
+        this.threadsById = threadsById;
     }
 
     static ThreadCpu snapshot() {
         long process = PROCESS.getProcessCpuTime();
-        Map<Long, Long> cpu = new HashMap<>();
-        Map<Long, String> names = new HashMap<>();
+        Map<Long, Sample> threads = new HashMap<>();
         for (ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
             if (info != null) {
                 long nanos = THREADS.getThreadCpuTime(info.getThreadId());
                 if (nanos >= 0) {
-                    cpu.put(info.getThreadId(), nanos);
-                    names.put(info.getThreadId(), info.getThreadName());
+                    threads.put(info.getThreadId(), new Sample(info.getThreadName(), nanos));
                 }
             }
         }
-        return new ThreadCpu(process, cpu, names);
+        return new ThreadCpu(process, threads);
     }
 
     /** Cores the whole process used between {@code before} and this snapshot, {@code seconds} apart. */
@@ -69,9 +68,10 @@ final class ThreadCpu {
             byGroup.put(group, 0L);
         }
         long java = 0;
-        for (Map.Entry<Long, Long> e : cpuNanosById.entrySet()) {
-            long nanos = e.getValue() - before.cpuNanosById.getOrDefault(e.getKey(), 0L);
-            byGroup.merge(group(nameById.get(e.getKey())), nanos, Long::sum);
+        for (Map.Entry<Long, Sample> e : threadsById.entrySet()) {
+            Sample earlier = before.threadsById.get(e.getKey());
+            long nanos = e.getValue().cpuNanos() - (earlier == null ? 0 : earlier.cpuNanos());
+            byGroup.merge(group(e.getValue().name()), nanos, Long::sum);
             java += nanos;
         }
         byGroup.put("JVM (JIT, GC)", Math.max(0, processNanos - before.processNanos - java));
