@@ -45,6 +45,7 @@ GOLDEN_COUNT = 7
 FLOAT32_TOLERANCE = 1e-4
 FLOAT32_FAILURE = 1e-3
 DENSITY_OUTPUT = "feature_log_density"
+ATC_DENSITY_FLOOR_LEVEL = 0.01  # ReferenceDistributions.ATC_DENSITY_FLOOR_LEVEL
 
 
 def load_run(run, runs_dir):
@@ -194,6 +195,20 @@ def reference_signal(values):
     return {"edges": edges.tolist(), "fractions": fractions.tolist(), "quantiles": quantiles.tolist()}
 
 
+def atc_threshold(confidence, density, accuracy):
+    """ATC's confidence threshold fitted together with the density floor the stream applies (the validation
+    ATC_DENSITY_FLOOR_LEVEL quantile of the feature log density; items below it count as wrong): the confidence at or
+    above which the items not below the floor make up `accuracy` of all items. Mirrors
+    ReferenceDistributions.fitAtcThreshold in model-runtime, which refits it in `calibrate`."""
+    n = len(confidence)
+    eligible = confidence if density is None else confidence[~(density < np.quantile(density, ATC_DENSITY_FLOOR_LEVEL))]
+    accepted = int(np.floor(accuracy * n + 0.5))
+    if accepted <= 0 or len(eligible) == 0:
+        return float("inf")
+    ordered = np.sort(eligible)
+    return float(ordered[0] if accepted >= len(ordered) else ordered[len(ordered) - accepted])
+
+
 def default_triage(sig, labels, members):
     """Starting thresholds (the Java `calibrate` command refits them for a user goal): the lowest confidence at which
     accepted validation items have <= 2% error, the 99th validation percentile of mutual information for ensembles,
@@ -265,6 +280,8 @@ def export(name, runs, runs_dir, models=MODELS, with_density=True, mnist=MNIST):
                   f"(relative to max(1, |value|)) on the validation split", flush=True)
         density_manifest = gaussian.manifest(density, selection, val_density, error)
         reference["signals"][DENSITY_OUTPUT] = reference_signal(val_density)
+    reference["atc_threshold"] = atc_threshold(val["confidence"], val_density if with_density else None,
+                                               reference["accuracy"])
     if has_ood:  # reporting only
         if with_density:
             ood_density = gaussian.log_density(density, ood_features)

@@ -82,7 +82,7 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
     private long densityItems;
     /** ATC: the validation confidence above which the validation share equals validation accuracy (NaN: unknown). */
     private final double atcThreshold;
-    /** Below this density (the validation 1 % quantile) an item counts as wrong for ATC (NaN: no density). */
+    /** Below this density (ReferenceDistributions.ATC_DENSITY_FLOOR_LEVEL) an item counts as wrong for ATC. */
     private final double densityFloor;
     private long atcAccepted;
     /** The per-source breakdown, or null without one (and in accumulators written before it existed). */
@@ -131,15 +131,10 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
         classCounts = new long[reference.numClasses()];
         densityReference = reference.featureLogDensity().orElse(null);
         densityCounts = densityReference == null ? new long[0] : new long[densityReference.bins()];
-        densityFloor = densityReference == null ? Double.NaN : densityReference.quantile(ATC_DENSITY_FLOOR_LEVEL);
-        Double accuracy = reference.accuracy();
-        atcThreshold = accuracy == null ? Double.NaN
-                : reference.signal(ReferenceDistributions.CONFIDENCE).quantile(1 - accuracy);
+        densityFloor = reference.atcDensityFloor();
+        atcThreshold = reference.atcThreshold();
         sources = topSources == 0 ? null : new TopSources<>(topSources, compact(reference));
     }
-
-    /** Validation quantile of the feature log density below which ATC counts an item as wrong. */
-    public static final double ATC_DENSITY_FLOOR_LEVEL = 0.01;
 
     public ReferenceDistributions reference() {
         return reference;

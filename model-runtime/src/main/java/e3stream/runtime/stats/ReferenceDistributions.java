@@ -35,6 +35,8 @@ public final class ReferenceDistributions implements Serializable {
     public static final List<String> SIGNALS = List.of(CONFIDENCE, ENTROPY, MUTUAL_INFORMATION);
     /** Optional signal: present when the bundle has the feature_log_density output. */
     public static final String FEATURE_LOG_DENSITY = "feature_log_density";
+    /** Validation quantile of the feature log density below which ATC counts an item as wrong. */
+    public static final double ATC_DENSITY_FLOOR_LEVEL = 0.01;
 
     private final String split;
     private final long count;
@@ -43,14 +45,29 @@ public final class ReferenceDistributions implements Serializable {
     private final Double meanConfidence;
     private final Double accuracy;
     private final Double reviewRate;
+    /** The ATC confidence threshold fitted with the density floor (null: derived from the quantiles alone). */
+    private final Double atcThreshold;
 
     /**
+     * A reference without a fitted ATC threshold: {@link #atcThreshold()} is then the confidence quantile at
+     * {@code 1 - accuracy}.
+     *
      * @param signals        one {@link SignalReference} for each of {@link #SIGNALS}
      * @param predictedClass fractions of predictions per class (sum 1), one per class
      * @param meanConfidence optional (null) summary figures of the reference split
      */
     public ReferenceDistributions(String split, long count, Map<String, SignalReference> signals,
                                   double[] predictedClass, Double meanConfidence, Double accuracy, Double reviewRate) {
+        this(split, count, signals, predictedClass, meanConfidence, accuracy, reviewRate, null);
+    }
+
+    /**
+     * @param atcThreshold the confidence threshold that {@link #fitAtcThreshold} fitted on the reference split
+     *                     (null: derived from the confidence quantiles and accuracy)
+     */
+    public ReferenceDistributions(String split, long count, Map<String, SignalReference> signals,
+                                  double[] predictedClass, Double meanConfidence, Double accuracy, Double reviewRate,
+                                  Double atcThreshold) {
         if (signals == null || !signals.keySet().containsAll(SIGNALS)) {
             throw new IllegalArgumentException("reference.signals must hold " + SIGNALS + ", got "
                     + (signals == null ? "none" : signals.keySet()));
@@ -73,6 +90,7 @@ public final class ReferenceDistributions implements Serializable {
         this.meanConfidence = meanConfidence;
         this.accuracy = accuracy;
         this.reviewRate = reviewRate;
+        this.atcThreshold = atcThreshold;
     }
 
     /**
@@ -117,7 +135,8 @@ public final class ReferenceDistributions implements Serializable {
         JsonNode count = reference.get("count");
         return new ReferenceDistributions(split == null || split.isNull() ? null : split.asText(),
                 count == null ? 0 : count.asLong(), map, pc, optional(reference, "mean_confidence"),
-                optional(reference, "accuracy"), optional(reference, "review_rate"));
+                optional(reference, "accuracy"), optional(reference, "review_rate"),
+                optional(reference, "atc_threshold"));
     }
 
     private static double[] doubles(JsonNode parent, String key) {
@@ -192,7 +211,42 @@ public final class ReferenceDistributions implements Serializable {
         for (double v : confidence) {
             mean += v;
         }
-        return new ReferenceDistributions(split, n, map, fractions, mean / n, accuracy, reviewRate);
+        Double atc = null;
+        if (accuracy != null) {
+            SignalReference density = map.get(FEATURE_LOG_DENSITY);
+            atc = fitAtcThreshold(confidence, featureLogDensity,
+                    density == null ? Double.NaN : density.quantile(ATC_DENSITY_FLOOR_LEVEL), accuracy);
+        }
+        return new ReferenceDistributions(split, n, map, fractions, mean / n, accuracy, reviewRate, atc);
+    }
+
+    /**
+     * ATC's threshold (Garg et al. 2022), fitted together with the density floor that {@link DriftStats} applies: the
+     * confidence at or above which the items whose density is not below {@code densityFloor} make up exactly
+     * {@code accuracy} of all items. Fitting on confidence alone and applying the floor afterwards would estimate
+     * clean data below its accuracy by up to the floor's share. The exporter (model-runtime/training/export.py,
+     * {@code atc_threshold}) fits the same rule.
+     *
+     * @param featureLogDensity per item, or null (no density: the plain confidence quantile)
+     * @param densityFloor      NaN without a density
+     */
+    public static double fitAtcThreshold(double[] confidence, double[] featureLogDensity, double densityFloor,
+                                         double accuracy) {
+        int n = confidence.length;
+        double[] eligible = new double[n];
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (featureLogDensity == null || Double.isNaN(densityFloor) || !(featureLogDensity[i] < densityFloor)) {
+                eligible[m++] = confidence[i];
+            }
+        }
+        long accepted = Math.round(accuracy * n);
+        if (accepted <= 0 || m == 0) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double[] sorted = Arrays.copyOf(eligible, m);
+        Arrays.sort(sorted);
+        return accepted >= m ? sorted[0] : sorted[(int) (m - accepted)];
     }
 
     /** This reference in the model.json format ({@link #fromJson} reads it back equal). */
@@ -211,6 +265,9 @@ public final class ReferenceDistributions implements Serializable {
         o.put("mean_confidence", meanConfidence);
         o.put("accuracy", accuracy);
         o.put("review_rate", reviewRate);
+        if (atcThreshold != null) {
+            o.put("atc_threshold", atcThreshold);
+        }
         return o;
     }
 
@@ -266,13 +323,31 @@ public final class ReferenceDistributions implements Serializable {
         return reviewRate;
     }
 
+    /**
+     * ATC's confidence threshold: the fitted one, else the confidence quantile at {@code 1 - accuracy}; NaN without
+     * an accuracy (no ATC estimate).
+     */
+    public double atcThreshold() {
+        if (atcThreshold != null) {
+            return atcThreshold;
+        }
+        return accuracy == null ? Double.NaN : signal(CONFIDENCE).quantile(1 - accuracy);
+    }
+
+    /** The density below which ATC counts an item wrong (NaN: the bundle has no density output). */
+    public double atcDensityFloor() {
+        SignalReference density = signals.get(FEATURE_LOG_DENSITY);
+        return density == null ? Double.NaN : density.quantile(ATC_DENSITY_FLOOR_LEVEL);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof ReferenceDistributions r && java.util.Objects.equals(split, r.split) && count == r.count
                 && signals.equals(r.signals) && Arrays.equals(predictedClass, r.predictedClass)
                 && java.util.Objects.equals(meanConfidence, r.meanConfidence)
                 && java.util.Objects.equals(accuracy, r.accuracy)
-                && java.util.Objects.equals(reviewRate, r.reviewRate);
+                && java.util.Objects.equals(reviewRate, r.reviewRate)
+                && java.util.Objects.equals(atcThreshold, r.atcThreshold);
     }
 
     @Override

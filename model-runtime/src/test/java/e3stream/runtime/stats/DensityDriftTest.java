@@ -65,6 +65,44 @@ class DensityDriftTest {
     }
 
     @Test
+    void atcFittedWithTheDensityFloorEstimatesTheReferenceSplitsOwnAccuracy() {
+        // A validation split whose least familiar items (lowest density) are among its most confident ones: the case
+        // where a threshold fitted on confidence alone, with the floor applied afterwards, reads clean data low.
+        int n = 10_000;
+        Random random = new Random(11);
+        double[] confidence = new double[n];
+        double[] entropy = new double[n];
+        double[] mi = new double[n];
+        double[] density = new double[n];
+        int[] predicted = new int[n];
+        for (int i = 0; i < n; i++) {
+            confidence[i] = 0.3 + 0.7 * random.nextDouble();
+            density[i] = 10 + random.nextGaussian();
+            entropy[i] = 1 - confidence[i];
+            predicted[i] = i % 10;
+        }
+        for (int i = 0; i < n / 50; i++) {
+            confidence[i] = 0.99 + 0.01 * random.nextDouble();
+            density[i] = -100 - i;
+        }
+        double accuracy = 0.9;
+        ReferenceDistributions fitted = ReferenceDistributions.fromSamples("validation", confidence, entropy, mi,
+                predicted, density, 10, accuracy, null);
+        ReferenceDistributions confidenceOnly = new ReferenceDistributions("validation", n, fitted.signals(),
+                fitted.predictedClass(), fitted.meanConfidence(), accuracy, null);
+        DriftStats withFit = new DriftStats(fitted);
+        DriftStats withoutFit = new DriftStats(confidenceOnly);
+        for (int i = 0; i < n; i++) {
+            withFit.add(confidence[i], entropy[i], mi[i], predicted[i], false, density[i]);
+            withoutFit.add(confidence[i], entropy[i], mi[i], predicted[i], false, density[i]);
+        }
+        assertEquals(accuracy, withFit.snapshot().estimatedAccuracyAtc(), 1.0 / n);
+        assertTrue(withoutFit.snapshot().estimatedAccuracyAtc() < accuracy - 0.005,
+                "the confidence-only threshold reads " + withoutFit.snapshot().estimatedAccuracyAtc());
+        assertEquals(fitted, ReferenceDistributions.fromJson(fitted.toJson()), "model.json keeps the fitted threshold");
+    }
+
+    @Test
     void aReferenceWithoutTheDensityHasNoDensityPsiAndItemsWithoutADensityAreNotCounted() {
         DriftStats shipped = new DriftStats(reference(RepoFiles.bundle("e3")));
         shipped.add(0.9, 0.3, 0.0, 1, false, 12.0);
