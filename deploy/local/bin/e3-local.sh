@@ -13,6 +13,11 @@
 #   e3-local.sh stop                  stop everything (SIGTERM, SIGKILL after 30 s)
 #   e3-local.sh kill-taskmanager I    SIGKILL TaskManager I (1-based): a failure drill
 #   e3-local.sh start-taskmanager I   (re)start TaskManager I
+#   e3-local.sh kill-broker | start-broker      SIGKILL the Kafka broker / start it again (a failure drill)
+#   e3-local.sh pause-broker | resume-broker    SIGSTOP / SIGCONT the Kafka broker (a hung broker)
+#   e3-local.sh kill-jobmanager | start-jobmanager   SIGKILL the JobManager / start it again (its jobs are gone:
+#                                     resubmit from the job's last checkpoint)
+#   e3-local.sh last-checkpoint JOB   the newest complete retained checkpoint of JOB, for submit --from-savepoint
 #   e3-local.sh create-topics         create the E3 topics (start does this)
 #   e3-local.sh clean                 stop, then delete $E3_LOCAL_RUN_DIR
 #   e3-local.sh env                   print the effective settings
@@ -364,6 +369,14 @@ cmd_stop_with_savepoint() {  # stops a job with a savepoint (Flink REST /jobs/:i
   die "the savepoint of job $job did not complete within 300 s: $status"
 }
 
+cmd_last_checkpoint() {  # the newest complete checkpoint of JOB under the cluster's checkpoint folder: resume with submit --from-savepoint
+  local dir="$RUN_DIR/flink/checkpoints/$1" latest
+  latest="$(ls -d "$dir"/chk-* 2>/dev/null | sed 's/.*chk-//' | sort -n -r | while read -r n; do
+    [[ -f "$dir/chk-$n/_metadata" ]] && { echo "$dir/chk-$n"; break; }; done || true)"
+  [[ -n "$latest" ]] || die "no complete checkpoint of job $1 under $dir"
+  echo "file://$latest"
+}
+
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
@@ -372,8 +385,19 @@ case "${1:-}" in
   stop-with-savepoint) shift; cmd_stop_with_savepoint "$@" ;;
   create-topics) create_topics ;;
   kill-taskmanager) [[ -n "${2:-}" ]] || die "usage: kill-taskmanager I"; stop_process "taskmanager-$2" KILL ;;
+  kill-broker) stop_process kafka KILL ;;
+  start-broker) mkdir -p "$LOG_DIR" "$PID_DIR"; kafka_launch
+    wait_for "Kafka on 127.0.0.1:$E3_KAFKA_PORT" 180 kafka port_open "$E3_KAFKA_PORT" ;;
+  pause-broker) is_running kafka || die "kafka is not running"; kill -STOP "$(pid_of kafka)"; log "paused kafka (SIGSTOP)" ;;
+  resume-broker) is_running kafka || die "kafka is not running"; kill -CONT "$(pid_of kafka)"; log "resumed kafka (SIGCONT)" ;;
+  kill-jobmanager) stop_process jobmanager KILL ;;
+  start-jobmanager) mkdir -p "$LOG_DIR" "$PID_DIR"; jobmanager_launch
+    wait_for "the Flink REST API on 127.0.0.1:$E3_FLINK_REST_PORT" 180 jobmanager \
+      curl -sf "http://127.0.0.1:$E3_FLINK_REST_PORT/overview"
+    wait_taskmanagers "$E3_TASKMANAGERS" ;;
+  last-checkpoint) [[ -n "${2:-}" ]] || die "usage: last-checkpoint JOB"; cmd_last_checkpoint "$2" ;;
   start-taskmanager) [[ -n "${2:-}" ]] || die "usage: start-taskmanager I"; mkdir -p "$LOG_DIR" "$PID_DIR"; taskmanager_start "$2" ;;
   clean) cmd_stop; rm -rf "$RUN_DIR"; log "removed $RUN_DIR" ;;
   env) compgen -v E3_ | while read -r v; do echo "$v=${!v}"; done ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; [[ -z "${1:-}" || "${1:-}" == "-h" || "${1:-}" == "--help" ]] || exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; [[ -z "${1:-}" || "${1:-}" == "-h" || "${1:-}" == "--help" ]] || exit 2 ;;
 esac

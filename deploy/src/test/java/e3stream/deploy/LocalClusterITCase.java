@@ -795,12 +795,22 @@ class LocalClusterITCase {
                 p + "images-dlq", p + "calibration"));
         var topics = DeployFiles.run(repo, topicsEnv, 120, SCRIPT.toString(), "create-topics");
         assertEquals(0, topics.exitCode(), topics.output());
+        return submitOnOwnTopics(repo, rest, bootstrap, p, jobName, null, extraArgs);
+    }
+
+    /** Submits the job on the topics of prefix {@code p}, from {@code savepoint} (null: none); returns its id. */
+    private String submitOnOwnTopics(Path repo, String rest, String bootstrap, String p, String jobName,
+                                     String savepoint, String... extraArgs) throws Exception {
         Path jar;
         try (Stream<Path> files = Files.list(repo.resolve("pipeline/target"))) {
             jar = files.filter(f -> f.getFileName().toString().matches("e3stream-pipeline-.*-cluster\\.jar"))
                     .findFirst().orElseThrow();
         }
-        List<String> command = new ArrayList<>(List.of(SCRIPT.toString(), "submit", jar.toString(), "--",
+        List<String> command = new ArrayList<>(List.of(SCRIPT.toString(), "submit", jar.toString()));
+        if (savepoint != null) {
+            command.addAll(List.of("--from-savepoint", savepoint));
+        }
+        command.addAll(List.of("--",
                 "--kafka.bootstrap-servers", bootstrap, "--model.bundle", repo.resolve("models/e3").toString(),
                 "--checkpoint.interval", "2s", "--job.name", jobName,
                 "--kafka.group-id", p + "job", "--kafka.topic.images", p + "images", "--kafka.topic.labels", p + "labels",
@@ -846,16 +856,144 @@ class LocalClusterITCase {
     }
 
     void awaitCommittedOutputs(String bootstrap, int atLeast, Duration timeout) throws Exception {
+        awaitCommittedOutputs(bootstrap, "", atLeast, timeout);
+    }
+
+    /** Waits until the predictions and review topics of prefix {@code p} hold {@code atLeast} committed records. */
+    void awaitCommittedOutputs(String bootstrap, String p, int atLeast, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         int n = 0;
         while (System.nanoTime() < deadline) {
-            n = OutputTopics.readAll(bootstrap, "predictions").size() + OutputTopics.readAll(bootstrap, "review").size();
+            n = OutputTopics.readAll(bootstrap, p + "predictions").size()
+                    + OutputTopics.readAll(bootstrap, p + "review").size();
             if (n >= atLeast) {
                 return;
             }
             Thread.sleep(2000);
         }
         throw new AssertionError("only " + n + " committed outputs after " + timeout + logTails());
+    }
+
+    /** Events of each run with a fault beyond a TaskManager kill (figures in BENCHMARKS.md, "Reliability"). */
+    private static final int FAULT_EVENTS = 100_000;
+    private static final int FAULT_MALFORMED_EVERY = 100;
+
+    /** A fault injected into a running job; returns the id of the job that carries on (a resubmit has a new one). */
+    @FunctionalInterface
+    private interface Fault {
+        String inject(String jobId) throws Exception;
+    }
+
+    @Test
+    @Order(6)
+    void noEventIsLostOrRepeatedWhenTheBrokerIsKilledAndStartedAgain() throws Exception {
+        faultRun("broker-kill-", "the broker SIGKILLed and started again 5 s later", jobId -> {
+            script(60, "kill-broker");
+            Thread.sleep(5_000);
+            script(240, "start-broker");
+            return jobId;
+        });
+    }
+
+    @Test
+    @Order(7)
+    void noEventIsLostOrRepeatedWhenTheBrokerHangsLongerThanTheRequestTimeout() throws Exception {
+        // Kafka's request.timeout.ms is 30 s for the job's producers and consumers: the broker stays stopped for 40 s.
+        faultRun("broker-pause-", "the broker SIGSTOPped for 40 s (longer than the 30 s request timeout)", jobId -> {
+            script(60, "pause-broker");
+            try {
+                Thread.sleep(40_000);
+            } finally {
+                script(60, "resume-broker");
+            }
+            return jobId;
+        });
+    }
+
+    @Test
+    @Order(8)
+    void noEventIsLostOrRepeatedWhenTheJobManagerIsKilledAndTheJobResumesFromItsRetainedCheckpoint()
+            throws Exception {
+        String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
+        String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
+        faultRun("jm-kill-", "the JobManager SIGKILLed, started again and the job resubmitted from its last checkpoint",
+                jobId -> {
+                    script(60, "kill-jobmanager");
+                    Thread.sleep(3_000);
+                    script(300, "start-jobmanager");
+                    String checkpoint = script(30, "last-checkpoint", jobId).trim();
+                    checkpoint = checkpoint.substring(checkpoint.lastIndexOf('\n') + 1);
+                    // The killed JobManager's tasks go on until their TaskManagers miss its heartbeat (30 s): wait
+                    // for their slots before resubmitting.
+                    awaitFreeSlots(rest, 2, Duration.ofSeconds(120));
+                    return submitOnOwnTopics(DeployFiles.repoRoot(), rest, bootstrap, "jm-kill-", "e3-jm-kill-it",
+                            checkpoint, faultJobArgs("jm-kill-"));
+                });
+    }
+
+    private static String[] faultJobArgs(String p) {
+        // A fixed transactional-id prefix: the resubmitted job must find (and abort) the killed run's transactions.
+        return new String[] {"--job.parallelism", "2", "--kafka.transactional-id-prefix", p + "tx"};
+    }
+
+    /**
+     * A job on its own topics takes {@link #FAULT_EVENTS} events (1 % malformed) sent at 2,000 a second; once
+     * outputs are committed, {@code fault} strikes. Every event ends exactly once in predictions, review or
+     * images-dlq (read_committed, checked by input position), only the malformed ones dead-lettered.
+     */
+    private void faultRun(String p, String what, Fault fault) throws Exception {
+        Path repo = DeployFiles.repoRoot();
+        String bootstrap = "127.0.0.1:" + ports.get("E3_KAFKA_PORT");
+        String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
+        String jobId = submitAloneOnOwnTopics(repo, rest, bootstrap, p, "e3-" + p + "it", faultJobArgs(p));
+        Path producerLog = runDir.resolve("logs/" + p + "producer.out");
+        long began = System.nanoTime();
+        Process producer = replayProducer(bootstrap, producerLog, "--labels", LABELS,
+                "--count", Integer.toString(FAULT_EVENTS), "--rate", "2000",
+                "--malformed-every", Integer.toString(FAULT_MALFORMED_EVERY), "--id-prefix", p,
+                "--images-topic", p + "images", "--labels-topic", p + "labels");
+        String carriesOn = jobId;
+        try {
+            awaitCommittedOutputs(bootstrap, p, 5_000, Duration.ofMinutes(3));
+            carriesOn = fault.inject(jobId);
+            assertTrue(producer.waitFor(15, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
+            assertEquals(0, producer.exitValue(), Files.readString(producerLog));
+            Once once = assertEachInputOnce(bootstrap, p, FAULT_EVENTS, Duration.ofMinutes(10));
+            assertEquals(FAULT_EVENTS / FAULT_MALFORMED_EVERY, once.deadLetters(),
+                    "only the malformed events are dead-lettered");
+            String figures = String.format(java.util.Locale.ROOT, "%s: %d events (%d malformed), %s: 0 lost, "
+                    + "0 duplicated, %.0f s from first send to every output committed", p.replaceAll("-$", ""),
+                    once.inputs(), once.deadLetters(), what, (System.nanoTime() - began) / 1e9);
+            System.out.println(figures);
+            Files.writeString(runDir.resolve("fault-figures.txt"), figures + "\n",
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } finally {
+            producer.destroy();
+            HTTP.send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + carriesOn + "?mode=cancel"))
+                    .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    /** Runs e3-local.sh with the cluster's settings, asserts it succeeded and returns its output. */
+    private String script(int timeoutSeconds, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(SCRIPT.toString()));
+        command.addAll(List.of(args));
+        var result = DeployFiles.run(DeployFiles.repoRoot(), env, timeoutSeconds, command.toArray(new String[0]));
+        assertEquals(0, result.exitCode(), String.join(" ", args) + " failed:\n" + result.output() + logTails());
+        return result.output();
+    }
+
+    void awaitFreeSlots(String rest, int atLeast, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int free = 0;
+        while (System.nanoTime() < deadline) {
+            free = getJson(rest + "/overview").path("slots-available").asInt();
+            if (free >= atLeast) {
+                return;
+            }
+            Thread.sleep(1000);
+        }
+        throw new AssertionError("only " + free + " free slots after " + timeout + logTails());
     }
 
     @Test
