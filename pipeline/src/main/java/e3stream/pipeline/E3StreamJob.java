@@ -40,15 +40,11 @@ import e3stream.pipeline.internal.labels.ParseLabelFunction;
 import e3stream.pipeline.internal.metrics.MetricsServer;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.internal.metrics.PortRange;
-import e3stream.pipeline.internal.stats.CalibrationAggregate;
-import e3stream.pipeline.internal.stats.CalibrationWindowFunction;
-import e3stream.pipeline.internal.stats.DriftAggregate;
-import e3stream.pipeline.internal.stats.DriftWindowFunction;
 import e3stream.pipeline.internal.stats.LateLabelCounter;
 import e3stream.pipeline.internal.stats.PartialsMerge;
-import e3stream.pipeline.internal.stats.ShadowCalibrationAggregate;
-import e3stream.pipeline.internal.stats.ShadowCalibrationWindowFunction;
 import e3stream.pipeline.internal.stats.ShadowCalibrations;
+import e3stream.pipeline.internal.stats.StatsAggregate;
+import e3stream.pipeline.internal.stats.StatsWindowFunction;
 import e3stream.pipeline.internal.stats.WindowPreAggregator;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
@@ -406,12 +402,12 @@ public final class E3StreamJob {
         BundleManifest manifest = bundle.manifest();
         // Shadow scoring: after the active decision, through the shadow bundle's own session.
         DataStream<ShadowPrediction> shadowResults = null;
-        DriftWindowFunction.ShadowModel shadowModel = null;
+        StatsWindowFunction.ShadowModel shadowModel = null;
         if (shadowBundle.isPresent()) {
             BundleManifest shadowManifest = shadowBundle.get().manifest();
             String activeLabel = manifest.name();
             String shadowLabel = PipelineMetrics.shadowLabel(activeLabel, shadowManifest.name(), shadowManifest.version());
-            shadowModel = new DriftWindowFunction.ShadowModel(shadowManifest.name(), shadowManifest.version(),
+            shadowModel = new StatsWindowFunction.ShadowModel(shadowManifest.name(), shadowManifest.version(),
                     activeLabel, shadowLabel);
             LOG.info("shadow scoring {} of the events with {} (decisions stay with {})", shadowShare.share(),
                     shadowBundle.get().provenance(), bundle.provenance());
@@ -452,12 +448,12 @@ public final class E3StreamJob {
                     .map(s -> Either.<Prediction, ShadowPrediction>Right(s)).returns(driftItem)
                     .name("shadow-drift-input").uid("shadow-drift-input"));
         }
-        DriftAggregate driftItems = new DriftAggregate(ReferenceDistributions.fromJson(manifest.referenceJson()),
-                topSources, shadowResults != null);
+        StatsAggregate<Either<Prediction, ShadowPrediction>, DriftStats> driftItems = StatsAggregate.drift(
+                ReferenceDistributions.fromJson(manifest.referenceJson()), topSources, shadowResults != null);
         TypeInformation<DriftStats> driftStats = TypeInformation.of(DriftStats.class);
         DataStream<OutputRecord> drift = partialsPerWindow(driftInput, "drift-partials", window, driftItems, driftStats)
                 .aggregate(new PartialsMerge<>(driftItems),
-                        new DriftWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources,
+                        StatsWindowFunction.drift(calibrationTopic, manifest.name(), manifest.version(), topSources,
                                 shadowModel))
                 .name("drift-window").uid("drift-window");
 
@@ -472,13 +468,15 @@ public final class E3StreamJob {
         DataStream<LabelEvent> labels = parsedLabels
                 .assignTimestampsAndWatermarks(IdleWatermarks.<LabelEvent>strategy()).name("labels-idle").uid("labels-idle");
         DataStream<LabelledPrediction> joined = joinLabels(predictions, labels, "", true, options);
-        CalibrationAggregate calibrationItems = new CalibrationAggregate(manifest.classes().size(), topSources);
+        StatsAggregate<LabelledPrediction, CalibrationStats> calibrationItems =
+                StatsAggregate.calibration(manifest.classes().size(), topSources);
         TypeInformation<CalibrationStats> calibrationStats = TypeInformation.of(CalibrationStats.class);
         SingleOutputStreamOperator<OutputRecord> calibration = partialsPerWindow(joined, "calibration-partials", window,
                         calibrationItems, calibrationStats)
                 .sideOutputLateData(LATE_LABELS)
                 .aggregate(new PartialsMerge<>(calibrationItems),
-                        new CalibrationWindowFunction(calibrationTopic, manifest.name(), manifest.version(), topSources))
+                        StatsWindowFunction.calibration(calibrationTopic, manifest.name(), manifest.version(),
+                                topSources))
                 .name("calibration-window").uid("calibration-window");
         DataStream<OutputRecord> late = calibration.getSideOutput(LATE_LABELS)
                 .process(new LateLabelCounter()).name("late-labels").uid("late-labels");
@@ -490,14 +488,15 @@ public final class E3StreamJob {
         if (shadowResults != null) {
             // The shadow model's labelled figures: its results joined with the same labels in a join of its own,
             // windowed per shadow model.
-            ShadowCalibrationAggregate shadowItems = new ShadowCalibrationAggregate(manifest.classes().size());
+            StatsAggregate<LabelledPrediction, ShadowCalibrations> shadowItems =
+                    StatsAggregate.shadowCalibration(manifest.classes().size());
             TypeInformation<ShadowCalibrations> shadowCalibrations = TypeInformation.of(ShadowCalibrations.class);
             DataStream<Prediction> shadowPredictions = shadowResults.map(s -> s.shadow)
                     .returns(Prediction.class).name("shadow-labelled-input").uid("shadow-labelled-input");
             DataStream<OutputRecord> shadowCalibration = partialsPerWindow(
                             joinLabels(shadowPredictions, labels, "shadow-", false, options),
                             "shadow-calibration-partials", window, shadowItems, shadowCalibrations)
-                    .aggregate(new PartialsMerge<>(shadowItems), new ShadowCalibrationWindowFunction(calibrationTopic))
+                    .aggregate(new PartialsMerge<>(shadowItems), StatsWindowFunction.shadowCalibration(calibrationTopic))
                     // uid -v2: one windowAll over all shadow models since 2026-12-06 (keyed per model before)
                     .name("shadow-calibration-window").uid("shadow-calibration-window-v2");
             out = out.union(shadowCalibration);

@@ -35,7 +35,7 @@ class WindowPreAggregatorTest {
                                                                                                     int subtask)
             throws Exception {
         OneInputStreamOperatorTestHarness<LabelledPrediction, CalibrationStats> h = new OneInputStreamOperatorTestHarness<>(
-                new WindowPreAggregator<>(WINDOW, new CalibrationAggregate(CLASSES, 2),
+                new WindowPreAggregator<>(WINDOW, StatsAggregate.calibration(CLASSES, 2),
                         TypeInformation.of(CalibrationStats.class)), parallelism, parallelism, subtask);
         // as E3StreamJob registers it
         ((SerializerConfigImpl) h.getExecutionConfig().getSerializerConfig())
@@ -54,7 +54,7 @@ class WindowPreAggregatorTest {
     }
 
     private static CalibrationStats oneAccumulator(List<LabelledPrediction> items) {
-        CalibrationAggregate aggregate = new CalibrationAggregate(CLASSES, 2);
+        StatsAggregate<LabelledPrediction, CalibrationStats> aggregate = StatsAggregate.calibration(CLASSES, 2);
         CalibrationStats all = aggregate.createAccumulator();
         for (LabelledPrediction item : items) {
             all = aggregate.add(item, all);
@@ -64,7 +64,7 @@ class WindowPreAggregatorTest {
 
     /** The partials in the harness's output stamped with {@code maxTimestamp}, merged. */
     private static CalibrationStats merged(List<Object> output, long maxTimestamp) {
-        CalibrationStats merged = new CalibrationAggregate(CLASSES, 2).createAccumulator();
+        CalibrationStats merged = StatsAggregate.calibration(CLASSES, 2).createAccumulator();
         for (Object o : output) {
             if (o instanceof StreamRecord<?> r && r.getTimestamp() == maxTimestamp) {
                 merged.merge((CalibrationStats) r.getValue());
@@ -210,7 +210,7 @@ class WindowPreAggregatorTest {
             h.processElement(a, a.timestamp);
             earlier = h.snapshot(1, 1);
         }
-        CalibrationAggregate now = new CalibrationAggregate(CLASSES, 0);
+        StatsAggregate<LabelledPrediction, CalibrationStats> now = StatsAggregate.calibration(CLASSES, 0);
         List<LabelledPrediction> after = new ArrayList<>();
         try (var h = new OneInputStreamOperatorTestHarness<LabelledPrediction, CalibrationStats>(new WindowPreAggregator<>(
                 WINDOW, now, TypeInformation.of(CalibrationStats.class)))) {
@@ -234,7 +234,7 @@ class WindowPreAggregatorTest {
             // The windowAll half: an accumulator restored from the earlier job gives way to the current figures,
             // and an earlier partial is dropped; neither fails the task.
             PartialsMerge<CalibrationStats> merge = new PartialsMerge<>(now);
-            CalibrationStats restoredWindow = new CalibrationAggregate(CLASSES, 2).createAccumulator();
+            CalibrationStats restoredWindow = StatsAggregate.calibration(CLASSES, 2).createAccumulator();
             restoredWindow.add("s", new double[] {0.2, 0.3, 0.5}, 2, false);
             CalibrationStats merged = merge.add(partial, restoredWindow);
             assertEquals(5, merged.count());
@@ -267,11 +267,11 @@ class WindowPreAggregatorTest {
                 out.addAll(h.getOutput());
             }
         }
-        CalibrationStats viaPartials = new PartialsMerge<>(new CalibrationAggregate(CLASSES, 2)).createAccumulator();
+        CalibrationStats viaPartials = new PartialsMerge<>(StatsAggregate.calibration(CLASSES, 2)).createAccumulator();
         for (Object o : out) {
             if (o instanceof StreamRecord<?> r) {
                 assertEquals(9_999, r.getTimestamp(), "every item is in the window [0, 10 s)");
-                viaPartials = new PartialsMerge<>(new CalibrationAggregate(CLASSES, 2))
+                viaPartials = new PartialsMerge<>(StatsAggregate.calibration(CLASSES, 2))
                         .add((CalibrationStats) r.getValue(), viaPartials);
             }
         }
