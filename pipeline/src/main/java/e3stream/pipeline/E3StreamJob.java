@@ -139,7 +139,7 @@ public final class E3StreamJob {
                 throw new IllegalArgumentException(message, e);
             }
             System.err.println("e3stream: " + message);
-            System.err.println("usage: [--config FILE.yaml|FILE.properties] [--<key> <value>]...  (keys: README-config.md)");
+            System.err.println("usage: [--config FILE.yaml|FILE.properties] [--<key> <value>]...  (keys: docs/configuration.md)");
             System.exit(2);
             return;
         }
