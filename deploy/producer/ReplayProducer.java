@@ -20,8 +20,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Replays images of an idx file (Fashion-MNIST / MNIST format, gzip) into Kafka as E3 image events (PNG, JSON per
- * shared/DESIGN.md section 3), and their labels into the labels topic, optionally mixing in malformed events (which
- * the job must dead-letter). An independent client: it needs only kafka-clients (with slf4j-api) and a JDK, not the pipeline's code.
+ * docs/design.md, "Events and snapshots"), and their labels into the labels topic, optionally mixing in malformed
+ * events (which the job must dead-letter). An independent client: it needs only kafka-clients (with slf4j-api) and a
+ * JDK, not the pipeline's code.
  *
  * <pre>
  * java -cp 'deploy/local/lib/kafka/*' ReplayProducer.java     (kafka-clients and slf4j-api on the class path) --bootstrap-servers 127.0.0.1:19092 \

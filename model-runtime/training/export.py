@@ -1,4 +1,4 @@
-"""Export trained runs as model bundles under models/ (shared/DESIGN.md section 2, models/README.md).
+"""Export trained runs as model bundles under models/ (docs/design.md, 'The model bundle'; models/README.md).
 
     python3 export.py --all            # every bundle of e3/specs.py BUNDLES
     python3 export.py e3 de-vmoe       # some of them

@@ -8,7 +8,7 @@
 #                                     (REST), prints its job id; the E3 job gets --metrics.port $E3_JOB_METRICS_PORTS
 #                                     first (a later one in ARGS wins); --from-savepoint: start from that savepoint
 #   e3-local.sh stop-with-savepoint JOB [DIR]   stop a job with a savepoint (default under $E3_LOCAL_RUN_DIR/savepoints),
-#                                     print its path: the first step of a model upgrade (README 'Upgrading a model')
+#                                     print its path: the first step of a model upgrade (docs/operations.md)
 #   e3-local.sh status                which processes run, Flink overview, Prometheus targets
 #   e3-local.sh stop                  stop everything (SIGTERM, SIGKILL after 30 s)
 #   e3-local.sh kill-taskmanager I    SIGKILL TaskManager I (1-based): a failure drill

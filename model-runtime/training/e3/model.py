@@ -1,6 +1,6 @@
 """The E3 model family: dense ViT, V-MoE and E3 (efficient ensemble of sparse MoEs) on one backbone.
 
-Follows shared/DESIGN.md section 2 and the paper's reference code (google-research/vmoe,
+Follows docs/design.md, 'The model' and the paper's reference code (google-research/vmoe,
 vmoe/nn/vit_moe_ensemble.py and vmoe/nn/ensemble_routing.py):
 - the MLP blocks of the last n odd layers are sparse MoE layers with E experts;
 - before the first MoE layer the token batch is tiled M times, image-major (row b*M+m: the M copies of image b are

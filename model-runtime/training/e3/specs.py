@@ -4,7 +4,7 @@ from .model import Architecture, last_odd_layers
 # The reference's released E3 layout (vmoe, E3 CIFAR config): 8 blocks, MoE in the last two odd blocks (5 and 7),
 # the batch tiled before block 5, so 3 of 8 blocks run once per member.
 LAYERS = 8
-# A wider convolutional stem (40 channels, was 16) than the first family: it runs once per image in E3 (as in every
+# A wider convolutional stem (40 channels; the shipped bundles have 16): it runs once per image in E3 (as in every
 # single model) but once per member in a deep ensemble. Chosen for the time budget (an E3 epoch ~1.3x the 16-channel
 # one on one core) and FLOPs (E3 41 % below the 2-member deep ensemble of V-MoEs; 35 % with 16 channels).
 BASE = dict(layers=LAYERS, hidden=64, heads=4, mlp_dim=128, patch=7, stem_channels=40)

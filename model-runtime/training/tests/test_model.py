@@ -1,4 +1,4 @@
-"""What makes the model E3 (shared/DESIGN.md section 2), checked on small random models.
+"""What makes the model E3 (docs/design.md, 'The model'), checked on small random models.
 
     cd model-runtime/training && python3 -m unittest discover -s tests -v
 """

@@ -148,7 +148,7 @@ class DashboardMetricsTest {
         unused.removeAll(used);
         assertEquals(Set.of(), unlisted, "queried but not in deploy/metrics.txt");
         assertEquals(Set.of(), unused, "in deploy/metrics.txt but queried nowhere");
-        // the DESIGN.md section 4 stems all appear
+        // the stems of docs/design.md, "Metrics", all appear
         for (String stem : List.of("e3_events_total", "e3_inference_batch_size", "e3_inference_seconds",
                 "e3_queue_wait_seconds", "e3_review_ratio", "e3_calibration_ece", "e3_calibration_nll",
                 "e3_calibration_brier", "e3_accuracy", "e3_estimated_accuracy", "e3_drift_psi",

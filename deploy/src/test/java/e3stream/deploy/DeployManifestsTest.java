@@ -196,7 +196,7 @@ class DeployManifestsTest {
 
     /**
      * The fields of a FlinkDeployment's spec in the operator's CRD (flink.apache.org/v1beta1). The API server prunes
-     * any other (kubectl only warns): a TaskManager template under a misspelt key was silently never applied.
+     * any other (kubectl only warns): a TaskManager template under a misspelt key is silently never applied.
      */
     private static final Set<String> FLINK_DEPLOYMENT_SPEC_FIELDS = Set.of("image", "imagePullPolicy",
             "serviceAccount", "flinkVersion", "ingress", "podTemplate", "jobManager", "taskManager", "job",

@@ -135,7 +135,7 @@ public final class E3StreamJob {
                 throw new IllegalArgumentException(message, e);
             }
             System.err.println("e3stream: " + message);
-            System.err.println("usage: [--config FILE.yaml|FILE.properties] [--<key> <value>]...  (keys: README-config.md)");
+            System.err.println("usage: [--config FILE.yaml|FILE.properties] [--<key> <value>]...  (keys: docs/configuration.md)");
             System.exit(2);
             return;
         }
@@ -171,7 +171,7 @@ public final class E3StreamJob {
         build(env, options, bundle, shadow, UnaryOperator.identity());
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
         // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
-        // it throws, which made the REST call answer with an error for a job that was running fine.
+        // it throws, which would answer the REST call with an error for a job that runs fine.
         if (result.isJobExecutionResult()) {
             LOG.info("job finished after {} ms", result.getNetRuntime());
         }
@@ -497,7 +497,8 @@ public final class E3StreamJob {
                             joinLabels(shadowPredictions, labels, "shadow-", false, options),
                             "shadow-calibration-partials", window, shadowItems, shadowCalibrations)
                     .aggregate(new PartialsMerge<>(shadowItems), StatsWindowFunction.shadowCalibration(calibrationTopic))
-                    // uid -v2: one windowAll over all shadow models since 2026-12-06 (keyed per model before)
+                    // uid -v2: one windowAll over all shadow models
+                    // (docs/operations.md, "Upgrading a model with a savepoint")
                     .name("shadow-calibration-window").uid("shadow-calibration-window-v2");
             out = out.union(shadowCalibration);
             String shadowTopic = options.get(E3StreamOptions.TOPIC_SHADOW);
@@ -524,7 +525,7 @@ public final class E3StreamJob {
         return predictions.keyBy(JoinKey.OF_PREDICTION, JoinKey.TYPE)
                 .connect(labels.keyBy(JoinKey.OF_LABEL, JoinKey.TYPE))
                 .process(new LabelJoinFunction(options.get(E3StreamOptions.LABEL_TTL), countsLabels))
-                // uid -v2: keyed by JoinKey since 2026-12-05 (String before; README, Upgrading a model)
+                // uid -v2: keyed by JoinKey (docs/operations.md, "Upgrading a model with a savepoint")
                 .name(prefix + "label-join").uid(prefix + "label-join-v2")
                 .transform(prefix + "labelled-event-time", TypeInformation.of(LabelledPrediction.class),
                         new ImageTimeOperator(options.get(E3StreamOptions.LABEL_MAX_DELAY)))

@@ -240,9 +240,8 @@ public final class E3StreamOptions implements Serializable {
             .withDescription("Restarts (from the last checkpoint) without a quiet period of "
                     + "job.restart.reset-backoff-threshold in between before the job fails: Flink's exponential-delay "
                     + "restart-strategy.exponential-delay.attempts-before-reset-backoff. The count starts again after "
-                    + "the job has run that long without failing (before, this key counted restarts over the job's "
-                    + "lifetime, fixed-delay). The job.restart.* options apply unless the cluster's configuration sets "
-                    + "restart-strategy.type: then the cluster's strategy is kept.");
+                    + "the job has run that long without failing. The job.restart.* options apply unless the "
+                    + "cluster's configuration sets restart-strategy.type: then the cluster's strategy is kept.");
 
     public static final ConfigOption<Duration> RESTART_INITIAL_BACKOFF = ConfigOptions.key("job.restart.initial-backoff")
             .durationType().defaultValue(Duration.ofSeconds(1))
@@ -285,10 +284,10 @@ public final class E3StreamOptions implements Serializable {
     public static final ConfigOption<Boolean> MODEL_CONTROL = ConfigOptions.key("model.control")
             .booleanType().defaultValue(false)
             .withDescription("Whether the job takes model commands from kafka.topic.control while it runs: start "
-                    + "or stop a shadow model, promote it, roll back (README 'Upgrading a model'). Which model is "
-                    + "active and which is shadow is then checkpointed state. Off (the default): the models of "
-                    + "model.bundle and model.shadow-bundle for the job's whole life, and one network hop less per "
-                    + "image.");
+                    + "or stop a shadow model, promote it, roll back (docs/operations.md, 'Promote and roll back "
+                    + "without a restart'). Which model is active and which is shadow is then checkpointed state. "
+                    + "Off (the default): the models of model.bundle and model.shadow-bundle for the job's whole "
+                    + "life, and one network hop less per image.");
 
     public static final ConfigOption<String> MODEL_BUNDLE = ConfigOptions.key("model.bundle")
             .stringType().noDefaultValue()

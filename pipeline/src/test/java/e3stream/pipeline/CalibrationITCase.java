@@ -234,7 +234,7 @@ class CalibrationITCase {
         return Double.NaN;
     }
 
-    /** Every DESIGN.md section 4 stem is served, with values a working job would have. */
+    /** Every metric stem of docs/design.md, "Metrics", is served, with values a working job would have. */
     static void assertMetrics(String scrape, int labelled) {
         assertTrue(sample(scrape, "e3_events_total{outcome=\"accept\",}") + sample(scrape, "e3_events_total{outcome=\"review\",}")
                 >= labelled, "e3_events_total counts the scored events:\n" + scrape);

@@ -180,8 +180,8 @@ class E3StreamJobTest {
 
     @Test
     void failuresFarApartNeverUseUpTheRestartAttemptsOnAMiniCluster() throws Exception {
-        // 5 failures, each after 600 ms of running: more than job.restart-attempts (2), which the old fixed-delay
-        // strategy counted over the job's lifetime; here each quiet period resets the count.
+        // 5 failures, each after 600 ms of running: more than job.restart-attempts (2) in all, but each quiet period
+        // resets the count.
         E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--job.restart-attempts", "2",
                 "--job.restart.initial-backoff", "10 ms", "--job.restart.max-backoff", "50 ms",
                 "--job.restart.reset-backoff-threshold", "300 ms", "--job.restart.jitter", "0"));

@@ -250,9 +250,9 @@ class E3StreamOptionsTest {
 
     @Test
     void readmeConfigurationTableMatchesTheOptions() throws Exception {
-        Path table = TestData.repoRoot().resolve("pipeline/README-config.md");
+        Path table = TestData.repoRoot().resolve("docs/configuration.md");
         assertEquals(OptionsDoc.markdown(), Files.readString(table, StandardCharsets.UTF_8),
-                "pipeline/README-config.md is stale; regenerate it with e3stream.pipeline.internal.OptionsDoc");
+                "docs/configuration.md is stale; regenerate it with e3stream.pipeline.internal.OptionsDoc");
         for (var option : E3StreamOptions.all()) {
             assertTrue(OptionsDoc.description(option).length() > 10, "option " + option.key() + " has a description");
         }

@@ -16,7 +16,7 @@ import java.util.function.IntSupplier;
 
 /**
  * The Prometheus collectors of every {@link DynamicBatcher} on one {@link CollectorRegistry} (names from
- * shared/DESIGN.md section 4), each series labelled {@value #LABEL} = the batcher's name:
+ * docs/design.md, "Metrics"), each series labelled {@value #LABEL} = the batcher's name:
  * <ul>
  *   <li>{@value #BATCH_SIZE} histogram: requests per batch run (buckets 1, 2, 4, ..., 1024);
  *   <li>{@value #INFERENCE_SECONDS} histogram: wall time of one batch function call;

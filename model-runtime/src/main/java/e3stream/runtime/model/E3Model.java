@@ -39,7 +39,10 @@ import org.slf4j.LoggerFactory;
 public final class E3Model implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(E3Model.class);
 
-    /** The optional second output: the members' combined feature log density, float32 [B] (shared/DESIGN.md 2). */
+    /**
+     * The optional second output: the members' combined feature log density, float32 [B] (docs/design.md, "The model
+     * bundle").
+     */
     public static final String DENSITY_OUTPUT = "feature_log_density";
 
     private final ModelBundle bundle;

@@ -16,7 +16,7 @@ import e3stream.runtime.triage.TriageDecision;
 import org.junit.jupiter.api.Test;
 
 /**
- * The optional feature_log_density output (shared/DESIGN.md section 2): read when the graph has it, parity with
+ * The optional feature_log_density output (docs/design.md, "The model bundle"): read when the graph has it, parity with
  * PyTorch, the density triage rule; a bundle without it still loads and works.
  */
 class FeatureDensityTest {

@@ -15,10 +15,10 @@ import org.apache.flink.configuration.description.TextElement;
 import org.apache.flink.util.TimeUtils;
 
 /**
- * Writes the configuration table of the README from {@link E3StreamOptions}, so the two cannot drift apart
- * ({@code OptionsDocTest} fails when pipeline/README-config.md is stale).
+ * Writes the configuration reference, docs/configuration.md, from {@link E3StreamOptions}, so the two cannot drift
+ * apart ({@code E3StreamOptionsTest} fails when docs/configuration.md is stale).
  *
- * <p>Regenerate: {@code ./mvnw -q -pl pipeline exec:java -Dexec.mainClass=e3stream.pipeline.internal.OptionsDoc -Dexec.args=pipeline/README-config.md -Dexec.classpathScope=compile}
+ * <p>Regenerate: {@code ./mvnw -q -pl pipeline exec:java -Dexec.mainClass=e3stream.pipeline.internal.OptionsDoc -Dexec.args=docs/configuration.md -Dexec.classpathScope=compile}
  * (compile scope: Flink is a provided dependency of the pipeline)
  */
 @Internal
@@ -28,7 +28,7 @@ public final class OptionsDoc {
     }
 
     public static void main(String[] args) throws IOException {
-        Path out = Path.of(args.length > 0 ? args[0] : "pipeline/README-config.md");
+        Path out = Path.of(args.length > 0 ? args[0] : "docs/configuration.md");
         Files.writeString(out, markdown(), StandardCharsets.UTF_8);
         System.out.println("wrote " + out.toAbsolutePath());
     }
@@ -37,6 +37,9 @@ public final class OptionsDoc {
     public static String markdown() {
         StringBuilder sb = new StringBuilder();
         sb.append("<!-- Generated from e3stream.pipeline.E3StreamOptions by e3stream.pipeline.internal.OptionsDoc; do not edit. -->\n");
+        sb.append("# Configuration reference\n\n");
+        sb.append("Every option of the job. Set them in a `--config FILE` (YAML with nested keys, or `.properties`) and ")
+                .append("override any of them with `--key value`; a bad value stops start-up with a message naming the key.\n\n");
         sb.append("| key | type | default | description |\n");
         sb.append("|---|---|---|---|\n");
         for (ConfigOption<?> option : E3StreamOptions.all()) {

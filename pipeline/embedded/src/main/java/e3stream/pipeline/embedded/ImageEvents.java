@@ -12,8 +12,8 @@ import javax.imageio.ImageIO;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * Writes the events producers send (shared/DESIGN.md section 3): grayscale PNGs wrapped in image events, and label
- * events. Used by the embedded demo, the benchmark and the tests. Stateless and thread-safe.
+ * Writes the events producers send (docs/design.md, "Events and snapshots"): grayscale PNGs wrapped in image
+ * events, and label events. Used by the embedded demo, the benchmark and the tests. Stateless and thread-safe.
  */
 public final class ImageEvents {
 

@@ -3,7 +3,7 @@ package e3stream.pipeline.internal.events;
 import org.apache.flink.annotation.Internal;
 
 /**
- * A validated image event (shared/DESIGN.md section 3) before decoding. A Flink POJO; treat as immutable.
+ * A validated image event (docs/design.md, "Events and snapshots") before decoding. A Flink POJO; treat as immutable.
  */
 @Internal
 public class ImageEvent {

@@ -10,7 +10,7 @@ import org.apache.flink.annotation.Internal;
 /**
  * The one Jackson mapper of the pipeline (thread-safe once configured). Doubles are written and read with Jackson's
  * fast (Schubfach / FastDoubleParser) codecs: every prediction carries a dozen doubles, and the JDK's
- * {@code Double.toString} was the single largest cost of the inference task's thread in the pipeline benchmark's
+ * {@code Double.toString} is the single largest cost of the inference task's thread in the pipeline benchmark's
  * profile (BENCHMARKS.md, Pipeline). Values round-trip exactly either way.
  */
 @Internal

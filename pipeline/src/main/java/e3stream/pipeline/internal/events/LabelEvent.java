@@ -3,8 +3,8 @@ package e3stream.pipeline.internal.events;
 import org.apache.flink.annotation.Internal;
 
 /**
- * A label event (shared/DESIGN.md section 3): the true class of an image, known later. {@code label} is the class
- * index; names are resolved against the bundle's classes by {@link LabelEventParser}. A Flink POJO.
+ * A label event (docs/design.md, "Events and snapshots"): the true class of an image, known later. {@code label}
+ * is the class index; names are resolved against the bundle's classes by {@link LabelEventParser}. A Flink POJO.
  */
 @Internal
 public class LabelEvent {

@@ -7,8 +7,8 @@ import e3stream.runtime.uncertainty.Uncertainty;
 import org.apache.flink.annotation.Internal;
 
 /**
- * A scored image: the prediction event of shared/DESIGN.md section 3 (schemas/prediction-event.schema.json) plus
- * the event time. A Flink POJO; treat as immutable.
+ * A scored image: the prediction event of docs/design.md, "Events and snapshots"
+ * (schemas/prediction-event.schema.json) plus the event time. A Flink POJO; treat as immutable.
  */
 @Internal
 public class Prediction {

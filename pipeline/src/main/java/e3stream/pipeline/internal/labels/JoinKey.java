@@ -12,7 +12,7 @@ import org.apache.flink.api.java.functions.KeySelector;
 /**
  * The label join's key: an event id as UTF-8 bytes, equal by content. Every pending id is written twice at each
  * checkpoint (its state entry and its timer), and Flink's String serializer writes a string one character at a time:
- * with String keys that was the largest single cost of the job's checkpoints (BENCHMARKS.md, Pipeline); a byte array
+ * with String keys that is the largest single cost of the job's checkpoints (BENCHMARKS.md, Pipeline); a byte array
  * is written in one piece. A Flink POJO.
  */
 @Internal

@@ -18,7 +18,7 @@ import io.prometheus.client.Histogram;
 import org.apache.flink.annotation.Internal;
 
 /**
- * The job's Prometheus collectors (shared/DESIGN.md section 4) on the JVM's default registry; the batcher's own
+ * The job's Prometheus collectors (docs/design.md, "Metrics") on the JVM's default registry; the batcher's own
  * ({@code e3_inference_batch_size}, {@code e3_inference_seconds}, {@code e3_queue_wait_seconds}) come from
  * {@code e3stream.runtime.batch.BatcherMetrics} on the same registry.
  *

@@ -36,14 +36,14 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  * on access (RocksDB) or logs every change ({@code checkpoint.changelog}) would write it whole once per item. With
  * this operator the {@code windowAll} sees a handful of partials per window and subtask.
  *
- * <p>Lateness is left to the {@code windowAll}, as before this operator existed: nothing is dropped here. An item of
+ * <p>Lateness is left to the {@code windowAll}: nothing is dropped here. An item of
  * a window this subtask has already sent on goes on at once as a partial of its own, and the {@code windowAll}
  * decides with its own watermark (the least of all subtasks'). When this subtask's input goes idle, its partials go
  * on before the idle status does, because the {@code windowAll} stops waiting for an idle input's watermark. For the
  * same reason nothing is held while idle: items that come then (labels joining after the images stopped) go on
- * within {@link #IDLE_FLUSH_MS}, merged into one partial per window. Held until this subtask's input turned active
- * again, they raced the other subtasks: the watermark of a subtask that turned active first closed the window in the
- * {@code windowAll} without them, and they were counted late (a fresh-clone CI run counted 298 of 600 labels).
+ * within {@link #IDLE_FLUSH_MS}, merged into one partial per window. Held until this subtask's input turns active
+ * again, they would race the other subtasks: the watermark of a subtask that turns active first would close the
+ * window in the {@code windowAll} without them, and they would count as late.
  *
  * <p>The open partials are operator state: written whole at each checkpoint (a few per subtask), merged on restore
  * whichever subtask they land on after rescaling.
