@@ -94,7 +94,8 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *       average of the source pixels under its footprint, weighted by exact overlap (OpenCV's INTER_AREA). It does not
  *       alias when shrinking, preserves the mean, and duplicates pixels exactly when enlarging by an integer factor.
  *       The aspect ratio is not preserved (the image is stretched to the model's size).
- *   <li>Normalise each channel: {@code (x / 255 - mean[c]) / std[c]}.
+ *   <li>Normalise each channel: {@code (x / 255 - mean[c]) / std[c]} by {@link InputSpec#normalise}, as the
+ *       offline image sets do.
  * </ol>
  *
  * <p>Immutable and thread-safe: every call uses its own {@link ImageReader}.
@@ -638,10 +639,10 @@ public final class ImageDecoder {
         float[] tensor = new float[channels * n];
         for (int c = 0; c < channels; c++) {
             float[] plane = planes.planes()[c];
-            double m = mean[c];
-            double s = std[c];
+            float m = (float) mean[c];
+            float s = (float) std[c];
             for (int i = 0; i < n; i++) {
-                tensor[c * n + i] = (float) ((plane[i] / 255.0 - m) / s);
+                tensor[c * n + i] = InputSpec.normalise(plane[i], m, s);
             }
         }
         return tensor;
