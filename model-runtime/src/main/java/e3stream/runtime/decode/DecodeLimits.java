@@ -6,7 +6,7 @@ import java.io.Serializable;
  * Limits applied to a payload before any pixel is decoded. Immutable; serializable, so a stream operator can carry it.
  *
  * <pre>{@code
- * DecodeLimits limits = new DecodeLimits(4 << 20, 4096L * 4096, 64L << 20);
+ * DecodeLimits limits = new DecodeLimits(1 << 20, 4096L * 4096, 64L << 20);
  * ImageDecoder decoder = ImageDecoder.forInput(bundle.manifest().input(), limits);
  * }</pre>
  *
@@ -21,8 +21,11 @@ import java.io.Serializable;
  */
 public record DecodeLimits(long maxPayloadBytes, long maxPixels, long maxDecodeBytes) implements Serializable {
 
-    /** 4 MiB: far above any real 28x28 image, small enough that one event cannot exhaust a TaskManager. */
-    public static final long DEFAULT_MAX_PAYLOAD_BYTES = 4L * 1024 * 1024;
+    /**
+     * 1 MiB: far above any real 28x28 image, small enough that one event cannot exhaust a TaskManager. The one source
+     * of this default (the job's option reads it).
+     */
+    public static final long DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
     /**
      * 4096 x 4096 pixels: a cheap first check against decompression bombs. Memory is bounded by
@@ -43,13 +46,13 @@ public record DecodeLimits(long maxPayloadBytes, long maxPixels, long maxDecodeB
 
     public DecodeLimits {
         if (maxPayloadBytes <= 0) {
-            throw new IllegalArgumentException("maxPayloadBytes must be > 0, got " + maxPayloadBytes);
+            throw new IllegalArgumentException("maxPayloadBytes must be positive, found " + maxPayloadBytes);
         }
         if (maxPixels <= 0) {
-            throw new IllegalArgumentException("maxPixels must be > 0, got " + maxPixels);
+            throw new IllegalArgumentException("maxPixels must be positive, found " + maxPixels);
         }
         if (maxDecodeBytes <= 0) {
-            throw new IllegalArgumentException("maxDecodeBytes must be > 0, got " + maxDecodeBytes);
+            throw new IllegalArgumentException("maxDecodeBytes must be positive, found " + maxDecodeBytes);
         }
     }
 

@@ -55,6 +55,19 @@ public record InputSpec(String name, int channels, int height, int width, double
         return std[channel];
     }
 
+    /**
+     * The model's input value of one pixel given on the 0..255 scale: {@code (value / 255 - mean) / std} in float32,
+     * in the order numpy computes it in training. The one implementation of the input normalisation: the stream's
+     * decoder and the offline image sets (evaluate, calibrate) both call it, so both score exactly the same tensor
+     * for the same image.
+     *
+     * @param mean this channel's mean, as float32
+     * @param std this channel's standard deviation, as float32
+     */
+    public static float normalise(float value, float mean, float std) {
+        return (value / 255.0f - mean) / std;
+    }
+
     /** Floats of one image: channels * height * width. */
     public int pixelsPerImage() {
         return channels * height * width;

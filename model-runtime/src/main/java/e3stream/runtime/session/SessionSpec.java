@@ -3,6 +3,7 @@ package e3stream.runtime.session;
 import java.io.Serializable;
 import java.time.Duration;
 
+import e3stream.runtime.batch.DynamicBatcher;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
 
@@ -23,22 +24,57 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
                           int intraOpThreads, boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
                           Duration idleRelease) implements Serializable {
 
+    /** Default intra-op threads: 0, ONNX Runtime's own choice. */
+    public static final int DEFAULT_INTRA_OP_THREADS = 0;
+
+    /**
+     * Default of intra-op spinning: off. The session shares its cores with the threads that parse, decode and write,
+     * and spinning takes their CPU (ONNX Runtime's own default, and {@link ExecutionOptions}', is on).
+     */
+    public static final boolean DEFAULT_INTRA_OP_SPINNING = false;
+
+    /** Default of how long a shared session stays loaded after its last lease closed. */
+    public static final Duration DEFAULT_IDLE_RELEASE = Duration.ofMinutes(2);
+
     public SessionSpec {
-        if (bundle == null || device == null || maxDelay == null || idleRelease == null) {
-            throw new IllegalArgumentException("bundle, device, maxDelay and idleRelease must not be null");
+        if (bundle == null) {
+            throw new IllegalArgumentException("bundle must not be null");
         }
-        if (intraOpThreads < 0 || maxBatchSize < 1 || queueCapacity < 1 || maxDelay.isNegative()
-                || idleRelease.isNegative()) {
-            throw new IllegalArgumentException("session spec out of range: intraOpThreads " + intraOpThreads
-                    + " (>= 0), maxBatchSize " + maxBatchSize + " (>= 1), queueCapacity " + queueCapacity
-                    + " (>= 1), maxDelay " + maxDelay + " and idleRelease " + idleRelease + " (>= 0)");
+        checkSettings(device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay, queueCapacity,
+                idleRelease);
+    }
+
+    /**
+     * Every rule of a spec but its bundle, without opening anything: those of {@link ExecutionOptions}, of
+     * {@link DynamicBatcher} ({@link DynamicBatcher#checkSettings}) and of the idle release. A spec is built only from
+     * settings that pass, and {@link ModelSession#open} applies the same rules, so settings checked here at start-up
+     * never fail a session later.
+     *
+     * @throws IllegalArgumentException naming the setting (as the record component) that breaks a rule
+     */
+    public static void checkSettings(ExecutionOptions.Device device, int cudaDeviceId, int intraOpThreads,
+                                     boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
+                                     Duration idleRelease) {
+        if (device == null) {
+            throw new IllegalArgumentException("device must not be null");
+        }
+        executionOptions(device, cudaDeviceId, intraOpThreads, intraOpSpinning);
+        DynamicBatcher.checkSettings(maxBatchSize, maxDelay, queueCapacity);
+        if (idleRelease == null || idleRelease.isNegative()) {
+            throw new IllegalArgumentException("idleRelease must not be negative, found " + idleRelease);
         }
     }
 
-    /** A spec with the batcher's defaults (batches of 32, 2 ms delay, 1024 waiting, released 30 s after last use). */
+    /**
+     * A spec with the defaults: CPU, {@link #DEFAULT_INTRA_OP_THREADS}, {@link #DEFAULT_INTRA_OP_SPINNING}, the
+     * batcher's defaults ({@link DynamicBatcher#DEFAULT_MAX_BATCH_SIZE}, {@link DynamicBatcher#DEFAULT_MAX_DELAY},
+     * {@link DynamicBatcher#DEFAULT_QUEUE_CAPACITY}) and {@link #DEFAULT_IDLE_RELEASE}: what a job runs with when no
+     * option sets them.
+     */
     public static SessionSpec cpu(BundleDescription bundle) {
-        return new SessionSpec(bundle, ExecutionOptions.Device.CPU, 0, 0, true, 32, Duration.ofMillis(2), 1024,
-                Duration.ofSeconds(30));
+        return new SessionSpec(bundle, ExecutionOptions.Device.CPU, 0, DEFAULT_INTRA_OP_THREADS,
+                DEFAULT_INTRA_OP_SPINNING, DynamicBatcher.DEFAULT_MAX_BATCH_SIZE, DynamicBatcher.DEFAULT_MAX_DELAY,
+                DynamicBatcher.DEFAULT_QUEUE_CAPACITY, DEFAULT_IDLE_RELEASE);
     }
 
     /** This spec for another bundle (same device and batching settings). */
@@ -53,11 +89,12 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
     }
 
     ExecutionOptions executionOptions() {
-        ExecutionOptions.Builder b = ExecutionOptions.builder().device(device).cudaDeviceId(cudaDeviceId)
-                .intraOpSpinning(intraOpSpinning);
-        if (intraOpThreads > 0) {
-            b.intraOpThreads(intraOpThreads);
-        }
-        return b.build();
+        return executionOptions(device, cudaDeviceId, intraOpThreads, intraOpSpinning);
+    }
+
+    private static ExecutionOptions executionOptions(ExecutionOptions.Device device, int cudaDeviceId,
+                                                     int intraOpThreads, boolean intraOpSpinning) {
+        return ExecutionOptions.builder().device(device).cudaDeviceId(cudaDeviceId).intraOpThreads(intraOpThreads)
+                .intraOpSpinning(intraOpSpinning).build();
     }
 }

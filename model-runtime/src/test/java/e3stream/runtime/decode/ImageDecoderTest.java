@@ -231,7 +231,10 @@ class ImageDecoderTest {
     @Test
     void rawPixelsAreBudgetedAsWidthTimesHeightTimesChannelsBeforeAnyPlaneIsAllocated() throws Exception {
         byte[] raw = new byte[1000 * 1000 * 3];
-        ImageDecoder small = withBudget(unitDecoder(28), 4L << 20);
+        // a payload limit above these 3 MB (the default's 1 MiB would refuse them first): the budget decides
+        ImageDecoder rawDecoder = ImageDecoder.builder().channels(1).height(28).width(28).mean(0).std(1)
+                .limits(new DecodeLimits(4L << 20, DecodeLimits.DEFAULT_MAX_PIXELS)).build();
+        ImageDecoder small = withBudget(rawDecoder, 4L << 20);
         // take the refusal's code path once outside the measurement (class loading, string concatenation bootstrap)
         refused(withBudget(unitDecoder(28), 1), ImageDecoder.RAW_U8, new byte[12], 2, 2, 3);
 
@@ -245,7 +248,7 @@ class ImageDecoderTest {
                 e.getMessage());
         assertTrue(allocated < 100_000, "refusing the raw pixels allocated " + allocated + " bytes");
         // the default budget admits them
-        assertEquals(28 * 28, unitDecoder(28).decode(ImageDecoder.RAW_U8, raw, 1000, 1000, 3).length);
+        assertEquals(28 * 28, rawDecoder.decode(ImageDecoder.RAW_U8, raw, 1000, 1000, 3).length);
     }
 
     /**

@@ -35,8 +35,8 @@ import java.util.concurrent.locks.LockSupport;
  * calling the same session directly, and prints Markdown tables (for BENCHMARKS.md).
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.bench.BatcherBenchmark \
- *     -Dexec.args="--bundle models/e3"
+ * ./mvnw -q -pl model-runtime test-compile exec:java -Dexec.classpathScope=test \
+ *     -Dexec.mainClass=e3stream.runtime.bench.BatcherBenchmark -Dexec.args="--bundle models/e3"
  * </pre>
  *
  * <ol>

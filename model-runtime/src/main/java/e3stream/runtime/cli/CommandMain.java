@@ -1,0 +1,43 @@
+package e3stream.runtime.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+
+/**
+ * The entry every command-line tool of this package shares: runs the command on {@code System.out} and turns what it
+ * throws into the tool's exit status, so that each {@code main} is one line.
+ *
+ * <ul>
+ *   <li>bad command-line input ({@link CliArgs.UsageException}): the message and the usage text on standard error,
+ *       exit status 2;
+ *   <li>any other failure (unreadable data, a bundle that does not load, ...): the message, exit status 1.
+ * </ul>
+ */
+final class CommandMain {
+
+    /** One tool's work: parses {@code args} and writes its report to {@code out}. */
+    @FunctionalInterface
+    interface Command {
+        void run(String[] args, PrintStream out) throws IOException;
+    }
+
+    private CommandMain() {
+    }
+
+    /**
+     * @param name  the tool's name in its messages ("calibrate", "evaluate")
+     * @param usage the tool's usage text, printed after a usage error
+     */
+    static void run(String name, String usage, String[] args, Command command) {
+        try {
+            command.run(args, System.out);
+        } catch (CliArgs.UsageException e) {
+            System.err.println(name + ": " + e.getMessage());
+            System.err.println(usage);
+            System.exit(2);
+        } catch (RuntimeException | IOException e) {
+            System.err.println(name + " failed: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+}
