@@ -350,7 +350,10 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<Duration> INFERENCE_TIMEOUT = ConfigOptions.key("inference.timeout")
             .durationType().defaultValue(Duration.ofSeconds(60))
-            .withDescription("An image not scored within this time fails the task (restart from checkpoint).");
+            .withDescription("An image not scored within this time fails the task (restart from checkpoint). Also "
+                    + "the stall timeout of the shared model session: when no batch finishes for this long while "
+                    + "images wait (a hung model worker), the session is closed and the next request or task restart "
+                    + "opens a new one instead of reusing it (e3_inference_stalls_total counts them).");
 
     public static final ConfigOption<Integer> MAX_PAYLOAD_BYTES = ConfigOptions.key("decode.max-payload-bytes")
             .intType().defaultValue(1 << 20)
@@ -826,7 +829,8 @@ public final class E3StreamOptions implements Serializable {
     /** The model session the inference operators share, for a bundle described at job build. */
     public SessionSpec sessionSpec(BundleDescription bundle) {
         return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),
-                get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
+                get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE),
+                get(INFERENCE_TIMEOUT));
     }
 
     /** The triage rules set in this configuration, replacing the bundle's. */

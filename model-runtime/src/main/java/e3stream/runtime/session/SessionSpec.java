@@ -18,21 +18,33 @@ import e3stream.runtime.model.ExecutionOptions;
  * @param maxDelay       longest the oldest waiting image waits for a batch to fill
  * @param queueCapacity  images that may wait; more are refused
  * @param idleRelease    how long a shared session stays loaded after its last lease closed
+ * @param stallTimeout   how long images may wait without a batch finishing before the session's worker counts as
+ *                       hung and the session is replaced ({@link e3stream.runtime.batch.DynamicBatcher}'s stall
+ *                       timeout); 0: never
  */
 public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device device, int cudaDeviceId,
                           int intraOpThreads, boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
-                          Duration idleRelease) implements Serializable {
+                          Duration idleRelease, Duration stallTimeout) implements Serializable {
 
     public SessionSpec {
-        if (bundle == null || device == null || maxDelay == null || idleRelease == null) {
-            throw new IllegalArgumentException("bundle, device, maxDelay and idleRelease must not be null");
+        if (bundle == null || device == null || maxDelay == null || idleRelease == null || stallTimeout == null) {
+            throw new IllegalArgumentException("bundle, device, maxDelay, idleRelease and stallTimeout must not be null");
         }
         if (intraOpThreads < 0 || maxBatchSize < 1 || queueCapacity < 1 || maxDelay.isNegative()
-                || idleRelease.isNegative()) {
+                || idleRelease.isNegative() || stallTimeout.isNegative()) {
             throw new IllegalArgumentException("session spec out of range: intraOpThreads " + intraOpThreads
                     + " (>= 0), maxBatchSize " + maxBatchSize + " (>= 1), queueCapacity " + queueCapacity
-                    + " (>= 1), maxDelay " + maxDelay + " and idleRelease " + idleRelease + " (>= 0)");
+                    + " (>= 1), maxDelay " + maxDelay + ", idleRelease " + idleRelease + " and stallTimeout "
+                    + stallTimeout + " (>= 0)");
         }
+    }
+
+    /** A spec without stall detection. */
+    public SessionSpec(BundleDescription bundle, ExecutionOptions.Device device, int cudaDeviceId, int intraOpThreads,
+                       boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
+                       Duration idleRelease) {
+        this(bundle, device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay, queueCapacity,
+                idleRelease, Duration.ZERO);
     }
 
     /** A spec with the batcher's defaults (batches of 32, 2 ms delay, 1024 waiting, released 30 s after last use). */
@@ -44,7 +56,7 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
     /** This spec for another bundle (same device and batching settings). */
     public SessionSpec withBundle(BundleDescription other) {
         return new SessionSpec(other, device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay,
-                queueCapacity, idleRelease);
+                queueCapacity, idleRelease, stallTimeout);
     }
 
     /** Sessions are shared per bundle model (directory and sha256) and device. */
