@@ -122,7 +122,11 @@ public final class E3StreamOptions implements Serializable {
             .durationType().defaultValue(Duration.ofMinutes(10))
             .withDescription("transaction.timeout.ms of the exactly-once sink. Checked at start-up: it must exceed "
                     + "checkpoint.timeout + checkpoint.interval (a transaction stays open until the checkpoint after "
-                    + "it completes) and stay at or below kafka.broker.transaction-max-timeout.");
+                    + "it completes), and that plus the restart strategy's longest delay (job.restart.max-backoff x "
+                    + "(1 + job.restart.jitter), or the cluster's own restart strategy's): a recovery commits the "
+                    + "transactions of its checkpoint, which the broker aborts once they are older than this, and "
+                    + "their outputs are lost (e3_recoveries_past_transaction_timeout_total counts such recoveries). "
+                    + "It must stay at or below kafka.broker.transaction-max-timeout.");
 
     public static final ConfigOption<Duration> BROKER_TRANSACTION_MAX_TIMEOUT = ConfigOptions
             .key("kafka.broker.transaction-max-timeout")
@@ -703,6 +707,8 @@ public final class E3StreamOptions implements Serializable {
                     + get(RESTART_BACKOFF_MULTIPLIER));
         }
         unit(RESTART_JITTER);
+        checkRecoveryWithinTransactionTimeout(longestRestartDelay(), RESTART_MAX_BACKOFF.key() + " x (1 + "
+                + RESTART_JITTER.key() + ")");
         notNegative(TOPIC_CHECK_TIMEOUT);
         if (get(CREATE_MISSING_TOPICS) && get(TOPIC_CHECK_TIMEOUT).isZero()) {
             throw new IllegalArgumentException(CREATE_MISSING_TOPICS.key() + "=true needs "
@@ -727,6 +733,37 @@ public final class E3StreamOptions implements Serializable {
             if (get(topic).isBlank()) {
                 throw new IllegalArgumentException(topic.key() + " must not be empty");
             }
+        }
+    }
+
+    /** The longest wait before one restart under the job's own restart strategy (the job.restart.* options). */
+    public Duration longestRestartDelay() {
+        return Duration.ofNanos((long) (get(RESTART_MAX_BACKOFF).toNanos() * (1 + get(RESTART_JITTER))));
+    }
+
+    /**
+     * With EXACTLY_ONCE, stops start-up when a recovery could outlast {@code kafka.transaction-timeout}: the
+     * transactions a restart commits were opened up to checkpoint.interval + checkpoint.timeout before the failure,
+     * and the restart waits up to {@code longestRestartDelay} more; the broker aborts them once they are older than
+     * the timeout, and their outputs are lost.
+     *
+     * @param restartDelayKeys the setting(s) that make that delay, named in the message
+     * @throws IllegalArgumentException naming kafka.transaction-timeout and {@code restartDelayKeys}
+     */
+    public void checkRecoveryWithinTransactionTimeout(Duration longestRestartDelay, String restartDelayKeys) {
+        if (get(DELIVERY) != Delivery.EXACTLY_ONCE) {
+            return;
+        }
+        Duration timeout = get(TRANSACTION_TIMEOUT);
+        Duration recovery = get(CHECKPOINT_INTERVAL).plus(get(CHECKPOINT_TIMEOUT)).plus(longestRestartDelay);
+        if (timeout.compareTo(recovery) <= 0) {
+            throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
+                    + CHECKPOINT_INTERVAL.key() + " + " + CHECKPOINT_TIMEOUT.key() + " + the longest restart delay, "
+                    + restartDelayKeys + " (" + get(CHECKPOINT_INTERVAL) + " + " + get(CHECKPOINT_TIMEOUT) + " + "
+                    + longestRestartDelay + " = " + recovery + ") with EXACTLY_ONCE: a recovery commits transactions "
+                    + "opened that long before, which the broker has aborted once they are older than "
+                    + TRANSACTION_TIMEOUT.key() + " (their outputs would be lost). Raise " + TRANSACTION_TIMEOUT.key()
+                    + " (at most " + BROKER_TRANSACTION_MAX_TIMEOUT.key() + ") or shorten " + restartDelayKeys);
         }
     }
 
