@@ -228,10 +228,13 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
      * Runs {@code action} once the worker thread has returned: at once (on this thread) when it already has, else on
      * the worker thread as it exits. For what the batch function uses and must not be freed under a running batch
      * (a native session) when {@link #close()} returned with the worker still inside it (stalled, or past the
-     * shutdown timeout). Never runs if the worker never returns.
+     * shutdown timeout). Never runs if the worker never returns. What it throws is logged.
      */
     public void afterWorker(Runnable action) {
-        workerStopped.thenRun(action);
+        workerStopped.thenRun(action).exceptionally(e -> {
+            LOG.warn("Batcher '{}': cleanup after its worker returned failed", name, e);
+            return null;
+        });
     }
 
     /** Whether the worker thread has returned (not merely been asked to). */

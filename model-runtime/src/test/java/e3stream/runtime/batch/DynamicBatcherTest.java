@@ -350,21 +350,21 @@ class DynamicBatcherTest {
     @Test
     void aSlowButProgressingWorkerAndAnIdleOneAreNotStalled() throws Exception {
         DynamicBatcher<Integer, Integer> batcher = track(DynamicBatcher.<Integer, Integer>builder(inputs -> {
-            Thread.sleep(100);
+            Thread.sleep(50);
             return inputs;
         }).name("slow").maxBatchSize(1).maxDelay(Duration.ZERO).queueCapacity(64)
-                .stallTimeout(Duration.ofMillis(400)).registry(registry).build());
-        // 12 batches of 100 ms queued at once: the last waits 1.2 s, three stall timeouts, but a batch finishes
-        // every 100 ms
+                .stallTimeout(Duration.ofSeconds(1)).registry(registry).build());
+        // 40 batches of 50 ms queued at once: the last waits 2 s, twice the stall timeout, but a batch finishes
+        // every 50 ms
         List<CompletableFuture<Integer>> results = new ArrayList<>();
-        for (int i = 0; i < 12; i++) {
+        for (int i = 0; i < 40; i++) {
             results.add(batcher.submit(i));
         }
-        for (int i = 0; i < 12; i++) {
+        for (int i = 0; i < 40; i++) {
             assertEquals(i, results.get(i).get(PROMPTLY_S, TimeUnit.SECONDS));
             assertTrue(batcher.isServing());
         }
-        Thread.sleep(600); // idle longer than the stall timeout: no request pending, so no stall
+        Thread.sleep(1500); // idle longer than the stall timeout: no request pending, so no stall
         assertTrue(batcher.isServing());
         assertEquals(7, batcher.submit(7).get(PROMPTLY_S, TimeUnit.SECONDS));
         assertNull(batcher.stalled());
