@@ -79,6 +79,7 @@ import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -651,7 +652,8 @@ public final class E3StreamJob {
      * Addresses a prediction to {@code predictions} or {@code review}; starts the JVM's metrics endpoint; notices a
      * recovery that outlasted the sink's transaction timeout ({@link TransactionTimeoutWatch}).
      */
-    static final class ToOutput extends RichMapFunction<Prediction, OutputRecord> implements CheckpointedFunction {
+    static final class ToOutput extends RichMapFunction<Prediction, OutputRecord>
+            implements CheckpointedFunction, CheckpointListener {
         private static final long serialVersionUID = 1L;
         private final String acceptTopic;
         private final String reviewTopic;
@@ -675,7 +677,12 @@ public final class E3StreamJob {
 
         @Override
         public void snapshotState(FunctionSnapshotContext context) throws Exception {
-            transactions.snapshotState();
+            transactions.snapshotState(context.getCheckpointId());
+        }
+
+        @Override
+        public void notifyCheckpointComplete(long checkpointId) {
+            transactions.checkpointCompleted(checkpointId);
         }
 
         @Override

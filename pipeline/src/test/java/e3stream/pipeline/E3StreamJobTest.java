@@ -179,11 +179,21 @@ class E3StreamJobTest {
                 .contains(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), "the cluster's choice is kept");
     }
 
-    private static OperatorSubtaskState toOutputSnapshot() throws Exception {
+    /**
+     * The state of {@code to-output} at checkpoint 2, taken right after checkpoint 1, which was taken
+     * {@code afterStart} after the start and completed or failed.
+     */
+    private static OperatorSubtaskState toOutputSnapshot(Duration afterStart, boolean firstCompleted)
+            throws Exception {
         try (var h = new OneInputStreamOperatorTestHarness<Prediction, OutputRecord>(new StreamMap<>(toOutput(
                 Duration.ofMinutes(10))))) {
             h.open();
-            return h.snapshot(1L, System.currentTimeMillis());
+            Thread.sleep(afterStart.toMillis());
+            h.snapshot(1L, System.currentTimeMillis());
+            if (firstCompleted) {
+                h.notifyOfCompletedCheckpoint(1L);
+            }
+            return h.snapshot(2L, System.currentTimeMillis());
         }
     }
 
@@ -205,11 +215,20 @@ class E3StreamJobTest {
 
     @Test
     void aRestoreLaterThanTheTransactionTimeoutIsCountedOnce() throws Exception {
-        OperatorSubtaskState snapshot = toOutputSnapshot();
+        OperatorSubtaskState snapshot = toOutputSnapshot(Duration.ZERO, true);
         Thread.sleep(200); // the outage: the checkpoint's transactions are now at least 200 ms old
         assertEquals(1, restoresPastTimeout(snapshot, Duration.ofMillis(100)));
         assertEquals(0, restoresPastTimeout(snapshot, Duration.ofMinutes(10)), "a quick recovery is not counted");
         assertEquals(0, restoresPastTimeout(snapshot, Duration.ZERO), "at-least-once: no transactions");
+    }
+
+    @Test
+    void theTransactionsOfAFailedCheckpointCountFromWhenTheyWereOpened() throws Exception {
+        // Checkpoint 1, 2 s after the start, completed: restored at once, checkpoint 2 holds only the transactions
+        // opened when 1 was taken, moments old.
+        assertEquals(0, restoresPastTimeout(toOutputSnapshot(Duration.ofSeconds(2), true), Duration.ofSeconds(1)));
+        // Checkpoint 1 failed: its transactions, open since the start, go with checkpoint 2 and are 2 s old.
+        assertEquals(1, restoresPastTimeout(toOutputSnapshot(Duration.ofSeconds(2), false), Duration.ofSeconds(1)));
     }
 
     /** Fails in open on the first {@code FAILURES} attempts, each after running {@code RUN_MS}. */

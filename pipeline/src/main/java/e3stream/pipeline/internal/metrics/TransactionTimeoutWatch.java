@@ -3,6 +3,7 @@ package e3stream.pipeline.internal.metrics;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
+import java.util.TreeMap;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.state.ListState;
@@ -20,9 +21,11 @@ import org.slf4j.LoggerFactory;
  * {@code e3_recoveries_past_transaction_timeout_total} (once per restore, on subtask 0) and logs an error pointing to
  * the runbook.
  *
- * <p>Used by an operator in front of the sink, at the sink's parallelism: it keeps, in union operator state, when the
- * transactions of each checkpoint were opened (the time of the checkpoint before it, or of the start), a
- * conservative bound as its barrier reaches the sink a moment later.
+ * <p>Used by an operator in front of the sink, at the sink's parallelism: it keeps, in union operator state, since
+ * when the transactions a checkpoint restores may have been open: the time of the last checkpoint that had completed
+ * when it was taken (the sink commits everything before that checkpoint once it completes), or of the start. A
+ * checkpoint that fails leaves its transactions to the next one, so this does not take the previous checkpoint's
+ * time. It is a conservative bound, as a barrier reaches the sink a moment after this operator.
  */
 @Internal
 public final class TransactionTimeoutWatch implements Serializable {
@@ -32,7 +35,10 @@ public final class TransactionTimeoutWatch implements Serializable {
 
     private final long timeoutMs;
     private transient ListState<Long> openedAtState;
+    /** Since when transactions may be uncommitted: the snapshot time of the last completed checkpoint, or the start. */
     private transient long openedAtMs;
+    /** Snapshot times of the checkpoints taken and not yet known complete, by checkpoint id. */
+    private transient TreeMap<Long, Long> snapshots;
 
     /** @param transactionTimeout the sink's transaction timeout; 0 without transactions (at-least-once): no check */
     public TransactionTimeoutWatch(Duration transactionTimeout) {
@@ -45,6 +51,7 @@ public final class TransactionTimeoutWatch implements Serializable {
                 new ListStateDescriptor<>("transactions-opened-at", Types.LONG));
         long now = System.currentTimeMillis();
         openedAtMs = now;
+        snapshots = new TreeMap<>();
         if (!context.isRestored() || subtask != 0 || timeoutMs <= 0) {
             return;
         }
@@ -75,9 +82,21 @@ public final class TransactionTimeoutWatch implements Serializable {
         return true;
     }
 
-    /** From the operator's {@code snapshotState}: the transactions of the next checkpoint open now. */
-    public void snapshotState() throws Exception {
+    /** From the operator's {@code snapshotState}. */
+    public void snapshotState(long checkpointId) throws Exception {
         openedAtState.update(List.of(openedAtMs));
-        openedAtMs = System.currentTimeMillis();
+        snapshots.put(checkpointId, System.currentTimeMillis());
+    }
+
+    /**
+     * From the operator's {@code notifyCheckpointComplete}: the transactions before this checkpoint are committed, so
+     * the uncommitted ones opened when it was taken.
+     */
+    public void checkpointCompleted(long checkpointId) {
+        Long taken = snapshots.get(checkpointId);
+        if (taken != null) {
+            openedAtMs = taken;
+        }
+        snapshots.headMap(checkpointId, true).clear();
     }
 }
