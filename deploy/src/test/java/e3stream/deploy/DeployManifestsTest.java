@@ -458,6 +458,112 @@ class DeployManifestsTest {
     }
 
     /** The job's configuration: {@code e3stream.yaml} of the {@code e3stream-config} ConfigMap, parsed. */
+    private static final Path LOCAL_FLINK_CONF = DeployFiles.deployDir().resolve("local/conf/flink-config.yaml.template");
+
+    /**
+     * The Flink configuration of every deployment, as key/value pairs: the local cluster's template, the compose
+     * JobManager's and TaskManager's FLINK_PROPERTIES, the Kubernetes flinkConfiguration.
+     */
+    private static Map<String, Map<String, String>> flinkConfigurations() throws Exception {
+        Map<String, Map<String, String>> all = new java.util.LinkedHashMap<>();
+        all.put("deploy/local " + LOCAL_FLINK_CONF.getFileName(),
+                flinkProperties(Files.readString(LOCAL_FLINK_CONF, StandardCharsets.UTF_8)));
+        JsonNode compose = DeployFiles.readYaml(COMPOSE);
+        for (String service : List.of("jobmanager", "taskmanager")) {
+            all.put("compose " + service, flinkProperties(merged(compose, compose.path("services").path(service))
+                    .path("environment").path("FLINK_PROPERTIES").asText()));
+        }
+        Map<String, String> k8s = new java.util.TreeMap<>();
+        ofKind(k8sObjects(), "FlinkDeployment").get(0).path("spec").path("flinkConfiguration").fields()
+                .forEachRemaining(e -> k8s.put(e.getKey(), e.getValue().asText()));
+        all.put("k8s flinkConfiguration", k8s);
+        return all;
+    }
+
+    /** {@code key: value} lines of a flat Flink configuration, comments left out. */
+    private static Map<String, String> flinkProperties(String text) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String line : text.split("\n")) {
+            String l = line.replaceAll("(^|\\s)#.*", "").strip();
+            int colon = l.indexOf(": ");
+            if (colon > 0) {
+                out.put(l.substring(0, colon), l.substring(colon + 2).replaceAll("^\"|\"$", ""));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * No deployment sets a restart strategy of its own, so the job's bounded exponential-delay strategy (job.restart.*
+     * options: at most job.restart-attempts restarts without a quiet period) applies on each, the same as on the local
+     * cluster; and none of their job configurations changes those options. A restart-strategy.type set on the cluster
+     * would replace it (Flink's exponential-delay alone retries forever).
+     */
+    @Test
+    void everyDeploymentRestartsWithTheJobsOwnBoundedStrategy() throws Exception {
+        Map<String, Map<String, String>> confs = flinkConfigurations();
+        assertEquals(4, confs.size());
+        for (var conf : confs.entrySet()) {
+            assertTrue(conf.getValue().containsKey("execution.checkpointing.dir"), conf.getKey() + " parsed: "
+                    + conf.getValue());
+            List<String> restartKeys = conf.getValue().keySet().stream().filter(k -> k.startsWith("restart-strategy"))
+                    .toList();
+            assertEquals(List.of(), restartKeys, conf.getKey() + " sets a restart strategy of its own");
+        }
+        Map<String, JsonNode> jobConfigs = Map.of("k8s", k8sJobConfig(k8sObjects()),
+                "compose", DeployFiles.readYaml(COMPOSE.getParent().resolve("e3stream.yaml")));
+        for (var job : jobConfigs.entrySet()) {
+            assertEquals(List.of(), fieldNames(job.getValue()).stream().filter(k -> k.startsWith("job.restart"))
+                    .toList(), job.getKey() + " job configuration changes the restart options");
+        }
+    }
+
+    /** The last checkpoint outlives a job that failed for good or was cancelled, on every deployment. */
+    @Test
+    void everyDeploymentRetainsCheckpointsOnFailureAndCancellation() throws Exception {
+        for (var conf : flinkConfigurations().entrySet()) {
+            assertEquals("RETAIN_ON_CANCELLATION",
+                    conf.getValue().get("execution.checkpointing.externalized-checkpoint-retention"), conf.getKey());
+        }
+    }
+
+    /**
+     * Compose publishes every port on 127.0.0.1 only (Flink's REST API runs uploaded jars, Prometheus has no login),
+     * and Grafana has no default password: the admin's comes from an environment variable that compose requires, and
+     * everyone else only views.
+     */
+    @Test
+    void composePublishesOnLocalhostOnlyAndGrafanaHasNoDefaultPassword() throws Exception {
+        JsonNode compose = DeployFiles.readYaml(COMPOSE);
+        Map<String, List<String>> published = new java.util.TreeMap<>();
+        compose.path("services").fields().forEachRemaining(s -> {
+            List<String> ports = iterable(merged(compose, s.getValue()).path("ports"));
+            if (!ports.isEmpty()) {
+                published.put(s.getKey(), ports);
+            }
+        });
+        assertEquals(Set.of("grafana", "jobmanager", "prometheus"), published.keySet(), published.toString());
+        for (var service : published.entrySet()) {
+            for (String port : service.getValue()) {
+                assertTrue(port.startsWith("127.0.0.1:"), service.getKey() + " publishes " + port + " beyond this host");
+            }
+        }
+        assertEquals(List.of("127.0.0.1:8081:8081"), published.get("jobmanager"));
+        assertEquals(List.of("127.0.0.1:3000:3000"), published.get("grafana"));
+        assertEquals(List.of("127.0.0.1:9090:9090"), published.get("prometheus"));
+
+        JsonNode grafana = merged(compose, compose.path("services").path("grafana")).path("environment");
+        String password = grafana.path("GF_SECURITY_ADMIN_PASSWORD").asText();
+        assertTrue(password.matches("\\$\\{[A-Z][A-Z0-9_]*:\\?[^}]+}"), "the admin password must be ${VAR:?message}: "
+                + "required, no default; found '" + password + "'");
+        if (grafana.path("GF_AUTH_ANONYMOUS_ENABLED").asBoolean()) {
+            assertEquals("Viewer", grafana.path("GF_AUTH_ANONYMOUS_ORG_ROLE").asText(), "anonymous users only view");
+        }
+        assertEquals("false", grafana.path("GF_USERS_ALLOW_SIGN_UP").asText());
+        assertTrue(Files.readString(DeployFiles.repoRoot().resolve("docs/deployment.md"), StandardCharsets.UTF_8)
+                .contains("E3_GRAFANA_ADMIN_PASSWORD"), "docs/deployment.md says how to set the password");
+    }
+
     private static JsonNode k8sJobConfig(List<JsonNode> objects) throws Exception {
         JsonNode configMap = ofKind(objects, "ConfigMap").stream()
                 .filter(c -> c.path("metadata").path("name").asText().equals("e3stream-config")).findFirst().orElseThrow();

@@ -40,6 +40,7 @@ import e3stream.pipeline.internal.labels.ParseLabelFunction;
 import e3stream.pipeline.internal.metrics.MetricsServer;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.internal.metrics.PortRange;
+import e3stream.pipeline.internal.metrics.TransactionTimeoutWatch;
 import e3stream.pipeline.internal.stats.LateLabelCounter;
 import e3stream.pipeline.internal.stats.PartialsMerge;
 import e3stream.pipeline.internal.stats.ShadowCalibrations;
@@ -66,10 +67,15 @@ import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -197,6 +203,7 @@ public final class E3StreamJob {
         if (cluster.getOptional(RestartStrategyOptions.RESTART_STRATEGY).isPresent()) {
             LOG.info("keeping the cluster's restart strategy {} (restart-strategy.type is set there); the job's "
                     + "job.restart* options do not apply", cluster.get(RestartStrategyOptions.RESTART_STRATEGY));
+            checkClusterRestartDelay(options, cluster);
         } else {
             conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
             conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
@@ -218,7 +225,45 @@ public final class E3StreamJob {
         if (options.get(E3StreamOptions.CHECKPOINT_CHANGELOG)) {
             changelogOn(conf, cluster);
         }
+        // The last checkpoint outlives a job that failed for good or was cancelled, so it can be resumed from
+        // (docs/operations.md, "Resuming after a failure"); a cluster's own setting is kept.
+        if (cluster.getOptional(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION).isEmpty()) {
+            conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                    ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        }
         return conf;
+    }
+
+    /**
+     * {@link E3StreamOptions#checkRecoveryWithinTransactionTimeout} for the restart strategy the cluster sets
+     * (restart-strategy.type and its delay keys); a strategy that never restarts has no recovery to check.
+     */
+    private static void checkClusterRestartDelay(E3StreamOptions options, ReadableConfig cluster) {
+        String type = cluster.get(RestartStrategyOptions.RESTART_STRATEGY).toLowerCase(java.util.Locale.ROOT)
+                .replace("-", "");
+        Duration delay;
+        String keys;
+        switch (type) {
+            case "fixeddelay" -> {
+                delay = cluster.get(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY);
+                keys = RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY.key();
+            }
+            case "failurerate" -> {
+                delay = cluster.get(RestartStrategyOptions.RESTART_STRATEGY_FAILURE_RATE_DELAY);
+                keys = RestartStrategyOptions.RESTART_STRATEGY_FAILURE_RATE_DELAY.key();
+            }
+            case "exponentialdelay" -> {
+                delay = Duration.ofNanos((long) (cluster.get(
+                        RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF).toNanos()
+                        * (1 + cluster.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR))));
+                keys = RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF.key() + " x (1 + "
+                        + RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR.key() + ")";
+            }
+            default -> {
+                return; // none, off, disable
+            }
+        }
+        options.checkRecoveryWithinTransactionTimeout(delay, keys + " of the cluster's restart strategy");
     }
 
     /** Flink's key of the changelog's folder (FsStateChangelogOptions.BASE_PATH, in the cluster's flink-dist jar). */
@@ -426,7 +471,9 @@ public final class E3StreamJob {
         String reviewTopic = options.get(E3StreamOptions.TOPIC_REVIEW);
         DataStream<OutputRecord> decisions = predictions
                 .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT)),
-                        options.get(E3StreamOptions.METRICS_BIND_ADDRESS)))
+                        options.get(E3StreamOptions.METRICS_BIND_ADDRESS), new TransactionTimeoutWatch(
+                        options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE
+                                ? options.get(E3StreamOptions.TRANSACTION_TIMEOUT) : Duration.ZERO)))
                 .name("to-output").uid("to-output")
                 // job.buffer-timeout on the decisions' hop to the sink only: every other hop (statistics, labels,
                 // dead letters, shadow results) keeps the cluster's execution.buffer-timeout.interval, as each
@@ -601,19 +648,41 @@ public final class E3StreamJob {
                 .build();
     }
 
-    /** Addresses a prediction to {@code predictions} or {@code review}; starts the JVM's metrics endpoint. */
-    static final class ToOutput extends RichMapFunction<Prediction, OutputRecord> {
+    /**
+     * Addresses a prediction to {@code predictions} or {@code review}; starts the JVM's metrics endpoint; notices a
+     * recovery that outlasted the sink's transaction timeout ({@link TransactionTimeoutWatch}).
+     */
+    static final class ToOutput extends RichMapFunction<Prediction, OutputRecord>
+            implements CheckpointedFunction, CheckpointListener {
         private static final long serialVersionUID = 1L;
         private final String acceptTopic;
         private final String reviewTopic;
         private final PortRange metricsPorts;
         private final String metricsBindAddress;
+        private final TransactionTimeoutWatch transactions;
 
-        ToOutput(String acceptTopic, String reviewTopic, PortRange metricsPorts, String metricsBindAddress) {
+        ToOutput(String acceptTopic, String reviewTopic, PortRange metricsPorts, String metricsBindAddress,
+                 TransactionTimeoutWatch transactions) {
             this.acceptTopic = acceptTopic;
             this.reviewTopic = reviewTopic;
             this.metricsPorts = metricsPorts;
             this.metricsBindAddress = metricsBindAddress;
+            this.transactions = transactions;
+        }
+
+        @Override
+        public void initializeState(FunctionInitializationContext context) throws Exception {
+            transactions.initializeState(context, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext context) throws Exception {
+            transactions.snapshotState(context.getCheckpointId());
+        }
+
+        @Override
+        public void notifyCheckpointComplete(long checkpointId) {
+            transactions.checkpointCompleted(checkpointId);
         }
 
         @Override

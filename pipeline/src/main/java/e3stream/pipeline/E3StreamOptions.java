@@ -124,7 +124,11 @@ public final class E3StreamOptions implements Serializable {
             .durationType().defaultValue(Duration.ofMinutes(10))
             .withDescription("transaction.timeout.ms of the exactly-once sink. Checked at start-up: it must exceed "
                     + "checkpoint.timeout + checkpoint.interval (a transaction stays open until the checkpoint after "
-                    + "it completes) and stay at or below kafka.broker.transaction-max-timeout.");
+                    + "it completes), and that plus the restart strategy's longest delay (job.restart.max-backoff x "
+                    + "(1 + job.restart.jitter), or the cluster's own restart strategy's): a recovery commits the "
+                    + "transactions of its checkpoint, which the broker aborts once they are older than this, and "
+                    + "their outputs are lost (e3_recoveries_past_transaction_timeout_total counts such recoveries). "
+                    + "It must stay at or below kafka.broker.transaction-max-timeout.");
 
     public static final ConfigOption<Duration> BROKER_TRANSACTION_MAX_TIMEOUT = ConfigOptions
             .key("kafka.broker.transaction-max-timeout")
@@ -354,7 +358,10 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<Duration> INFERENCE_TIMEOUT = ConfigOptions.key("inference.timeout")
             .durationType().defaultValue(Duration.ofSeconds(60))
-            .withDescription("An image not scored within this time fails the task (restart from checkpoint).");
+            .withDescription("An image not scored within this time fails the task (restart from checkpoint). Also "
+                    + "the stall timeout of the shared model session: when no batch finishes for this long while "
+                    + "images wait (a hung model worker), the session is closed and the next request or task restart "
+                    + "opens a new one instead of reusing it (e3_inference_stalls_total counts them).");
 
     public static final ConfigOption<Integer> MAX_PAYLOAD_BYTES = ConfigOptions.key("decode.max-payload-bytes")
             .intType().defaultValue(Math.toIntExact(DecodeLimits.DEFAULT_MAX_PAYLOAD_BYTES))
@@ -698,6 +705,8 @@ public final class E3StreamOptions implements Serializable {
                     + get(RESTART_BACKOFF_MULTIPLIER));
         }
         unit(RESTART_JITTER);
+        checkRecoveryWithinTransactionTimeout(longestRestartDelay(), RESTART_MAX_BACKOFF.key() + " x (1 + "
+                + RESTART_JITTER.key() + ")");
         notNegative(TOPIC_CHECK_TIMEOUT);
         if (get(CREATE_MISSING_TOPICS) && get(TOPIC_CHECK_TIMEOUT).isZero()) {
             throw new IllegalArgumentException(CREATE_MISSING_TOPICS.key() + "=true needs "
@@ -743,6 +752,37 @@ public final class E3StreamOptions implements Serializable {
             String message = Pattern.compile("\\b(" + String.join("|", keys.keySet()) + ")\\b")
                     .matcher(e.getMessage()).replaceAll(m -> keys.get(m.group(1)).key());
             throw new IllegalArgumentException(message, e);
+        }
+    }
+
+    /** The longest wait before one restart under the job's own restart strategy (the job.restart.* options). */
+    public Duration longestRestartDelay() {
+        return Duration.ofNanos((long) (get(RESTART_MAX_BACKOFF).toNanos() * (1 + get(RESTART_JITTER))));
+    }
+
+    /**
+     * With EXACTLY_ONCE, stops start-up when a recovery could outlast {@code kafka.transaction-timeout}: the
+     * transactions a restart commits were opened up to checkpoint.interval + checkpoint.timeout before the failure,
+     * and the restart waits up to {@code longestRestartDelay} more; the broker aborts them once they are older than
+     * the timeout, and their outputs are lost.
+     *
+     * @param restartDelayKeys the setting(s) that make that delay, named in the message
+     * @throws IllegalArgumentException naming kafka.transaction-timeout and {@code restartDelayKeys}
+     */
+    public void checkRecoveryWithinTransactionTimeout(Duration longestRestartDelay, String restartDelayKeys) {
+        if (get(DELIVERY) != Delivery.EXACTLY_ONCE) {
+            return;
+        }
+        Duration timeout = get(TRANSACTION_TIMEOUT);
+        Duration recovery = get(CHECKPOINT_INTERVAL).plus(get(CHECKPOINT_TIMEOUT)).plus(longestRestartDelay);
+        if (timeout.compareTo(recovery) <= 0) {
+            throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
+                    + CHECKPOINT_INTERVAL.key() + " + " + CHECKPOINT_TIMEOUT.key() + " + the longest restart delay, "
+                    + restartDelayKeys + " (" + get(CHECKPOINT_INTERVAL) + " + " + get(CHECKPOINT_TIMEOUT) + " + "
+                    + longestRestartDelay + " = " + recovery + ") with EXACTLY_ONCE: a recovery commits transactions "
+                    + "opened that long before, which the broker has aborted once they are older than "
+                    + TRANSACTION_TIMEOUT.key() + " (their outputs would be lost). Raise " + TRANSACTION_TIMEOUT.key()
+                    + " (at most " + BROKER_TRANSACTION_MAX_TIMEOUT.key() + ") or shorten " + restartDelayKeys);
         }
     }
 
@@ -845,7 +885,8 @@ public final class E3StreamOptions implements Serializable {
     /** The model session the inference operators share, for a bundle described at job build. */
     public SessionSpec sessionSpec(BundleDescription bundle) {
         return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),
-                get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
+                get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE),
+                get(INFERENCE_TIMEOUT));
     }
 
     /** The triage rules set in this configuration, replacing the bundle's. */

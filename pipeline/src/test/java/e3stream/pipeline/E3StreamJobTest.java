@@ -15,6 +15,15 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import e3stream.pipeline.internal.events.OutputRecord;
+import e3stream.pipeline.internal.events.Prediction;
+import e3stream.pipeline.internal.metrics.PipelineMetrics;
+import e3stream.pipeline.internal.metrics.PortRange;
+import e3stream.pipeline.internal.metrics.TransactionTimeoutWatch;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.StreamMap;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.changelog.fs.FsStateChangelogOptions;
 import org.apache.flink.api.common.functions.RichMapFunction;
@@ -128,6 +137,98 @@ class E3StreamJobTest {
                 "--job.restart-attempts", "7")), cluster);
         assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY), "the job sets no strategy of its own");
         assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS));
+    }
+
+    @Test
+    void aClusterRestartStrategyWhoseDelayCouldOutlastTheTransactionTimeoutStopsStartUp() {
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--kafka.transaction-timeout",
+                "5 min"));
+        Configuration fixed = new Configuration();
+        fixed.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        fixed.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMinutes(3));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> E3StreamJob.flinkConfiguration(options, fixed));
+        assertTrue(e.getMessage().startsWith("kafka.transaction-timeout (PT5M) must exceed") && e.getMessage()
+                .contains("restart-strategy.fixed-delay.delay of the cluster's restart strategy (PT2S + PT2M + PT3M"),
+                e.getMessage());
+        Configuration exponential = new Configuration();
+        exponential.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        exponential.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofMinutes(5));
+        e = assertThrows(IllegalArgumentException.class, () -> E3StreamJob.flinkConfiguration(options, exponential));
+        assertTrue(e.getMessage().contains("restart-strategy.exponential-delay.max-backoff x (1 + "
+                + "restart-strategy.exponential-delay.jitter-factor)"), e.getMessage());
+        // Flink's own exponential-delay defaults (1 min, jitter 0.1) fit; a cluster that never restarts has no recovery
+        exponential.removeConfig(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF);
+        E3StreamJob.flinkConfiguration(options, exponential);
+        Configuration none = new Configuration();
+        none.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        E3StreamJob.flinkConfiguration(options, none);
+    }
+
+    @Test
+    void checkpointsAreRetainedOnCancellationAndFailureUnlessTheClusterSaysOtherwise() {
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args());
+        assertEquals(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION, E3StreamJob.flinkConfiguration(options)
+                .get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION));
+        assertEquals(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION, E3StreamJob.localConfiguration(options)
+                .get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), "a local MiniCluster run too");
+        Configuration cluster = new Configuration();
+        cluster.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.DELETE_ON_CANCELLATION);
+        assertFalse(E3StreamJob.flinkConfiguration(options, cluster)
+                .contains(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), "the cluster's choice is kept");
+    }
+
+    /**
+     * The state of {@code to-output} at checkpoint 2, taken right after checkpoint 1, which was taken
+     * {@code afterStart} after the start and completed or failed.
+     */
+    private static OperatorSubtaskState toOutputSnapshot(Duration afterStart, boolean firstCompleted)
+            throws Exception {
+        try (var h = new OneInputStreamOperatorTestHarness<Prediction, OutputRecord>(new StreamMap<>(toOutput(
+                Duration.ofMinutes(10))))) {
+            h.open();
+            Thread.sleep(afterStart.toMillis());
+            h.snapshot(1L, System.currentTimeMillis());
+            if (firstCompleted) {
+                h.notifyOfCompletedCheckpoint(1L);
+            }
+            return h.snapshot(2L, System.currentTimeMillis());
+        }
+    }
+
+    private static E3StreamJob.ToOutput toOutput(Duration transactionTimeout) {
+        return new E3StreamJob.ToOutput("predictions", "review", PortRange.parse("0"), "127.0.0.1",
+                new TransactionTimeoutWatch(transactionTimeout));
+    }
+
+    private static double restoresPastTimeout(OperatorSubtaskState snapshot, Duration transactionTimeout)
+            throws Exception {
+        double before = PipelineMetrics.get().recoveriesPastTransactionTimeout.get();
+        try (var h = new OneInputStreamOperatorTestHarness<Prediction, OutputRecord>(new StreamMap<>(toOutput(
+                transactionTimeout)))) {
+            h.initializeState(snapshot);
+            h.open();
+        }
+        return PipelineMetrics.get().recoveriesPastTransactionTimeout.get() - before;
+    }
+
+    @Test
+    void aRestoreLaterThanTheTransactionTimeoutIsCountedOnce() throws Exception {
+        OperatorSubtaskState snapshot = toOutputSnapshot(Duration.ZERO, true);
+        Thread.sleep(200); // the outage: the checkpoint's transactions are now at least 200 ms old
+        assertEquals(1, restoresPastTimeout(snapshot, Duration.ofMillis(100)));
+        assertEquals(0, restoresPastTimeout(snapshot, Duration.ofMinutes(10)), "a quick recovery is not counted");
+        assertEquals(0, restoresPastTimeout(snapshot, Duration.ZERO), "at-least-once: no transactions");
+    }
+
+    @Test
+    void theTransactionsOfAFailedCheckpointCountFromWhenTheyWereOpened() throws Exception {
+        // Checkpoint 1, 2 s after the start, completed: restored at once, checkpoint 2 holds only the transactions
+        // opened when 1 was taken, moments old.
+        assertEquals(0, restoresPastTimeout(toOutputSnapshot(Duration.ofSeconds(2), true), Duration.ofSeconds(1)));
+        // Checkpoint 1 failed: its transactions, open since the start, go with checkpoint 2 and are 2 s old.
+        assertEquals(1, restoresPastTimeout(toOutputSnapshot(Duration.ofSeconds(2), false), Duration.ofSeconds(1)));
     }
 
     /** Fails in open on the first {@code FAILURES} attempts, each after running {@code RUN_MS}. */

@@ -176,6 +176,28 @@ class E3StreamOptionsTest {
     }
 
     @Test
+    void aRecoveryThatCouldOutlastTheTransactionTimeoutStopsStartUpNamingBothKeys() {
+        // 2 s + 2 min + 2 min x 1.1 = 4 min 14 s: a restart after a failure just before a commit would commit
+        // transactions the broker has aborted
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(
+                args("--kafka.transaction-timeout", "4 min", "--job.restart.max-backoff", "2 min")));
+        assertEquals("kafka.transaction-timeout (PT4M) must exceed checkpoint.interval + checkpoint.timeout + the "
+                + "longest restart delay, job.restart.max-backoff x (1 + job.restart.jitter) (PT2S + PT2M + PT2M12S = "
+                + "PT4M14S) with EXACTLY_ONCE: a recovery commits transactions opened that long before, which the "
+                + "broker has aborted once they are older than kafka.transaction-timeout (their outputs would be "
+                + "lost). Raise kafka.transaction-timeout (at most kafka.broker.transaction-max-timeout) or shorten "
+                + "job.restart.max-backoff x (1 + job.restart.jitter)", e.getMessage());
+        // either side fixes it
+        E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "5 min", "--job.restart.max-backoff", "2 min"));
+        E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "4 min", "--job.restart.max-backoff", "1 min"));
+        // the deployments' settings (deploy/compose, deploy/k8s: 10 s checkpoints, 5 min) with the default restarts
+        E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "5 min", "--checkpoint.interval", "10 s"));
+        // at-least-once has no transactions to lose
+        E3StreamOptions.fromArgs(args("--delivery.guarantee", "AT_LEAST_ONCE", "--kafka.transaction-timeout", "4 min",
+                "--job.restart.max-backoff", "2 min"));
+    }
+
+    @Test
     void masksEveryKafkaPropertyWhenPrintedExceptAShortListOfHarmlessOnes() {
         E3StreamOptions o = E3StreamOptions.fromArgs(args(
                 "--kafka.properties.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule "

@@ -23,7 +23,8 @@ import java.util.function.IntSupplier;
  *   <li>{@value #QUEUE_WAIT_SECONDS} histogram: per request, from submission to the start of its batch;
  *   <li>{@value #QUEUE_DEPTH} gauge: requests waiting (not yet in a running batch), read at scrape time;
  *   <li>{@value #REJECTED_TOTAL} counter: requests refused because the queue was full;
- *   <li>{@value #FAILED_BATCHES_TOTAL} counter: batches whose function threw or returned the wrong number of results.
+ *   <li>{@value #FAILED_BATCHES_TOTAL} counter: batches whose function threw or returned the wrong number of results;
+ *   <li>{@value #STALLS_TOTAL} counter: batchers closed because their worker stalled (stall timeout).
  * </ul>
  * The collectors are registered once per registry ({@link #on(CollectorRegistry)} returns the same instance for the
  * same registry), so several batchers, and tests with their own registries, do not collide. Batchers that share a
@@ -40,6 +41,7 @@ public final class BatcherMetrics {
     public static final String QUEUE_DEPTH = "e3_inference_queue_depth";
     public static final String REJECTED_TOTAL = "e3_inference_rejected_total";
     public static final String FAILED_BATCHES_TOTAL = "e3_inference_failed_batches_total";
+    public static final String STALLS_TOTAL = "e3_inference_stalls_total";
 
     private static final double[] BATCH_SIZE_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
     // From sub-millisecond CPU batches of a small model to multi-second stalls.
@@ -55,6 +57,7 @@ public final class BatcherMetrics {
     private final Histogram queueWaitSeconds;
     private final Counter rejected;
     private final Counter failedBatches;
+    private final Counter stalls;
     private final QueueDepthCollector queueDepth;
 
     private BatcherMetrics(CollectorRegistry registry) {
@@ -70,12 +73,15 @@ public final class BatcherMetrics {
         failedBatches = Counter.build(FAILED_BATCHES_TOTAL,
                         "Batches whose inference failed; every request of such a batch failed.")
                 .labelNames(LABEL).create();
+        stalls = Counter.build(STALLS_TOTAL, "Batchers closed because no batch finished within their stall timeout "
+                        + "while requests were pending (a hung model worker); each is replaced by a new one.")
+                .labelNames(LABEL).create();
         queueDepth = new QueueDepthCollector();
         // Register all or nothing, so a name clash leaves the registry as it was.
         List<Collector> registered = new ArrayList<>();
         try {
             for (Collector c : List.of(batchSize, inferenceSeconds, queueWaitSeconds, rejected, failedBatches,
-                    queueDepth)) {
+                    stalls, queueDepth)) {
                 registry.register(c);
                 registered.add(c);
             }
@@ -106,6 +112,7 @@ public final class BatcherMetrics {
         private final Histogram.Child queueWaitSeconds;
         private final Counter.Child rejected;
         private final Counter.Child failedBatches;
+        private final Counter.Child stalls;
         private final String model;
         private final IntSupplier depth;
 
@@ -117,6 +124,7 @@ public final class BatcherMetrics {
             this.queueWaitSeconds = BatcherMetrics.this.queueWaitSeconds.labels(model);
             this.rejected = BatcherMetrics.this.rejected.labels(model);
             this.failedBatches = BatcherMetrics.this.failedBatches.labels(model);
+            this.stalls = BatcherMetrics.this.stalls.labels(model);
             queueDepth.add(model, depth);
         }
 
@@ -135,6 +143,10 @@ public final class BatcherMetrics {
 
         void failedBatch() {
             failedBatches.inc();
+        }
+
+        void stalled() {
+            stalls.inc();
         }
 
         @Override

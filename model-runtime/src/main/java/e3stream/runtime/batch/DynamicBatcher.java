@@ -47,6 +47,12 @@ import org.slf4j.LoggerFactory;
  *       {@link BatchFailedException} (cause: what it threw); the batcher keeps serving.
  *   <li>{@link #close()}: new submissions and waiting requests fail with {@link BatcherClosedException}; the running
  *       batch may finish within {@code shutdownTimeout}, after which its futures fail too, so close never hangs.
+ *   <li>Stalled worker (with {@code stallTimeout} set): requests are pending and no batch has finished for
+ *       {@code maxDelay + stallTimeout} (the batch function hangs, e.g. in native code). The next {@link #submit}
+ *       or {@link #isServing} notices it and closes the batcher: every pending request fails with
+ *       {@link BatcherClosedException}, the worker is interrupted (a hang in native code ignores that; the thread is
+ *       left behind), and {@link #isServing} is false from then on, so its owner replaces it rather than reusing a
+ *       worker that never answers. {@link #afterWorker} runs cleanup once the worker has really returned.
  * </ul>
  *
  * <p>Metrics: {@link BatcherMetrics}, labelled with {@link #name()}, on the builder's registry.
@@ -76,6 +82,8 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
     private final long maxDelayNanos;
     private final int queueCapacity;
     private final Duration shutdownTimeout;
+    /** 0: never considered stalled. */
+    private final long stallNanos;
     private final BatchFunction<I, O> function;
     private final BatcherMetrics.Child metrics;
     private final Thread worker;
@@ -87,6 +95,11 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
     private boolean closed; // guarded by lock
     private volatile int depth; // queue.size(), readable without the lock (metrics, queueDepth())
     private volatile List<Request<I, O>> running = List.of(); // the batch being run, for close()
+    /** Since when requests have been pending without a batch finishing: the start of the wait for progress. */
+    private long waitingSinceNanos; // guarded by lock
+    private String stalled; // guarded by lock; why the batcher was closed as stalled, null while it was not
+    /** Completed by the worker thread as the very last thing it does. */
+    private final CompletableFuture<Void> workerStopped = new CompletableFuture<>();
 
     private record Request<I, O>(I input, CompletableFuture<O> future, long enqueuedNanos) {}
 
@@ -97,6 +110,7 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
         this.maxDelayNanos = b.maxDelay.toNanos();
         this.queueCapacity = b.queueCapacity;
         this.shutdownTimeout = b.shutdownTimeout;
+        this.stallNanos = b.stallTimeout.isZero() ? 0 : b.maxDelay.plus(b.stallTimeout).toNanos();
         this.function = b.function;
         this.metrics = BatcherMetrics.on(b.registry).child(name, () -> depth);
         this.worker = new Thread(this::runWorker, "e3-batcher-" + name);
@@ -120,14 +134,24 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
         CompletableFuture<O> future = new CompletableFuture<>();
         boolean isClosed;
         boolean full = false;
+        String closedWhy = "is closed and accepts no new requests";
+        List<Request<I, O>> stalledRequests;
         lock.lock();
         try {
+            long now = System.nanoTime();
+            stalledRequests = closeIfStalled(now);
             isClosed = closed;
+            if (stalled != null) {
+                closedWhy = "was closed as stalled (" + stalled + ")";
+            }
             if (!isClosed) {
                 if (queue.size() >= queueCapacity) {
                     full = true;
                 } else {
-                    queue.addLast(new Request<>(input, future, System.nanoTime()));
+                    if (queue.isEmpty() && running.isEmpty()) {
+                        waitingSinceNanos = now; // an idle worker gets work: its wait for progress starts now
+                    }
+                    queue.addLast(new Request<>(input, future, now));
                     int size = queue.size();
                     depth = size;
                     if (size == 1 || size == maxBatchSize) {
@@ -138,9 +162,11 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        if (stalledRequests != null) {
+            failStalled(stalledRequests);
+        }
         if (isClosed) {
-            future.completeExceptionally(new BatcherClosedException(
-                    "batcher '" + name + "' is closed and accepts no new requests"));
+            future.completeExceptionally(new BatcherClosedException("batcher '" + name + "' " + closedWhy));
         } else if (full) {
             metrics.rejected();
             future.completeExceptionally(new BatcherFullException("batcher '" + name + "' queue is full ("
@@ -150,16 +176,82 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
     }
 
     /**
-     * Whether the batcher still serves requests: not closed, and its worker thread alive (a worker that died of an
-     * Error closes the batcher; its owner should then replace it).
+     * Whether the batcher still serves requests: not closed, its worker thread alive (a worker that died of an
+     * Error closes the batcher) and not stalled (which closes it, see the class comment). When false, its owner
+     * should replace it.
      */
     public boolean isServing() {
+        List<Request<I, O>> stalledRequests;
+        boolean serving;
         lock.lock();
         try {
-            return !closed && worker.isAlive();
+            stalledRequests = closeIfStalled(System.nanoTime());
+            serving = !closed && worker.isAlive();
         } finally {
             lock.unlock();
         }
+        if (stalledRequests != null) {
+            failStalled(stalledRequests);
+        }
+        return serving;
+    }
+
+    /**
+     * Closes the batcher, under the lock, when its worker has stalled (see the class comment).
+     *
+     * @return the requests to fail outside the lock ({@link #failStalled}), or null when it has not stalled now
+     */
+    private List<Request<I, O>> closeIfStalled(long now) {
+        if (closed || stallNanos == 0 || (queue.isEmpty() && running.isEmpty())
+                || now - waitingSinceNanos <= stallNanos) {
+            return null;
+        }
+        List<Request<I, O>> pending = new ArrayList<>(running);
+        pending.addAll(queue);
+        stalled = "no batch finished for " + (now - waitingSinceNanos) / 1_000_000 + " ms while " + pending.size()
+                + " requests were pending; stall timeout " + stallNanos / 1_000_000 + " ms including the max delay";
+        closed = true;
+        queue.clear();
+        depth = 0;
+        ready.signalAll();
+        return pending;
+    }
+
+    private void failStalled(List<Request<I, O>> pending) {
+        String why = stalled();
+        LOG.error("Batcher '{}' stalled: {}. Closing it so that its owner replaces it; its worker thread {} is "
+                + "interrupted, and left behind if it does not return", name, why, worker.getName());
+        metrics.stalled();
+        fail(pending, "batcher '" + name + "' was closed as stalled (" + why + ")");
+        worker.interrupt();
+    }
+
+    /** Why the batcher was closed as stalled; null when it was not. */
+    public String stalled() {
+        lock.lock();
+        try {
+            return stalled;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code action} once the worker thread has returned: at once (on this thread) when it already has, else on
+     * the worker thread as it exits. For what the batch function uses and must not be freed under a running batch
+     * (a native session) when {@link #close()} returned with the worker still inside it (stalled, or past the
+     * shutdown timeout). Never runs if the worker never returns. What it throws is logged.
+     */
+    public void afterWorker(Runnable action) {
+        workerStopped.thenRun(action).exceptionally(e -> {
+            LOG.warn("Batcher '{}': cleanup after its worker returned failed", name, e);
+            return null;
+        });
+    }
+
+    /** Whether the worker thread has returned (not merely been asked to). */
+    public boolean workerStopped() {
+        return workerStopped.isDone();
     }
 
     /** Requests waiting for a batch (not counting the running batch). */
@@ -191,9 +283,11 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
     @Override
     public void close() {
         List<Request<I, O>> waiting;
+        boolean wasStalled;
         lock.lock();
         try {
             closed = true;
+            wasStalled = stalled != null;
             waiting = new ArrayList<>(queue);
             queue.clear();
             depth = 0;
@@ -202,7 +296,9 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
             lock.unlock();
         }
         fail(waiting, "batcher '" + name + "' was closed before this request was run");
-        if (Thread.currentThread() != worker) {
+        // A stalled worker is not waited for: it has had its stall timeout, and whoever replaces the batcher closes
+        // it and must not hang on it.
+        if (Thread.currentThread() != worker && !wasStalled) {
             try {
                 worker.join(Math.max(1, shutdownTimeout.toMillis()));
             } catch (InterruptedException e) {
@@ -247,6 +343,7 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
                 lock.unlock();
             }
             fail(waiting, "batcher '" + name + "' stopped before this request was run");
+            workerStopped.complete(null);
         }
     }
 
@@ -320,7 +417,13 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
                 batch.get(i).future().complete(outputs.get(i));
             }
         }
-        running = List.of();
+        lock.lock();
+        try {
+            running = List.of();
+            waitingSinceNanos = System.nanoTime(); // progress: the wait for the next batch starts now
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -367,6 +470,7 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
         private Duration maxDelay = DEFAULT_MAX_DELAY;
         private int queueCapacity = DEFAULT_QUEUE_CAPACITY;
         private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
+        private Duration stallTimeout = Duration.ZERO;
         private CollectorRegistry registry = CollectorRegistry.defaultRegistry;
 
         private Builder(BatchFunction<I, O> function) {
@@ -416,6 +520,19 @@ public final class DynamicBatcher<I, O> implements AutoCloseable {
                 throw new IllegalArgumentException("shutdownTimeout must be >= 0, got " + shutdownTimeout);
             }
             this.shutdownTimeout = shutdownTimeout;
+            return this;
+        }
+
+        /**
+         * How long pending requests may go without a batch finishing (beyond {@code maxDelay}) before the worker
+         * counts as stalled and the batcher closes itself (see the class comment); 0 (the default): never.
+         */
+        public Builder<I, O> stallTimeout(Duration stallTimeout) {
+            Objects.requireNonNull(stallTimeout, "stallTimeout");
+            if (stallTimeout.isNegative()) {
+                throw new IllegalArgumentException("stallTimeout must be >= 0, got " + stallTimeout);
+            }
+            this.stallTimeout = stallTimeout;
             return this;
         }
 

@@ -3,6 +3,7 @@ package e3stream.runtime.session;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.UnaryOperator;
 
 import e3stream.runtime.batch.BatchFunction;
 import e3stream.runtime.batch.DynamicBatcher;
@@ -51,14 +52,21 @@ public final class ModelSession implements AutoCloseable {
      * @throws e3stream.runtime.model.ModelException  when ONNX Runtime cannot run it on the requested device
      */
     public static ModelSession open(SessionSpec spec) {
+        return open(spec, UnaryOperator.identity());
+    }
+
+    /** As {@link #open(SessionSpec)}, with the model's batch function wrapped (tests make it hang). */
+    static ModelSession open(SessionSpec spec,
+                             UnaryOperator<BatchFunction<float[], ImageOutput>> wrap) {
         ModelBundle bundle = spec.bundle().loadVerified();
         E3Model model = E3Model.open(bundle, spec.executionOptions());
         try {
-            DynamicBatcher<float[], ImageOutput> batcher = DynamicBatcher.builder(batchFunction(model))
+            DynamicBatcher<float[], ImageOutput> batcher = DynamicBatcher.builder(wrap.apply(batchFunction(model)))
                     .name(model.manifest().name())
                     .maxBatchSize(spec.maxBatchSize())
                     .maxDelay(spec.maxDelay())
                     .queueCapacity(spec.queueCapacity())
+                    .stallTimeout(spec.stallTimeout())
                     .build();
             LOG.info("opened model session {} on {} (batches of up to {}, {} ms delay)", bundle.manifest().name()
                     + " " + bundle.manifest().version(), model.device(), spec.maxBatchSize(), spec.maxDelay().toMillis());
@@ -118,7 +126,10 @@ public final class ModelSession implements AutoCloseable {
         return spec;
     }
 
-    /** Whether this session still serves requests (its batcher is open and its worker thread alive). */
+    /**
+     * Whether this session still serves requests: its batcher is open, its worker thread alive and not hung (no
+     * batch finished within the spec's stall timeout while images waited).
+     */
     public boolean isHealthy() {
         return batcher.isServing();
     }
@@ -128,13 +139,20 @@ public final class ModelSession implements AutoCloseable {
         return batcher;
     }
 
-    /** Closes the batcher (failing what still waits), then the ONNX Runtime session. */
+    /**
+     * Closes the batcher (failing what still waits), then the ONNX Runtime session; when the batcher's worker is still
+     * inside the model (hung, or past the shutdown timeout), the session is closed once it returns, never under it.
+     */
     @Override
     public void close() {
         try {
             batcher.close();
         } finally {
-            model.close();
+            if (!batcher.workerStopped()) {
+                LOG.warn("model session {} closed while its batcher's worker still runs a batch: its ONNX Runtime "
+                        + "session stays open until the worker returns", model.manifest().name());
+            }
+            batcher.afterWorker(model::close);
         }
     }
 }

@@ -19,10 +19,13 @@ import e3stream.runtime.model.ExecutionOptions;
  * @param maxDelay       longest the oldest waiting image waits for a batch to fill
  * @param queueCapacity  images that may wait; more are refused
  * @param idleRelease    how long a shared session stays loaded after its last lease closed
+ * @param stallTimeout   how long images may wait without a batch finishing before the session's worker counts as
+ *                       hung and the session is replaced ({@link e3stream.runtime.batch.DynamicBatcher}'s stall
+ *                       timeout); 0: never
  */
 public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device device, int cudaDeviceId,
                           int intraOpThreads, boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
-                          Duration idleRelease) implements Serializable {
+                          Duration idleRelease, Duration stallTimeout) implements Serializable {
 
     /** Default intra-op threads: 0, ONNX Runtime's own choice. */
     public static final int DEFAULT_INTRA_OP_THREADS = 0;
@@ -40,8 +43,19 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
         if (bundle == null) {
             throw new IllegalArgumentException("bundle must not be null");
         }
+        if (stallTimeout == null || stallTimeout.isNegative()) {
+            throw new IllegalArgumentException("stallTimeout must not be negative, found " + stallTimeout);
+        }
         checkSettings(device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay, queueCapacity,
                 idleRelease);
+    }
+
+    /** A spec without stall detection. */
+    public SessionSpec(BundleDescription bundle, ExecutionOptions.Device device, int cudaDeviceId, int intraOpThreads,
+                       boolean intraOpSpinning, int maxBatchSize, Duration maxDelay, int queueCapacity,
+                       Duration idleRelease) {
+        this(bundle, device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay, queueCapacity,
+                idleRelease, Duration.ZERO);
     }
 
     /**
@@ -80,7 +94,7 @@ public record SessionSpec(BundleDescription bundle, ExecutionOptions.Device devi
     /** This spec for another bundle (same device and batching settings). */
     public SessionSpec withBundle(BundleDescription other) {
         return new SessionSpec(other, device, cudaDeviceId, intraOpThreads, intraOpSpinning, maxBatchSize, maxDelay,
-                queueCapacity, idleRelease);
+                queueCapacity, idleRelease, stallTimeout);
     }
 
     /** Sessions are shared per bundle model (directory and sha256) and device. */

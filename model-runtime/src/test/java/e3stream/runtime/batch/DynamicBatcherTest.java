@@ -1,6 +1,7 @@
 package e3stream.runtime.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -295,6 +296,80 @@ class DynamicBatcherTest {
         assertSame(BatcherMetrics.on(registry), BatcherMetrics.on(registry));
     }
 
+    /** A batch function stuck in native code: interrupts do not end it, only the test's release does. */
+    private void hangUntilReleased() {
+        while (true) {
+            try {
+                release.await();
+                return;
+            } catch (InterruptedException e) {
+                // ignored, as a native call would
+            }
+        }
+    }
+
+    @Test
+    void aHungWorkerClosesTheBatcherAsStalledAndFailsEveryPendingRequest() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        DynamicBatcher<Integer, Integer> batcher = track(DynamicBatcher.<Integer, Integer>builder(inputs -> {
+            entered.countDown();
+            hangUntilReleased();
+            return inputs;
+        }).name("hung").maxBatchSize(1).maxDelay(Duration.ZERO).stallTimeout(Duration.ofMillis(300))
+                .registry(registry).build());
+        CompletableFuture<Integer> running = batcher.submit(1);
+        assertTrue(entered.await(PROMPTLY_S, TimeUnit.SECONDS));
+        CompletableFuture<Integer> waiting = batcher.submit(2);
+        assertTrue(batcher.isServing(), "within its stall timeout the worker is merely slow");
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PROMPTLY_S);
+        while (batcher.isServing() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertFalse(batcher.isServing(), "a worker without progress for the stall timeout is not serving");
+        assertTrue(batcher.stalled().contains("2 requests were pending"), batcher.stalled());
+        for (CompletableFuture<Integer> pending : List.of(running, waiting, batcher.submit(3))) {
+            Throwable cause = failureOf(pending);
+            assertInstanceOf(BatcherClosedException.class, cause);
+            assertTrue(cause.getMessage().contains("closed as stalled"), cause.getMessage());
+        }
+        assertEquals(1, registry.getSampleValue(BatcherMetrics.STALLS_TOTAL, new String[] {BatcherMetrics.LABEL},
+                new String[] {"hung"}));
+
+        // Closing does not wait for the hung worker, and cleanup waits for it to return.
+        CompletableFuture.runAsync(batcher::close).get(PROMPTLY_S, TimeUnit.SECONDS);
+        CountDownLatch cleanedUp = new CountDownLatch(1);
+        batcher.afterWorker(cleanedUp::countDown);
+        assertFalse(batcher.workerStopped());
+        assertEquals(1, cleanedUp.getCount(), "nothing the worker uses is freed while it is still inside");
+        release.countDown();
+        assertTrue(cleanedUp.await(PROMPTLY_S, TimeUnit.SECONDS), "cleanup runs once the worker returns");
+        assertTrue(batcher.workerStopped());
+    }
+
+    @Test
+    void aSlowButProgressingWorkerAndAnIdleOneAreNotStalled() throws Exception {
+        DynamicBatcher<Integer, Integer> batcher = track(DynamicBatcher.<Integer, Integer>builder(inputs -> {
+            Thread.sleep(50);
+            return inputs;
+        }).name("slow").maxBatchSize(1).maxDelay(Duration.ZERO).queueCapacity(64)
+                .stallTimeout(Duration.ofSeconds(1)).registry(registry).build());
+        // 40 batches of 50 ms queued at once: the last waits 2 s, twice the stall timeout, but a batch finishes
+        // every 50 ms
+        List<CompletableFuture<Integer>> results = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            results.add(batcher.submit(i));
+        }
+        for (int i = 0; i < 40; i++) {
+            assertEquals(i, results.get(i).get(PROMPTLY_S, TimeUnit.SECONDS));
+            assertTrue(batcher.isServing());
+        }
+        Thread.sleep(1500); // idle longer than the stall timeout: no request pending, so no stall
+        assertTrue(batcher.isServing());
+        assertEquals(7, batcher.submit(7).get(PROMPTLY_S, TimeUnit.SECONDS));
+        assertNull(batcher.stalled());
+    }
+
     @Test
     void builderRejectsInconsistentOptionsNamingThem() {
         IllegalStateException tooSmall = assertThrows(IllegalStateException.class,
@@ -308,5 +383,7 @@ class DynamicBatcherTest {
                 () -> DynamicBatcher.<Integer, Integer>builder(inputs -> inputs).maxDelay(Duration.ofMillis(-1)));
         assertThrows(IllegalArgumentException.class,
                 () -> DynamicBatcher.<Integer, Integer>builder(inputs -> inputs).maxBatchSize(0));
+        assertThrows(IllegalArgumentException.class,
+                () -> DynamicBatcher.<Integer, Integer>builder(inputs -> inputs).stallTimeout(Duration.ofMillis(-1)));
     }
 }

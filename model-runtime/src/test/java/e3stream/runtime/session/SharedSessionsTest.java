@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
@@ -91,6 +95,61 @@ class SharedSessionsTest {
         held.close(); // the last user of the broken one lets go: nothing else happens
         held.close();
         assertEquals(1, sessions.open());
+    }
+
+    @Test
+    void aSessionWhoseWorkerHangsIsReplacedAndTheReplacementServes() throws Exception {
+        // The first session's batch function hangs once told to, ignoring interrupts as a native call would: the
+        // fault a hung ONNX Runtime call or GPU would cause. Every other session runs the real model.
+        AtomicBoolean hang = new AtomicBoolean();
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger opened = new AtomicInteger();
+        SharedSessions hanging = new SharedSessions(spec -> ModelSession.open(spec, model -> opened.getAndIncrement() > 0
+                ? model : images -> {
+                    while (hang.get()) {
+                        try {
+                            release.await();
+                            break;
+                        } catch (InterruptedException e) {
+                            // ignored, as a native call would
+                        }
+                    }
+                    return model.apply(images);
+                }));
+        SessionSpec spec = new SessionSpec(E3, ExecutionOptions.Device.CPU, 0, 1, false, 8, Duration.ofMillis(1), 64,
+                Duration.ofSeconds(30), Duration.ofMillis(500));
+        try {
+            SessionLease held = hanging.acquire(spec);
+            ModelSession hung = held.session();
+            assertEquals(E3.manifest().classes().size(),
+                    hung.memberLogits(zeroImage()).get(10, TimeUnit.SECONDS)[0].length, "serves before it hangs");
+            hang.set(true);
+            CompletableFuture<float[][]> stuck = hung.memberLogits(zeroImage());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (hung.isHealthy() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertFalse(hung.isHealthy(), "a worker without progress for the stall timeout is not healthy");
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> stuck.get(10, TimeUnit.SECONDS));
+            assertTrue(failed.getCause().getMessage().contains("stalled"), failed.getCause().getMessage());
+            held.close(); // the task that waited on it fails and lets go
+
+            // The restarted task's acquire: a new session, opened while the old worker is still stuck in its batch.
+            try (SessionLease fresh = CompletableFuture.supplyAsync(() -> hanging.acquire(spec))
+                    .get(60, TimeUnit.SECONDS)) {
+                assertNotSame(hung, fresh.session());
+                assertTrue(fresh.session().isHealthy());
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(E3.manifest().classes().size(),
+                            fresh.session().memberLogits(zeroImage()).get(10, TimeUnit.SECONDS)[0].length);
+                }
+            }
+            assertEquals(2, hanging.loads());
+            assertFalse(hung.batcher().workerStopped(), "the hung worker is still inside its batch");
+        } finally {
+            release.countDown();
+            hanging.closeAll();
+        }
     }
 
     @Test

@@ -67,6 +67,7 @@ public final class PipelineMetrics {
     public final Counter predictionsUnlabelled;
     public final Counter labelsInvalid;
     public final Counter labelsLate;
+    public final Counter recoveriesPastTransactionTimeout;
     public final Gauge windowEventsBySource;
     public final Gauge reviewRatioBySource;
     public final Gauge estimatedAccuracyBySource;
@@ -131,6 +132,10 @@ public final class PipelineMetrics {
         labelsLate = Counter.build("e3_labels_late_total",
                 "Joined labels that arrived after their calibration window had closed (labels.max-delay).")
                 .register(registry);
+        recoveriesPastTransactionTimeout = Counter.build("e3_recoveries_past_transaction_timeout_total",
+                "Restores from a checkpoint whose Kafka transactions were opened longer than kafka.transaction-timeout "
+                        + "before: those not committed before the failure were aborted by the broker, their outputs "
+                        + "lost. Counted once per restore.").register(registry);
         String bySource = " Per source: the drift.top-sources busiest sources of the window and other.";
         windowEventsBySource = Gauge.build("e3_window_events_by_source", "Events in the last closed drift window."
                 + bySource).labelNames("source").register(registry);
