@@ -345,7 +345,11 @@ class E3StreamOptionsTest {
         E3StreamOptions unset = withTheShippedBundle();
         BundleDescription bundle = BundleDescription.of(ModelBundle.load(Path.of(unset.get(
                 E3StreamOptions.MODEL_BUNDLE))));
-        assertEquals(SessionSpec.cpu(bundle), unset.sessionSpec(bundle));
+        SessionSpec cpu = SessionSpec.cpu(bundle);
+        // The job adds what the runtime leaves off by default: a worker stalled for inference.timeout is replaced.
+        assertEquals(new SessionSpec(bundle, cpu.device(), cpu.cudaDeviceId(), cpu.intraOpThreads(),
+                cpu.intraOpSpinning(), cpu.maxBatchSize(), cpu.maxDelay(), cpu.queueCapacity(), cpu.idleRelease(),
+                unset.get(E3StreamOptions.INFERENCE_TIMEOUT)), unset.sessionSpec(bundle));
         assertEquals(DecodeLimits.defaults(), unset.decodeLimits());
         assertEquals(DynamicBatcher.DEFAULT_MAX_BATCH_SIZE, unset.get(E3StreamOptions.MAX_BATCH_SIZE));
         assertEquals(DynamicBatcher.DEFAULT_MAX_DELAY, unset.get(E3StreamOptions.MAX_DELAY));
