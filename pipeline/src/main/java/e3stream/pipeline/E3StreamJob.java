@@ -382,7 +382,8 @@ public final class E3StreamJob {
                             // Commands never hold back the images' event time in the selector.
                             IdleWatermarks.<RawRecord>strategy(), "control-source").uid("control-source").setParallelism(1)
                     .keyBy(r -> 0, TypeInformation.of(Integer.class))
-                    .process(new ModelControlFunction(configured, options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
+                    .process(new ModelControlFunction(configured, options.bundleRoot(bundle),
+                            options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
                     .returns(TypeInformation.of(ModelRoster.class))
                     .name("model-control").uid("model-control").setParallelism(1);
             controlResults = rosters.getSideOutput(ModelControlFunction.RESULTS);
