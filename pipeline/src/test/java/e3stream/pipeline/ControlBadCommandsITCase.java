@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Every kind of bad model command, in one run of the job on a real broker and MiniCluster: each is answered on
  * {@code control-results} with its reason, in an answer of bounded size (echoed id and bundle cut, marked
  * {@code truncated}); none changes the roster, no task restarts, the job keeps running, and the images after them
- * are decided by the configured model.
+ * are decided by the configured model. Then a bundle the control function opened but the inference subtasks cannot:
+ * promoted, it decides nothing, and the images go on to the configured model without a restart.
  */
 class ControlBadCommandsITCase {
 
@@ -77,6 +78,7 @@ class ControlBadCommandsITCase {
                 .replace(ModelBundle.sha256(deVmoe.resolve("model.onnx")), ModelBundle.sha256(broken.resolve("model.onnx"))));
         Files.writeString(root.resolve("notes.txt"), "not a bundle");
         Files.createSymbolicLink(root.resolve("linked"), outside);
+        Path vanishing = copy(deVmoe, root.resolve("vanishing"));
 
         String hugeBundle = "/" + "b".repeat(900_000);
         String hugeId = "i".repeat(500_000);
@@ -115,7 +117,10 @@ class ControlBadCommandsITCase {
                 "kafka.topic.control-results", PREFIX + "control-results",
                 "kafka.topic.shadow", PREFIX + "shadow");
         E3StreamOptions options = E3StreamJobITCase.options(PREFIX, extra);
-        Map<String, byte[]> pngs = E3StreamJobITCase.pngs(40);
+        Map<String, byte[]> all = E3StreamJobITCase.pngs(80);
+        Map<String, byte[]> pngs = new LinkedHashMap<>();
+        Map<String, byte[]> later = new LinkedHashMap<>();
+        all.forEach((id, png) -> (pngs.size() < 40 ? pngs : later).put(id, png));
         List<KafkaIO.Read> answers;
         List<KafkaIO.Read> decisions;
         List<String> decisionTopics = List.of(PREFIX + "predictions", PREFIX + "review", PREFIX + "images-dlq");
@@ -144,6 +149,25 @@ class ControlBadCommandsITCase {
             KafkaIO.flush(producer);
             decisions = KafkaIO.readUntil(servers, decisionTopics, r -> r.size() >= pngs.size(), Duration.ofMinutes(5),
                     Duration.ofSeconds(2));
+
+            // A bundle the control function opened but the inference subtasks cannot (gone from their disk, as on a
+            // TaskManager that does not mount it): promoted, yet the images go on to the model that decided before.
+            KafkaIO.send(producer, PREFIX + "control", "shadow-vanishing", shadow("shadow-vanishing", "vanishing")
+                    .replace("}", ", \"share\": 0}").getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
+            KafkaIO.send(producer, PREFIX + "control", "promote-vanishing", ("{\"id\": \"promote-vanishing\", "
+                    + "\"command\": \"promote\"}").getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
+            KafkaIO.flush(producer);
+            answers = KafkaIO.readUntil(servers, List.of(PREFIX + "control-results"), r -> r.size() >= expected + 2,
+                    Duration.ofMinutes(5), Duration.ofSeconds(2));
+            Files.delete(vanishing.resolve("model.onnx"));
+            for (Map.Entry<String, byte[]> e : later.entrySet()) {
+                long ts = BASE + 10L * i;
+                KafkaIO.send(producer, PREFIX + "images", i++ % 2, e.getKey(), ImageEvents.imageEvent(e.getKey(), ts,
+                        "test", "image/png", e.getValue()), ts);
+            }
+            KafkaIO.flush(producer);
+            decisions = KafkaIO.readUntil(servers, decisionTopics, r -> r.size() >= pngs.size() + later.size(),
+                    Duration.ofMinutes(5), Duration.ofSeconds(2));
             assertEquals(JobStatus.RUNNING, job.status(), "the job still runs");
             assertEquals(options.get(E3StreamOptions.PARALLELISM), CountStarts.STARTS.get(),
                     "no task restarted: each of the " + options.get(E3StreamOptions.PARALLELISM) + " tasks started once");
@@ -153,13 +177,15 @@ class ControlBadCommandsITCase {
         String e3Sha = ModelBundle.load(TestData.bundle()).manifest().sha256();
         List<String> names = new java.util.ArrayList<>(commands.keySet());
         names.add("status");
+        names.add("shadow-vanishing");
+        names.add("promote-vanishing");
         Map<String, KafkaIO.Read> byName = new HashMap<>();
         for (KafkaIO.Read r : answers) {
             assertEquals(null, byName.put(names.get(r.json().get("source").get("offset").asInt()), r),
                     "one answer per command: " + r.json().get("source"));
         }
         assertEquals(names.size(), byName.size());
-        for (String name : names) {
+        for (String name : names.subList(0, names.size() - 2)) {
             KafkaIO.Read r = byName.get(name);
             JsonNode a = r.json();
             assertEquals(List.of(), SchemaCheck.violations("control-result", a), name + ": " + a);
@@ -186,14 +212,21 @@ class ControlBadCommandsITCase {
         assertEquals("broken", byName.get("broken").json().get("command_id").asText());
         assertEquals("control-0-" + names.indexOf("not-json"), byName.get("not-json").key(), "no id: keyed by offset");
 
-        // Every image decided once, by the configured e3 under revision 0.
+        JsonNode promoted = byName.get("promote-vanishing").json();
+        assertEquals("applied", byName.get("shadow-vanishing").json().get("status").asText());
+        assertEquals("applied", promoted.get("status").asText(), promoted.toString());
+        assertEquals(2, promoted.get("revision").asLong());
+        assertEquals(vanishing.toRealPath().toString(), promoted.get("active").get("directory").asText());
+
+        // Every image decided once, by the configured e3: before the promotion under revision 0, after it under
+        // revision 2 still by e3, as the inference subtasks could not open the promoted bundle.
         Map<String, JsonNode> decided = new HashMap<>();
         for (KafkaIO.Read r : decisions) {
             assertEquals(null, decided.put(r.key(), r.json()), "decided once: " + r.key());
             assertEquals(e3Sha, r.json().get("model").get("sha256").asText(), r.key());
-            assertEquals(0, r.json().get("control_revision").asLong(), r.key());
+            assertEquals(pngs.containsKey(r.key()) ? 0 : 2, r.json().get("control_revision").asLong(), r.key());
         }
-        assertEquals(pngs.keySet(), decided.keySet());
+        assertEquals(all.keySet(), decided.keySet());
     }
 
     private static String shadow(String id, String bundle) {

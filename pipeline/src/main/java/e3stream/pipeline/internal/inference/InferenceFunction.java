@@ -109,7 +109,8 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
         }
         CompletableFuture<Scored> scoring;
         try {
-            scoring = sessions.score(directory, sha256, image.tensor);
+            scoring = sessions.score(directory, sha256, choice == null || key.equals(currentKey) ? null
+                    : choice.activeBundleSha256, image.tensor);
         } catch (RuntimeException e) {
             if (key.equals(currentKey)) {
                 throw e; // the model in use broke: a failure, not a command to refuse

@@ -86,7 +86,8 @@ public final class ShadowInferenceFunction extends RichAsyncFunction<Inferred, S
         CompletableFuture<Scored> scoring;
         try {
             scoring = choice == null || !unopenable.contains(choice.shadowKey())
-                    ? sessions.score(directory, sha256, image.tensor) : null;
+                    ? sessions.score(directory, sha256, choice == null ? null : choice.shadowBundleSha256, image.tensor)
+                    : null;
         } catch (RuntimeException e) {
             if (choice == null) {
                 throw e; // the configured shadow broke: a failure, not a command to refuse
