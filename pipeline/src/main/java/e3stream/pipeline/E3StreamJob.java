@@ -131,6 +131,9 @@ public final class E3StreamJob {
             options = E3StreamOptions.fromArgs(args);
             bundle = describeBundle(options); // a bad bundle stops start-up here
             shadow = describeShadowBundle(options, bundle);
+            if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+                options.bundleRoot(bundle); // a bad model.bundle-root stops start-up here
+            }
         } catch (IllegalArgumentException | BundleException e) {
             String message = "bad configuration: " + e.getMessage();
             // Under a Flink client (flink run, REST /jars/run) System.exit would end the client's JVM, for a REST
