@@ -28,6 +28,9 @@ import e3stream.runtime.model.ModelBundle;
 public final class BundleRoot implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /** Longest name, version or training commit a commanded bundle's model.json may have. */
+    public static final int MAX_PROVENANCE_LENGTH = 256;
+
     private final String root;
 
     private BundleRoot(String root) {
@@ -85,6 +88,14 @@ public final class BundleRoot implements Serializable {
             throw new BundleException("not a bundle: " + real + " is not a directory holding model.json and model.onnx");
         }
         ModelBundle bundle = ModelBundle.load(real);
+        // Its provenance is in every answer from now on: it must stay small.
+        e3stream.runtime.model.ModelProvenance p = e3stream.runtime.model.ModelProvenance.of(bundle.manifest());
+        for (String field : new String[] {p.name(), p.version(), p.trainingCommit()}) {
+            if (field != null && field.length() > MAX_PROVENANCE_LENGTH) {
+                throw new BundleException("not accepted: model.json's name, version or training.commit is longer than "
+                        + MAX_PROVENANCE_LENGTH + " characters");
+            }
+        }
         try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
             return BundleDescription.of(bundle);
         } catch (BundleException e) {

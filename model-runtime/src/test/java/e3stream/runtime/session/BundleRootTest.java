@@ -101,4 +101,14 @@ class BundleRootTest {
         assertEquals(0.0, tampered.manifest().triageJson().get("min_confidence").asDouble(), "the edit took");
         assertFalse(digest.equals(tampered.bundleSha256()));
     }
+
+    @Test
+    void refusesABundleWhoseProvenanceWouldBloatEveryAnswer(@TempDir Path dir) throws Exception {
+        Path bundle = copy(dir.resolve("root/long-name"));
+        String json = Files.readString(bundle.resolve("model.json"));
+        Files.writeString(bundle.resolve("model.json"), json.replaceFirst("\"name\": \"[^\"]*\"",
+                "\"name\": \"" + "n".repeat(BundleRoot.MAX_PROVENANCE_LENGTH + 1) + "\""));
+        String reason = refusal(BundleRoot.of(dir.resolve("root")), "long-name");
+        assertTrue(reason.contains("longer than " + BundleRoot.MAX_PROVENANCE_LENGTH), reason);
+    }
 }
