@@ -133,6 +133,9 @@ public final class E3StreamJob {
             options = E3StreamOptions.fromArgs(args);
             bundle = describeBundle(options); // a bad bundle stops start-up here
             shadow = describeShadowBundle(options, bundle);
+            if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+                options.bundleRoot(bundle); // a bad model.bundle-root stops start-up here
+            }
         } catch (IllegalArgumentException | BundleException e) {
             String message = "bad configuration: " + e.getMessage();
             // Under a Flink client (flink run, REST /jars/run) System.exit would end the client's JVM, for a REST
@@ -423,7 +426,8 @@ public final class E3StreamJob {
                             // Commands never hold back the images' event time in the selector.
                             IdleWatermarks.<RawRecord>strategy(), "control-source").uid("control-source").setParallelism(1)
                     .keyBy(r -> 0, TypeInformation.of(Integer.class))
-                    .process(new ModelControlFunction(configured, options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
+                    .process(new ModelControlFunction(configured, options.bundleRoot(bundle),
+                            options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
                     .returns(TypeInformation.of(ModelRoster.class))
                     .name("model-control").uid("model-control").setParallelism(1);
             controlResults = rosters.getSideOutput(ModelControlFunction.RESULTS);

@@ -29,6 +29,7 @@ import e3stream.runtime.batch.DynamicBatcher;
 import e3stream.runtime.decode.DecodeLimits;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.session.BundleRoot;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.TriageOverrides;
 import e3stream.runtime.stats.TopSources;
@@ -312,6 +313,12 @@ public final class E3StreamOptions implements Serializable {
             .withDescription("Share (0..1) of the events the shadow model scores, chosen by a hash of the event id "
                     + "(so a replay after a failover scores the same events): 1 = every event. Only with "
                     + "model.shadow-bundle.");
+
+    public static final ConfigOption<String> MODEL_BUNDLE_ROOT = ConfigOptions.key("model.bundle-root")
+            .stringType().noDefaultValue()
+            .withDescription("Directory that the bundles named by model commands must lie in (with model.control): "
+                    + "a commanded path is resolved against it, with its symbolic links and '..', and refused when "
+                    + "it leads outside. Unset (the default): the directory that holds model.bundle.");
 
     public static final ConfigOption<ExecutionOptions.Device> DEVICE = ConfigOptions.key("model.device")
             .enumType(ExecutionOptions.Device.class).defaultValue(ExecutionOptions.Device.CPU)
@@ -880,6 +887,23 @@ public final class E3StreamOptions implements Serializable {
             topics.add(get(TOPIC_CONTROL_RESULTS));
         }
         return topics;
+    }
+
+    /**
+     * The folder model commands may name bundles in: {@link #MODEL_BUNDLE_ROOT}, else the one holding
+     * {@code active}.
+     *
+     * @throws IllegalArgumentException naming the key when it is not an existing directory
+     */
+    public BundleRoot bundleRoot(BundleDescription active) {
+        boolean set = isSet(MODEL_BUNDLE_ROOT);
+        Path root = set ? Path.of(get(MODEL_BUNDLE_ROOT)) : active.directory().getParent();
+        try {
+            return BundleRoot.of(root);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException((set ? MODEL_BUNDLE_ROOT.key() : MODEL_BUNDLE.key() + " (its parent is "
+                    + "the default " + MODEL_BUNDLE_ROOT.key() + ")") + ": " + e.getMessage(), e);
+        }
     }
 
     /** The model session the inference operators share, for a bundle described at job build. */

@@ -78,9 +78,12 @@ class ControlITCase {
         SharedKafka.get().createTopics(1, PREFIX + "control");
         SharedKafka.get().createTopics(2, PREFIX + "control-results", PREFIX + "shadow");
         E3StreamJobITCase.kafka = SharedKafka.get();
-        Path deVmoe = TestData.repoRoot().resolve("models/de-vmoe").toAbsolutePath().normalize();
-        Path tampered = Files.createDirectories(dir.resolve("tampered"));
+        // The bundle root commands may name bundles in: a copy of de-vmoe, and one whose model file was changed.
+        Path root = Files.createDirectories(dir.resolve("bundles")).toRealPath();
+        Path deVmoe = Files.createDirectories(root.resolve("de-vmoe"));
+        Path tampered = Files.createDirectories(root.resolve("tampered"));
         for (String f : List.of("model.onnx", "model.json")) {
+            Files.copy(TestData.repoRoot().resolve("models/de-vmoe").resolve(f), deVmoe.resolve(f));
             Files.copy(deVmoe.resolve(f), tampered.resolve(f));
         }
         Files.write(tampered.resolve("model.onnx"), new byte[] {0}, StandardOpenOption.APPEND);
@@ -102,6 +105,7 @@ class ControlITCase {
 
         Map<String, String> extra = KafkaIO.map(
                 "model.control", "true",
+                "model.bundle-root", root.toString(),
                 "kafka.topic.control", PREFIX + "control",
                 "kafka.topic.control-results", PREFIX + "control-results",
                 "kafka.topic.shadow", PREFIX + "shadow",

@@ -371,4 +371,16 @@ class E3StreamOptionsTest {
             assertTrue(OptionsDoc.description(option).length() > 10, "option " + option.key() + " has a description");
         }
     }
+
+    @Test
+    void theBundleRootIsTheFolderOfModelBundleUnlessSetAndMustExist(@TempDir Path dir) throws Exception {
+        e3stream.runtime.model.BundleDescription e3 = e3stream.runtime.model.BundleDescription.load(
+                TestData.repoRoot().resolve("models/e3"));
+        assertEquals(TestData.repoRoot().resolve("models").toRealPath(), withTheShippedBundle().bundleRoot(e3).path());
+        assertEquals(dir.toRealPath(), withTheShippedBundle("--model.bundle-root", dir.toString()).bundleRoot(e3).path());
+        String missing = dir.resolve("nope").toString();
+        String message = assertThrows(IllegalArgumentException.class,
+                () -> withTheShippedBundle("--model.bundle-root", missing).bundleRoot(e3)).getMessage();
+        assertTrue(message.startsWith("model.bundle-root: " + missing + " does not exist"), message);
+    }
 }

@@ -12,14 +12,35 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
+import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.internal.TopicCheck;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SecureKafka;
+import com.fasterxml.jackson.databind.JsonNode;
+import e3stream.pipeline.testutils.TestData;
+import e3stream.runtime.model.ModelBundle;
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.InstantiationUtil;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -155,5 +176,76 @@ class KafkaSecurityITCase {
                 e.getMessage());
         Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
         assertTrue(took.compareTo(timeout.dividedBy(3)) < 0, "refused in " + took + " (timeout " + timeout + ")");
+    }
+
+    @Test
+    void aPrincipalWithoutWriteOnTheControlTopicCannotChangeTheModel() throws Exception {
+        String prefix = "acl-";
+        createTopics(prefix);
+        kafka.broker().createTopics(1, prefix + "control");
+        kafka.broker().createTopics(2, prefix + "control-results", prefix + "shadow");
+        // The operators may write commands; nobody else (the topic has ACLs, so what they do not allow is denied).
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.broker().bootstrapServers()))) {
+            admin.createAcls(List.of(new AclBinding(new ResourcePattern(ResourceType.TOPIC, prefix + "control",
+                    PatternType.LITERAL), new AccessControlEntry("User:operator", "*", AclOperation.WRITE,
+                    AclPermissionType.ALLOW)))).all().get(30, TimeUnit.SECONDS);
+        }
+        E3StreamOptions options = E3StreamJobITCase.options(prefix, KafkaIO.map(
+                "model.control", "true",
+                "kafka.topic.control", prefix + "control",
+                "kafka.topic.control-results", prefix + "control-results",
+                "kafka.topic.shadow", prefix + "shadow"));
+        String deVmoe = TestData.repoRoot().resolve("models/de-vmoe").toAbsolutePath().normalize().toString();
+        Map<String, byte[]> pngs = E3StreamJobITCase.pngs(20);
+        String servers = kafka.broker().bootstrapServers();
+        List<KafkaIO.Read> answers;
+        List<KafkaIO.Read> decisions;
+        try (RunningJob job = RunningJob.start(options)) {
+            // The job's SCRAM user, which has no WRITE on control, tries to start a shadow and promote it.
+            Map<String, Object> client = new LinkedHashMap<>(kafka.saslClient(kafka.userPassword(), kafka.storePassword()));
+            client.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.broker().bootstrapServers("SASL_SSL"));
+            client.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+            try (KafkaProducer<byte[], byte[]> intruder = new KafkaProducer<>(client, new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
+                for (String command : List.of("{\"id\": \"x-shadow\", \"command\": \"shadow\", \"bundle\": \""
+                        + deVmoe + "\", \"share\": 1.0}", "{\"id\": \"x-promote\", \"command\": \"promote\"}")) {
+                    ExecutionException e = assertThrows(ExecutionException.class, () -> intruder.send(
+                            new ProducerRecord<>(prefix + "control", command.getBytes(StandardCharsets.UTF_8)))
+                            .get(60, TimeUnit.SECONDS));
+                    assertTrue(e.getCause() instanceof TopicAuthorizationException, "refused by the broker: " + e);
+                }
+            }
+            // An operator's status command is answered: the roster the job was started with, nothing else arrived.
+            try (KafkaProducer<byte[], byte[]> operator = KafkaIO.producer(servers)) {
+                KafkaIO.send(operator, prefix + "control", "status",
+                        "{\"id\": \"status\", \"command\": \"status\"}".getBytes(StandardCharsets.UTF_8),
+                        System.currentTimeMillis());
+                KafkaIO.flush(operator);
+                answers = KafkaIO.readUntil(servers, List.of(prefix + "control-results"), r -> !r.isEmpty(),
+                        Duration.ofMinutes(5), Duration.ofSeconds(2));
+                int i = 0;
+                for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
+                    long ts = 1_700_000_000_000L + 10L * i++;
+                    KafkaIO.send(operator, prefix + "images", e.getKey(), ImageEvents.imageEvent(e.getKey(), ts, "test",
+                            "image/png", e.getValue()), ts);
+                }
+                KafkaIO.flush(operator);
+            }
+            decisions = KafkaIO.readUntil(servers, List.of(prefix + "predictions", prefix + "review",
+                    prefix + "images-dlq"), r -> r.size() >= pngs.size(), Duration.ofMinutes(5), Duration.ofSeconds(2));
+            assertEquals(JobStatus.RUNNING, job.status());
+        }
+        assertEquals(1, answers.size(), "only the operator's command reached the job: " + answers);
+        JsonNode status = answers.get(0).json();
+        assertEquals("applied", status.get("status").asText());
+        assertEquals(0, status.get("revision").asLong(), status.toString());
+        assertTrue(status.get("shadow").isNull(), status.toString());
+        String e3Sha = ModelBundle.load(TestData.bundle()).manifest().sha256();
+        assertEquals(e3Sha, status.get("active").get("sha256").asText());
+        assertEquals(pngs.size(), decisions.size());
+        for (KafkaIO.Read r : decisions) {
+            assertEquals(e3Sha, r.json().get("model").get("sha256").asText(), "decided by the configured e3: " + r.key());
+        }
     }
 }

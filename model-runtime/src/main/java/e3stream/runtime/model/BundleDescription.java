@@ -19,18 +19,21 @@ public final class BundleDescription implements Serializable {
 
     private final String directory;
     private final String manifestJson;
+    private final String bundleSha256;
     private transient BundleManifest manifest;
 
-    private BundleDescription(String directory, String manifestJson, BundleManifest manifest) {
+    private BundleDescription(String directory, String manifestJson, String bundleSha256, BundleManifest manifest) {
         this.directory = directory;
         this.manifestJson = manifestJson;
+        this.bundleSha256 = bundleSha256;
         this.manifest = manifest;
     }
 
     /** Describes a verified bundle. */
     public static BundleDescription of(ModelBundle bundle) {
         BundleManifest manifest = bundle.manifest();
-        return new BundleDescription(bundle.directory().toString(), manifest.toJson().toString(), manifest);
+        return new BundleDescription(bundle.directory().toString(), manifest.toJson().toString(),
+                bundle.bundleSha256(), manifest);
     }
 
     /** Loads and verifies the bundle at {@code directory} (see {@link ModelBundle#load}) and describes it. */
@@ -49,6 +52,11 @@ public final class BundleDescription implements Serializable {
             manifest = BundleManifest.fromJson(parse(manifestJson), "model.json of " + directory);
         }
         return manifest;
+    }
+
+    /** The digest of model.json and model.onnx together when described ({@link ModelBundle#bundleSha256()}). */
+    public String bundleSha256() {
+        return bundleSha256;
     }
 
     public ModelProvenance provenance() {

@@ -25,10 +25,12 @@ public final class ModelBundle {
 
     private final Path directory;
     private final BundleManifest manifest;
+    private final String bundleSha256;
 
-    private ModelBundle(Path directory, BundleManifest manifest) {
+    private ModelBundle(Path directory, BundleManifest manifest, String bundleSha256) {
         this.directory = directory;
         this.manifest = manifest;
+        this.bundleSha256 = bundleSha256;
     }
 
     /**
@@ -57,7 +59,24 @@ public final class ModelBundle {
                     + "it: restore the original file (git checkout) or re-export the bundle so model.json and "
                     + "model.onnx match");
         }
-        return new ModelBundle(directory, manifest);
+        String manifestSha = sha256(directory.resolve(MANIFEST_FILE));
+        return new ModelBundle(directory, manifest, bundleSha256(manifestSha, actual));
+    }
+
+    /**
+     * The digest of a whole bundle, over model.json and model.onnx: the sha256 of the two lines
+     * {@code sha256sum model.json model.onnx} prints in the bundle directory, so an operator can compute it with
+     * {@code (cd BUNDLE && sha256sum model.json model.onnx) | sha256sum}. model.json cannot hold a digest of itself;
+     * this one is compared with the digest a model command names.
+     */
+    static String bundleSha256(String manifestSha256, String modelSha256) {
+        String lines = manifestSha256 + "  " + MANIFEST_FILE + "\n" + modelSha256 + "  " + MODEL_FILE + "\n";
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(lines.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
     }
 
     /** Lower-case hex sha256 of a file. */
@@ -82,6 +101,11 @@ public final class ModelBundle {
 
     public BundleManifest manifest() {
         return manifest;
+    }
+
+    /** The digest of model.json and model.onnx together, as read when loaded ({@link #bundleSha256(String, String)}). */
+    public String bundleSha256() {
+        return bundleSha256;
     }
 
     public Path onnxPath() {

@@ -15,7 +15,7 @@ import e3stream.runtime.model.BundleException;
  * while they run ({@link ModelRoster}): the bundle each image names is leased from {@link SharedSessions} on first
  * use and kept until {@link #retainOnly} or {@link #close}. Bundles are named by directory and sha256; one that is not
  * the configured bundle is loaded and verified where this runs ({@link BundleDescription#load}) and refused when its
- * model.onnx no longer has that sha256.
+ * model.onnx no longer has that sha256, or model.json and model.onnx together not the digest the caller names.
  *
  * <p>The configured bundle is scored with the job's triage overrides (they were fitted for it); every other bundle
  * with its own model.json policy.
@@ -55,21 +55,29 @@ public final class BundleSessions implements AutoCloseable {
 
     /** Scores one image with the bundle at {@code directory} whose model has {@code sha256}. */
     public CompletableFuture<Scored> score(String directory, String sha256, float[] image) {
-        Leased leased = leased(directory, sha256);
+        return score(directory, sha256, null, image);
+    }
+
+    /**
+     * As {@link #score(String, String, float[])}, and a bundle loaded here must have {@code bundleSha256} (the digest
+     * of model.json and model.onnx the control command verified; null: model.onnx's sha256 only).
+     */
+    public CompletableFuture<Scored> score(String directory, String sha256, String bundleSha256, float[] image) {
+        Leased leased = leased(directory, sha256, bundleSha256);
         return leased.lease().score(image, leased.scorer());
     }
 
     /** Leases the configured bundle's session now (at operator start, so the model loads before the first image). */
     public SessionLease openConfigured() {
         BundleDescription bundle = configured.bundle();
-        return leased(bundle.directory().toString(), bundle.manifest().sha256()).lease();
+        return leased(bundle.directory().toString(), bundle.manifest().sha256(), null).lease();
     }
 
-    private Leased leased(String directory, String sha256) {
+    private Leased leased(String directory, String sha256, String bundleSha256) {
         String key = key(directory, sha256);
         Leased leased = leases.get(key);
         if (leased == null) {
-            BundleDescription bundle = describe(directory, sha256);
+            BundleDescription bundle = describe(directory, sha256, bundleSha256);
             boolean isConfigured = bundle == configured.bundle();
             SessionLease lease = shared.acquire(isConfigured ? configured : configured.withBundle(bundle));
             leased = new Leased(lease, lease.session().scorer(isConfigured ? configuredOverrides : TriageOverrides.NONE));
@@ -78,7 +86,7 @@ public final class BundleSessions implements AutoCloseable {
         return leased;
     }
 
-    private BundleDescription describe(String directory, String sha256) {
+    private BundleDescription describe(String directory, String sha256, String bundleSha256) {
         BundleDescription bundle = configured.bundle();
         if (bundle.directory().toString().equals(directory) && bundle.manifest().sha256().equals(sha256)) {
             return bundle;
@@ -88,6 +96,11 @@ public final class BundleSessions implements AutoCloseable {
             throw new BundleException("model bundle " + directory + " now holds sha256 " + loaded.manifest().sha256()
                     + " but the control command that chose it verified " + sha256 + "; every TaskManager must see "
                     + "the same bundle files");
+        }
+        if (bundleSha256 != null && !bundleSha256.equals(loaded.bundleSha256())) {
+            throw new BundleException("model bundle " + directory + " has bundle_sha256 " + loaded.bundleSha256()
+                    + " here but the control command that chose it verified " + bundleSha256 + " (model.json differs); "
+                    + "every TaskManager must see the same bundle files");
         }
         return loaded;
     }

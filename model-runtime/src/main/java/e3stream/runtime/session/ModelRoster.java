@@ -81,7 +81,8 @@ public final class ModelRoster implements Serializable {
 
     /**
      * Applies a command. A bundle is accepted only when {@code loader} loads and verifies it (sha256 of model.onnx
-     * against model.json) and it takes the same input and has the same classes as the active bundle; otherwise, and
+     * against model.json; the digest of both files against the command's {@code bundle_sha256} when it names one)
+     * and it takes the same input and has the same classes as the active bundle; otherwise, and
      * for commands that do not apply (promote without a shadow, rollback without a previous model), the command is
      * refused with a reason and nothing changes.
      *
@@ -97,6 +98,11 @@ public final class ModelRoster implements Serializable {
                     candidate = loader.apply(command.bundle());
                 } catch (BundleException | IllegalArgumentException e) {
                     return refused("bundle " + command.bundle() + " failed verification: " + e.getMessage());
+                }
+                if (command.bundleSha256() != null && !command.bundleSha256().equals(candidate.bundleSha256())) {
+                    return refused("bundle " + candidate.directory() + " has bundle_sha256 " + candidate.bundleSha256()
+                            + " but the command names " + command.bundleSha256() + ": model.json or model.onnx is "
+                            + "not the one the command was written for");
                 }
                 String mismatch = mismatch(candidate);
                 if (mismatch != null) {
@@ -192,7 +198,8 @@ public final class ModelRoster implements Serializable {
 
     /**
      * The roster as JSON (in {@code control-results} answers): {@code revision}, {@code active}, {@code shadow},
-     * {@code shadow_share}, {@code previous}; each model as its provenance plus {@code directory}, or null.
+     * {@code shadow_share}, {@code previous}; each model as its provenance plus {@code directory} and
+     * {@code bundle_sha256} (the digest of model.json and model.onnx), or null.
      */
     public void writeTo(ObjectNode node) {
         node.put("revision", revision);
@@ -214,6 +221,7 @@ public final class ModelRoster implements Serializable {
         m.put("sha256", p.sha256());
         m.put("training_commit", p.trainingCommit());
         m.put("directory", bundle.directory().toString());
+        m.put("bundle_sha256", bundle.bundleSha256());
     }
 
     @Override

@@ -89,4 +89,20 @@ class BundleSessionsTest {
             assertEquals(0, sessions.leased());
         }
     }
+
+    @Test
+    void refusesABundleWhoseModelJsonIsNotTheOneTheCommandVerified(@TempDir Path tmp) throws Exception {
+        // The same model.onnx, but a model.json that accepts everything: model.onnx's sha256 alone would pass it.
+        Path copy = java.nio.file.Files.createDirectories(tmp.resolve("de-vmoe"));
+        java.nio.file.Files.copy(RepoFiles.bundle("de-vmoe").resolve("model.onnx"), copy.resolve("model.onnx"));
+        java.nio.file.Files.writeString(copy.resolve("model.json"), java.nio.file.Files.readString(
+                RepoFiles.bundle("de-vmoe").resolve("model.json")).replaceFirst("\"min_confidence\": [0-9.]+",
+                "\"min_confidence\": 0"));
+        try (BundleSessions sessions = new BundleSessions(shared, spec(), TriageOverrides.NONE)) {
+            BundleException e = assertThrows(BundleException.class, () -> sessions.score(copy.toString(),
+                    DE_VMOE.manifest().sha256(), DE_VMOE.bundleSha256(), zeroImage()));
+            assertTrue(e.getMessage().contains("model.json differs"), e.getMessage());
+            assertEquals(0, sessions.leased());
+        }
+    }
 }

@@ -50,4 +50,43 @@ class ModelCommandTest {
         assertTrue(refusal("{\"id\": \"" + "x".repeat(ModelCommand.MAX_ID_LENGTH + 1) + "\", \"command\": \"promote\"}")
                 .contains("\"id\""));
     }
+
+    @Test
+    void echoesAnOversizedIdOrBundleCutToItsMaximumAndSaysSo() {
+        String longId = "i".repeat(ModelCommand.MAX_ID_LENGTH + 500);
+        ModelCommand.InvalidCommand e = assertThrows(ModelCommand.InvalidCommand.class,
+                () -> parse("{\"id\": \"" + longId + "\", \"command\": \"promote\"}"));
+        assertEquals(longId.substring(0, ModelCommand.MAX_ID_LENGTH), e.id());
+        assertTrue(e.truncated());
+        String longBundle = "/m/" + "b".repeat(ModelCommand.MAX_BUNDLE_LENGTH);
+        e = assertThrows(ModelCommand.InvalidCommand.class,
+                () -> parse("{\"id\": \"c\", \"command\": \"shadow\", \"bundle\": \"" + longBundle + "\"}"));
+        assertTrue(e.getMessage().contains("\"bundle\" must be at most 1024 characters"), e.getMessage());
+        assertEquals("c", e.id());
+        assertEquals(longBundle.substring(0, ModelCommand.MAX_BUNDLE_LENGTH), e.bundle());
+        assertTrue(e.truncated());
+        String longName = "x".repeat(10_000);
+        e = assertThrows(ModelCommand.InvalidCommand.class, () -> parse("{\"command\": \"" + longName + "\"}"));
+        assertTrue(e.getMessage().length() < 200, "an unknown command is quoted cut: " + e.getMessage().length());
+        assertEquals(false, e.truncated());
+    }
+
+    @Test
+    void refusesDeepNestingUnreadAndQuotesNoneOfABadRecord() {
+        String deep = "{\"command\": \"status\", \"x\": " + "[".repeat(100_000) + "]".repeat(100_000) + "}";
+        String reason = refusal(deep);
+        assertTrue(reason.contains("nested deeper than " + ModelCommand.MAX_NESTING), reason);
+        String junk = "{\"command\": \"status\" " + "z".repeat(50_000);
+        reason = refusal(junk);
+        assertTrue(reason.startsWith("control record is not JSON") && reason.length() < 200, reason);
+    }
+
+    @Test
+    void readsAndChecksTheBundleDigestACommandNames() {
+        String digest = "ab".repeat(32);
+        assertEquals(digest, parse("{\"command\": \"shadow\", \"bundle\": \"/m\", \"bundle_sha256\": \""
+                + digest + "\"}").bundleSha256());
+        assertTrue(refusal("{\"command\": \"shadow\", \"bundle\": \"/m\", \"bundle_sha256\": \"abc\"}")
+                .contains("\"bundle_sha256\""));
+    }
 }

@@ -172,4 +172,18 @@ class ModelRosterTest {
             return (ModelRoster) in.readObject();
         }
     }
+
+    @Test
+    void aCommandThatNamesTheBundleDigestAppliesOnlyToThatBundle() {
+        ModelRoster start = ModelRoster.configured(E3, null, 1.0);
+        String other = "0".repeat(64);
+        ModelRoster.Change refused = apply(start, new ModelCommand("d", ModelCommand.Kind.SHADOW, DE_VMOE_DIR, null,
+                other));
+        assertFalse(refused.applied());
+        assertTrue(refused.reason().contains("bundle_sha256 " + DE_VMOE.bundleSha256() + " but the command names "
+                + other), refused.reason());
+        assertSame(start, refused.roster());
+        assertTrue(apply(start, new ModelCommand("d", ModelCommand.Kind.SHADOW, DE_VMOE_DIR, null,
+                DE_VMOE.bundleSha256())).applied());
+    }
 }

@@ -25,7 +25,8 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
  * TLS) and a {@code SASL_SSL} listener (SCRAM-SHA-512 over TLS, user {@link #USER}), with keys and certificates made
  * by the JDK's {@code keytool} in a folder of the caller's (PKCS12; nothing committed): a self-signed broker
  * certificate for 127.0.0.1 (host name verification stays on in the clients) and a self-signed client certificate,
- * each trusted by the other side. Passwords are drawn anew on each start.
+ * each trusted by the other side. Passwords are drawn anew on each start. The broker enforces ACLs on the resources
+ * that have some (the others stay open); PLAINTEXT clients are super users.
  *
  * <pre>{@code
  * try (SecureKafka kafka = SecureKafka.start(tempDir)) {
@@ -68,6 +69,11 @@ public final class SecureKafka implements AutoCloseable {
         props.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
         props.put("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+        // ACLs are enforced: a resource without ACLs stays open to every client, one with ACLs only to those they
+        // name; the PLAINTEXT listener (the broker itself, its controller and the tests' fixtures) is a super user.
+        props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        props.put("allow.everyone.if.no.acl.found", "true");
+        props.put("super.users", "User:ANONYMOUS");
         EmbeddedKafka broker = EmbeddedKafka.start(List.of("SSL", "SASL_SSL"), props);
         SecureKafka kafka = new SecureKafka(broker, dir, storePassword, userPassword);
         try {

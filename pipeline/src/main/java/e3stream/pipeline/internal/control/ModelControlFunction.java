@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.pipeline.internal.events.Json;
 import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.events.RawRecord;
+import e3stream.runtime.session.BundleRoot;
 import e3stream.runtime.session.ModelCommand;
 import e3stream.runtime.session.ModelRoster;
 import org.apache.flink.annotation.Internal;
@@ -24,9 +25,14 @@ import org.slf4j.LoggerFactory;
  * model selector. The roster is keyed state, so a restart from a checkpoint keeps the models it chose; a command
  * replayed after a restore is decided again from the restored roster, with the same answer.
  *
- * <p>A command that is not valid JSON, or names a bundle that fails verification (missing, sha256 of model.onnx
- * not the one model.json records, other classes or input than the active bundle), is refused with the reason and
- * changes nothing. Bundles are loaded where this subtask runs: name them by a path every TaskManager sees.
+ * <p>A command that is not valid JSON, or names a bundle that fails verification (outside {@code model.bundle-root}
+ * once links and {@code ..} are resolved, missing, not a bundle, sha256 of model.onnx not the one model.json records,
+ * not the command's {@code bundle_sha256}, not opened by ONNX Runtime, other classes or input than the active
+ * bundle), is refused with the reason and changes nothing: a new roster is broadcast only for a bundle this subtask
+ * opened. No record fails the task, and every answer is bounded: the echoed {@code command_id} and {@code bundle}
+ * are cut to {@link ModelCommand#MAX_ID_LENGTH} and {@link ModelCommand#MAX_BUNDLE_LENGTH} characters, the reason to
+ * {@link #MAX_REASON_LENGTH}, and {@code truncated} says whether anything was cut. Bundles are loaded where this
+ * subtask runs: name them by a path every TaskManager sees.
  */
 @Internal
 public final class ModelControlFunction extends KeyedProcessFunction<Integer, RawRecord, ModelRoster> {
@@ -37,12 +43,17 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
     /** The answers, one per command. */
     public static final OutputTag<OutputRecord> RESULTS = new OutputTag<>("control-results") { };
 
+    /** Longest reason in an answer. */
+    public static final int MAX_REASON_LENGTH = 2048;
+
     private final ModelRoster configured;
+    private final BundleRoot bundleRoot;
     private final String resultsTopic;
     private transient ValueState<ModelRoster> roster;
 
-    public ModelControlFunction(ModelRoster configured, String resultsTopic) {
+    public ModelControlFunction(ModelRoster configured, BundleRoot bundleRoot, String resultsTopic) {
         this.configured = configured;
+        this.bundleRoot = bundleRoot;
         this.resultsTopic = resultsTopic;
     }
 
@@ -56,12 +67,20 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
     public void processElement(RawRecord record, Context context, Collector<ModelRoster> out) throws Exception {
         ModelRoster before = ModelRoster.restoredOr(roster.value(), configured);
         ModelCommand command = null;
+        Echo echo = new Echo(null, null, false);
         ModelRoster.Change change;
         try {
             command = ModelCommand.parse(record.value);
-            change = before.apply(command, ModelRoster::load);
-        } catch (IllegalArgumentException e) {
+            echo = new Echo(command.id(), command.bundle(), false);
+            change = before.apply(command, bundleRoot::load);
+        } catch (ModelCommand.InvalidCommand e) {
+            echo = new Echo(e.id(), e.bundle(), e.truncated());
             change = new ModelRoster.Change(before, false, "invalid command: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // Whatever a command's content makes go wrong is that command's refusal, never a task failure.
+            LOG.error("model command at {}/{} could not be decided", record.partition, record.offset, e);
+            change = new ModelRoster.Change(before, false, "the command could not be decided ("
+                    + e.getClass().getSimpleName() + "); nothing changed");
         }
         ModelRoster after = change.roster();
         if (after != before) {
@@ -72,25 +91,33 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
             LOG.info("model command {} at {}/{}: applied, now {}", command.kind().json(), record.partition,
                     record.offset, after);
         } else {
-            LOG.warn("model command at {}/{} refused: {}", record.partition, record.offset, change.reason());
+            LOG.warn("model command at {}/{} refused: {}", record.partition, record.offset,
+                    ModelCommand.cut(change.reason(), MAX_REASON_LENGTH));
         }
-        context.output(RESULTS, answer(record, command, change));
+        context.output(RESULTS, answer(record, command, echo, change));
     }
 
-    private OutputRecord answer(RawRecord record, ModelCommand command, ModelRoster.Change change) {
+    /** What of the command its answer echoes, cut to size, and whether anything was cut. */
+    private record Echo(String id, String bundle, boolean truncated) {
+    }
+
+    private OutputRecord answer(RawRecord record, ModelCommand command, Echo echo, ModelRoster.Change change) {
         ObjectNode node = Json.object();
-        String id = command != null ? command.id() : null;
-        node.put("command_id", id);
+        String reason = change.reason();
+        boolean truncated = echo.truncated() || (reason != null && reason.length() > MAX_REASON_LENGTH);
+        node.put("command_id", echo.id());
         node.put("command", command != null ? command.kind().json() : null);
+        node.put("bundle", echo.bundle());
         node.put("status", change.applied() ? "applied" : "refused");
-        node.put("reason", change.reason());
+        node.put("reason", ModelCommand.cut(reason, MAX_REASON_LENGTH));
+        node.put("truncated", truncated);
         change.roster().writeTo(node);
         ObjectNode source = node.putObject("source");
         source.put("topic", record.topic);
         source.put("partition", record.partition);
         source.put("offset", record.offset);
         node.put("timestamp", record.timestamp);
-        String key = id != null ? id : "control-" + record.partition + "-" + record.offset;
+        String key = echo.id() != null ? echo.id() : "control-" + record.partition + "-" + record.offset;
         return new OutputRecord(resultsTopic, key, Json.bytes(node), record.timestamp);
     }
 }

@@ -1,7 +1,9 @@
 package e3stream.pipeline.internal.inference;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import e3stream.pipeline.internal.JvmStatics;
 import e3stream.pipeline.internal.events.Prediction;
@@ -17,6 +19,8 @@ import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Flink async I/O in front of the JVM's shared model sessions ({@link SharedSessions}, through this operator's
@@ -30,6 +34,11 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * with its image as well ({@link Inferred#shadowInput}), for {@link ShadowInferenceFunction} after
  * {@link ActiveOutput}; the active decision does not wait for the shadow.
  *
+ * <p>A bundle a choice names that this subtask cannot open (missing here, other files than the control function
+ * verified, refused by ONNX Runtime) is not used: the subtask logs why and goes on scoring with the model it used
+ * before, so no image waits on or fails because of that bundle; the prediction's {@code model} names the model that
+ * decided it. A later roster is tried again.
+ *
  * <p>An inference failure (batch function error, full queue, timeout) fails the task, which restarts from the last
  * checkpoint: it is never bad data, which is dead-lettered before this operator.
  */
@@ -37,6 +46,7 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inferred> {
 
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(InferenceFunction.class);
 
     private final SessionSpec spec;
     private final TriageOverrides overrides;
@@ -45,6 +55,11 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
     private transient String configuredDirectory;
     private transient String configuredSha256;
     private transient long revision;
+    /** The bundle this subtask scores with now (the last one that opened here). */
+    private transient String currentDirectory;
+    private transient String currentSha256;
+    /** Bundles of the current roster that did not open here. */
+    private transient Set<String> unopenable;
 
     /** Scoring with the active model only. */
     public InferenceFunction(SessionSpec spec, TriageOverrides overrides) {
@@ -70,6 +85,9 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
         configuredDirectory = spec.bundle().directory().toString();
         configuredSha256 = spec.bundle().manifest().sha256();
         revision = 0;
+        currentDirectory = configuredDirectory;
+        currentSha256 = configuredSha256;
+        unopenable = new HashSet<>();
         PipelineMetrics.get().exportReviewRatioReference(configured.manifest(), !overrides.isEmpty());
     }
 
@@ -77,13 +95,40 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
     public void asyncInvoke(DecodedImage image, ResultFuture<Inferred> result) {
         ModelChoice choice = image.choice;
         if (choice != null && choice.revision > revision) {
-            // A new roster: let go of the bundles it no longer names (their sessions close when nobody leases them).
             revision = choice.revision;
-            sessions.retainOnly(Set.of(choice.activeKey()));
+            unopenable.clear();
         }
         String directory = choice == null ? configuredDirectory : choice.activeDirectory;
         String sha256 = choice == null ? configuredSha256 : choice.activeSha256;
-        sessions.score(directory, sha256, image.tensor).whenComplete((scored, error) -> {
+        String key = BundleSessions.key(directory, sha256);
+        String currentKey = BundleSessions.key(currentDirectory, currentSha256);
+        if (unopenable.contains(key)) {
+            directory = currentDirectory;
+            sha256 = currentSha256;
+            key = currentKey;
+        }
+        CompletableFuture<Scored> scoring;
+        try {
+            scoring = sessions.score(directory, sha256, choice == null || key.equals(currentKey) ? null
+                    : choice.activeBundleSha256, image.tensor);
+        } catch (RuntimeException e) {
+            if (key.equals(currentKey)) {
+                throw e; // the model in use broke: a failure, not a command to refuse
+            }
+            LOG.warn("subtask {}: bundle {} (sha256 {}) of control revision {} does not open here; scoring with {} "
+                    + "as before", getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), directory, sha256,
+                    revision, currentDirectory, e);
+            unopenable.add(key);
+            scoring = sessions.score(currentDirectory, currentSha256, image.tensor);
+            key = currentKey;
+        }
+        if (!key.equals(currentKey)) {
+            // A new model in use: let go of the one before (its session closes when nobody leases it).
+            currentDirectory = directory;
+            currentSha256 = sha256;
+            sessions.retainOnly(Set.of(key));
+        }
+        scoring.whenComplete((scored, error) -> {
             if (error != null) {
                 result.completeExceptionally(error);
                 return;

@@ -17,9 +17,12 @@ public class ModelChoice {
     public long revision;
     public String activeDirectory;
     public String activeSha256;
+    /** The active bundle's digest of model.json and model.onnx, as the control function verified it. */
+    public String activeBundleSha256;
     /** Null without a shadow model. */
     public String shadowDirectory;
     public String shadowSha256;
+    public String shadowBundleSha256;
     public double shadowShare;
 
     public ModelChoice() {
@@ -31,9 +34,11 @@ public class ModelChoice {
         c.revision = roster.revision();
         c.activeDirectory = directory(roster.active());
         c.activeSha256 = roster.active().manifest().sha256();
+        c.activeBundleSha256 = roster.active().bundleSha256();
         if (roster.shadow() != null) {
             c.shadowDirectory = directory(roster.shadow());
             c.shadowSha256 = roster.shadow().manifest().sha256();
+            c.shadowBundleSha256 = roster.shadow().bundleSha256();
         }
         c.shadowShare = roster.shadowShare();
         return c;
