@@ -8,6 +8,7 @@ import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.triage.CalibrationGoal;
@@ -72,6 +73,10 @@ public final class Calibrate {
         } catch (CliArgs.UsageException e) {
             System.err.println("calibrate: " + e.getMessage());
             System.err.println(USAGE);
+            System.exit(2);
+        } catch (IllegalArgumentException | BundleException e) {
+            // A bundle or data file that is missing or unreadable: bad configuration, not a failure of the run.
+            System.err.println("calibrate: " + e.getMessage());
             System.exit(2);
         } catch (RuntimeException | IOException e) {
             System.err.println("calibrate failed: " + e.getMessage());
@@ -140,6 +145,8 @@ public final class Calibrate {
         if (batch < 1) {
             throw new CliArgs.UsageException("option --batch-size must be >= 1, got " + batch);
         }
+        // The bundle first: a wrong folder is refused before the data sets are read.
+        ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
         Path fashion = Path.of(a.get("fashion-mnist", FashionMnist.DEBIAN_DIR.toString()));
         ImageSet validation = FashionMnist.validation(fashion);
         ImageSet test = a.has("test-images") || a.has("test-labels")
@@ -147,7 +154,6 @@ public final class Calibrate {
                 "")))
                 : FashionMnist.test(fashion);
 
-        ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
         String shaBefore = ModelBundle.sha256(bundle.onnxPath());
         CalibrationResult result;
         TestCheck check;

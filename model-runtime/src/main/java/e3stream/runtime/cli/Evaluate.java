@@ -15,6 +15,7 @@ import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.data.MnistDigits;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.report.HtmlReport;
 import java.io.IOException;
@@ -70,6 +71,10 @@ public final class Evaluate {
             System.err.println("evaluate: " + e.getMessage());
             System.err.println(USAGE);
             System.exit(2);
+        } catch (IllegalArgumentException | BundleException e) {
+            // A bundle or data file that is missing or unreadable: bad configuration, not a failure of the run.
+            System.err.println("evaluate: " + e.getMessage());
+            System.exit(2);
         } catch (RuntimeException | IOException e) {
             System.err.println("evaluate failed: " + e.getMessage());
             System.exit(1);
@@ -89,6 +94,8 @@ public final class Evaluate {
         if (bundles.isEmpty()) {
             throw new CliArgs.UsageException("give at least one --bundle");
         }
+        // The bundles first: a wrong folder is refused before the data sets are read.
+        List<ModelBundle> loaded = bundles.stream().map(dir -> ModelBundle.load(Path.of(dir))).toList();
         ImageSet test = a.has("test-images") || a.has("test-labels")
                 ? IdxReader.read("fashion-mnist test", Path.of(required(a, "test-images")),
                         Path.of(required(a, "test-labels")))
@@ -122,9 +129,8 @@ public final class Evaluate {
         List<ModelEvaluation> results = new ArrayList<>();
         List<E3Model> models = new ArrayList<>();
         try {
-            for (String dir : bundles) {
+            for (ModelBundle bundle : loaded) {
                 long t0 = System.nanoTime();
-                ModelBundle bundle = ModelBundle.load(Path.of(dir));
                 E3Model model = E3Model.open(bundle, options);
                 models.add(model);
                 ModelEvaluation r = ModelEvaluation.run(model, data, batch, 0);
