@@ -36,8 +36,7 @@ import java.util.Set;
  * coverage holds.
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.cli.Calibrate \
- *   -Dexec.args="--bundle models/e3 --max-accepted-error 0.02"
+ * bin/e3stream calibrate --bundle models/e3 --max-accepted-error 0.02
  * </pre>
  */
 public final class Calibrate {

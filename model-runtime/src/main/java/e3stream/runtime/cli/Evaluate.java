@@ -34,8 +34,7 @@ import java.util.Set;
  * self-contained {@code report.html} into the output folder.
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.cli.Evaluate \
- *   -Dexec.args="--bundle models/e3 --bundle models/de-vmoe --mnist /path/to/mnist-package --out target/evaluation"
+ * bin/e3stream evaluate --bundle models/e3 --bundle models/de-vmoe --mnist /path/to/mnist-package --out target/evaluation
  * </pre>
  */
 public final class Evaluate {
