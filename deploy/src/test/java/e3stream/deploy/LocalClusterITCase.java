@@ -99,7 +99,7 @@ class LocalClusterITCase {
         JsonNode overview = getJson("http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT") + "/overview");
         assertEquals(2, overview.path("taskmanagers").asInt(), overview.toString());
         assertEquals(4, overview.path("slots-total").asInt(), overview.toString());
-        assertEquals("2.2.1", overview.path("flink-version").asText(), overview.toString()); // the version the parent pom pins
+        assertEquals("2.3.0", overview.path("flink-version").asText(), overview.toString()); // the version the parent pom pins
         // the REST API accepts job jars (flink-runtime-web is on the classpath)
         JsonNode jars = getJson("http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT") + "/jars");
         assertTrue(jars.has("files"), jars.toString());

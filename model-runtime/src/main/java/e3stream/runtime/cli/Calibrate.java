@@ -7,6 +7,7 @@ import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.triage.CalibrationGoal;
@@ -34,8 +35,7 @@ import java.util.Set;
  * coverage holds.
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.cli.Calibrate \
- *   -Dexec.args="--bundle models/e3 --max-accepted-error 0.02"
+ * bin/e3stream calibrate --bundle models/e3 --max-accepted-error 0.02
  * </pre>
  */
 public final class Calibrate {
@@ -127,10 +127,11 @@ public final class Calibrate {
                 .seed(a.getInt("seed", 17))
                 .build();
         int batch = a.positiveInt("batch-size", 256);
-        ImageSet test = a.fashionMnistTest(); // first: its options may be a usage error
+        // The bundle before the data sets: a wrong folder is refused at once.
+        ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
+        ImageSet test = a.fashionMnistTest(); // before the validation split: its options may be a usage error
         ImageSet validation = FashionMnist.validation(a.fashionMnistDir());
 
-        ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
         String shaBefore = ModelBundle.sha256(bundle.onnxPath());
         CalibrationResult result;
         TestCheck check;

@@ -1,5 +1,6 @@
 package e3stream.runtime.cli;
 
+import e3stream.runtime.model.BundleException;
 import java.io.IOException;
 import java.io.PrintStream;
 
@@ -10,7 +11,9 @@ import java.io.PrintStream;
  * <ul>
  *   <li>bad command-line input ({@link CliArgs.UsageException}): the message and the usage text on standard error,
  *       exit status 2;
- *   <li>any other failure (unreadable data, a bundle that does not load, ...): the message, exit status 1.
+ *   <li>a bundle or data file that is missing or unreadable ({@link IllegalArgumentException},
+ *       {@link BundleException}): bad configuration, the message, exit status 2;
+ *   <li>any other failure: the message, exit status 1.
  * </ul>
  */
 final class CommandMain {
@@ -34,6 +37,9 @@ final class CommandMain {
         } catch (CliArgs.UsageException e) {
             System.err.println(name + ": " + e.getMessage());
             System.err.println(usage);
+            System.exit(2);
+        } catch (IllegalArgumentException | BundleException e) {
+            System.err.println(name + ": " + e.getMessage());
             System.exit(2);
         } catch (RuntimeException | IOException e) {
             System.err.println(name + " failed: " + e.getMessage());

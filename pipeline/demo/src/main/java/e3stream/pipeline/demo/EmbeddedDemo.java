@@ -31,6 +31,7 @@ import e3stream.runtime.data.IdxReader;
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.data.Corruption;
 import e3stream.runtime.data.Corruptions;
+import e3stream.runtime.model.BundleException;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -73,22 +74,48 @@ public final class EmbeddedDemo {
         this.flags = flags;
     }
 
+    static final String USAGE = "usage: EmbeddedDemo [--rate N] [--phase-size N] [--window SECONDS] [--label-delay MS] "
+            + "[--metrics-port P|FROM-TO] [--bundle DIR] [--shadow-bundle DIR|none] [--data DIR] [--parallelism N] "
+            + "[--forever]";
+    private static final java.util.Set<String> VALUE_FLAGS = java.util.Set.of("rate", "phase-size", "window",
+            "label-delay", "metrics-port", "bundle", "shadow-bundle", "data", "parallelism");
+
+    /** Exit codes as bin/e3stream documents them: 0 done, 1 failed (an exception), 2 bad configuration. */
     public static void main(String[] args) throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--forever")) {
+            String name = args[i].startsWith("--") ? args[i].substring(2) : null;
+            if (args[i].equals("--help") || args[i].equals("-h")) {
+                System.out.println(USAGE);
+                System.exit(0);
+            } else if ("forever".equals(name)) {
                 flags.put("forever", "true");
-            } else if (args[i].startsWith("--") && i + 1 < args.length) {
-                flags.put(args[i].substring(2), args[++i]);
+            } else if (VALUE_FLAGS.contains(name) && i + 1 < args.length) {
+                flags.put(name, args[++i]);
             } else {
-                System.err.println("usage: EmbeddedDemo [--rate N] [--phase-size N] [--window SECONDS] [--label-delay MS] "
-                        + "[--metrics-port P|FROM-TO] [--bundle DIR] [--shadow-bundle DIR|none] [--data DIR] [--parallelism N] "
-                        + "[--forever]");
+                System.err.println("demo: " + (VALUE_FLAGS.contains(name) ? "option " + args[i] + " needs a value"
+                        : "unknown option '" + args[i] + "'"));
+                System.err.println(USAGE);
                 System.exit(2);
             }
         }
-        new EmbeddedDemo(flags).run();
+        try {
+            new EmbeddedDemo(flags).run();
+        } catch (IllegalArgumentException | BundleException e) {
+            // Flags, data files and the bundle are checked before the replay starts.
+            System.err.println("demo: bad configuration: " + e.getMessage());
+            System.exit(2);
+        }
         System.exit(0);
+    }
+
+    private int intFlag(String name, int fallback) {
+        String v = flag(name, Integer.toString(fallback));
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " needs an integer, got '" + v + "'");
+        }
     }
 
     private String flag(String name, String fallback) {
@@ -105,10 +132,10 @@ public final class EmbeddedDemo {
     }
 
     private void run() throws Exception {
-        int rate = Integer.parseInt(flag("rate", "150"));
-        int phaseSize = Integer.parseInt(flag("phase-size", "1200"));
-        int windowSeconds = Integer.parseInt(flag("window", "4"));
-        long labelDelay = Long.parseLong(flag("label-delay", "1500"));
+        int rate = intFlag("rate", 150);
+        int phaseSize = intFlag("phase-size", 1200);
+        int windowSeconds = intFlag("window", 4);
+        long labelDelay = intFlag("label-delay", 1500);
         PortRange metricsPorts;
         try {
             metricsPorts = PortRange.parse(flag("metrics-port", "9464"));
