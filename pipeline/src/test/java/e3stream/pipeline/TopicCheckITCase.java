@@ -79,13 +79,31 @@ class TopicCheckITCase {
         assertEquals(List.of(), TopicCheck.ensureTopics(options.with(Map.of("kafka.topic-check-timeout", "0 s"))));
     }
 
-    /** Creates {@code topics} with one partition and the topic settings {@code configs}. */
+    /**
+     * Creates {@code topics} with one partition and the topic settings {@code configs}, and waits until the broker
+     * describes them (creation returns once the controller has them; the broker learns of them a moment later).
+     */
     static void createTopics(Map<String, String> configs, String... topics) throws Exception {
         Properties props = new Properties();
         props.put("bootstrap.servers", SharedKafka.get().bootstrapServers());
         try (Admin admin = Admin.create(props)) {
             admin.createTopics(java.util.Arrays.stream(topics)
                     .map(t -> new NewTopic(t, 1, (short) 1).configs(configs)).toList()).all().get();
+            List<org.apache.kafka.common.config.ConfigResource> resources = java.util.Arrays.stream(topics)
+                    .map(t -> new org.apache.kafka.common.config.ConfigResource(
+                            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t)).toList();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (true) {
+                try {
+                    admin.describeConfigs(resources).all().get();
+                    return;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
         }
     }
 
