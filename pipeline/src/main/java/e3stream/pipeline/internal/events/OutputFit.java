@@ -162,7 +162,11 @@ public final class OutputFit implements Serializable {
         int keep = Math.max(0, Math.min(original.asText().length(), left) / 4 * 4);
         node.put("original", original.asText().substring(0, keep));
         byte[] value = Json.bytes(node);
-        return value.length <= room ? value : cutTexts(node, room);
+        if (value.length <= room) {
+            return value;
+        }
+        node.put("original", ""); // never cut mid-quantum by the texts' cut below: an empty prefix stays base64
+        return cutTexts(node, room);
     }
 
     /** A snapshot without its least busy named sources, as many as needed to fit {@code room}. */
