@@ -17,6 +17,8 @@ import java.util.function.UnaryOperator;
 
 import e3stream.pipeline.internal.events.ImageRecordDeserializer;
 import e3stream.pipeline.internal.events.LabelEvent;
+import e3stream.pipeline.internal.events.OutputFit;
+import e3stream.pipeline.internal.events.OutputLimits;
 import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.events.OutputRecordSerializer;
 import e3stream.pipeline.internal.events.ParsedImage;
@@ -149,9 +151,11 @@ public final class E3StreamJob {
             return;
         }
         LOG.info("starting with {}", options);
+        OutputLimits limits;
         try {
             TopicCheck.ensureTopics(options);
             TransactionVersionCheck.check(options);
+            limits = TopicCheck.outputLimits(options);
         } catch (TopicCheck.TopicCheckException | TransactionVersionCheck.TransactionVersionException e) {
             if (!(StreamExecutionEnvironment.getExecutionEnvironment() instanceof LocalStreamEnvironment)) {
                 throw new IllegalStateException(e.getMessage(), e);
@@ -177,7 +181,7 @@ public final class E3StreamJob {
                     options.get(E3StreamOptions.METRICS_PORT));
             env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }
-        build(env, options, bundle, shadow, UnaryOperator.identity());
+        build(env, options, bundle, shadow, limits, UnaryOperator.identity());
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
         // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
         // it throws, which would answer the REST call with an error for a job that runs fine.
@@ -363,10 +367,14 @@ public final class E3StreamJob {
         return Optional.of(shadow);
     }
 
-    /** Adds the job's sources, operators and sink to {@code env}. */
+    /**
+     * Adds the job's sources, operators and sink to {@code env}, the sink bound by the output topics' limits as the
+     * brokers report them ({@link TopicCheck#outputLimits}).
+     *
+     * @throws IllegalStateException when the limits cannot be read or cannot be honoured (the message says why)
+     */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options) {
-        BundleDescription bundle = describeBundle(options);
-        build(env, options, bundle, describeShadowBundle(options, bundle), UnaryOperator.identity());
+        build(env, options, UnaryOperator.identity());
     }
 
     /**
@@ -376,11 +384,18 @@ public final class E3StreamJob {
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options,
                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
         BundleDescription bundle = describeBundle(options);
-        build(env, options, bundle, describeShadowBundle(options, bundle), beforeInference);
+        Optional<BundleDescription> shadow = describeShadowBundle(options, bundle);
+        OutputLimits limits;
+        try {
+            limits = TopicCheck.outputLimits(options);
+        } catch (TopicCheck.TopicCheckException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+        build(env, options, bundle, shadow, limits, beforeInference);
     }
 
     private static void build(StreamExecutionEnvironment env, E3StreamOptions options, BundleDescription bundle,
-                              Optional<BundleDescription> shadowBundle,
+                              Optional<BundleDescription> shadowBundle, OutputLimits limits,
                               UnaryOperator<DataStream<DecodedImage>> beforeInference) {
         // The statistics accumulators are Serializable but hold unmodifiable collections that Kryo cannot rebuild
         // (copy-on-write snapshots and restores would fail): Java serialization for them.
@@ -561,7 +576,7 @@ public final class E3StreamJob {
         if (options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE) {
             LOG.info("exactly-once sink: transactional ids {}-<subtask>-<n> (POOLING)", prefix);
         }
-        out.sinkTo(sink(options, prefix)).name("kafka-sink").uid("kafka-sink");
+        out.sinkTo(sink(options, prefix, limits)).name("kafka-sink").uid("kafka-sink");
     }
 
     /**
@@ -631,9 +646,10 @@ public final class E3StreamJob {
     /**
      * The one Kafka sink of all outputs: exactly-once (Kafka transactions committed on checkpoints, POOLING
      * transactional ids under {@code transactionalIdPrefix}: a few ids per subtask, reused, instead of a new one per
-     * checkpoint that the broker keeps for {@code transactional.id.expiration.ms}) or at-least-once.
+     * checkpoint that the broker keeps for {@code transactional.id.expiration.ms}) or at-least-once. Every record is
+     * made to fit its topic's {@code limits} on the way ({@link OutputFit}).
      */
-    static KafkaSink<OutputRecord> sink(E3StreamOptions options, String transactionalIdPrefix) {
+    static KafkaSink<OutputRecord> sink(E3StreamOptions options, String transactionalIdPrefix, OutputLimits limits) {
         Properties props = options.kafkaProperties();
         boolean exactlyOnce = options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE;
         props.setProperty("transaction.timeout.ms", Long.toString(options.get(E3StreamOptions.TRANSACTION_TIMEOUT).toMillis()));
@@ -645,11 +661,21 @@ public final class E3StreamJob {
         return KafkaSink.<OutputRecord>builder()
                 .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
                 .setKafkaProducerConfig(props)
-                .setRecordSerializer(new OutputRecordSerializer(options.outputTopics()))
+                .setRecordSerializer(new OutputRecordSerializer(options.outputTopics(), outputFit(options, limits)))
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
                 .setTransactionalIdPrefix(transactionalIdPrefix)
                 .setTransactionNamingStrategy(TransactionNamingStrategy.POOLING)
                 .build();
+    }
+
+    /** The guard of the sink: what each output topic holds, and where what cannot fit goes. */
+    static OutputFit outputFit(E3StreamOptions options, OutputLimits limits) {
+        return new OutputFit(limits, OutputFit.kinds(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
+                options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
+                options.get(E3StreamOptions.TOPIC_CALIBRATION),
+                options.shadowScoring() ? options.get(E3StreamOptions.TOPIC_SHADOW) : null,
+                options.get(E3StreamOptions.MODEL_CONTROL) ? options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS) : null),
+                options.get(E3StreamOptions.TOPIC_DLQ));
     }
 
     /**

@@ -152,9 +152,11 @@ public final class E3StreamOptions implements Serializable {
     public static final ConfigOption<Duration> TOPIC_CHECK_TIMEOUT = ConfigOptions.key("kafka.topic-check-timeout")
             .durationType().defaultValue(Duration.ofSeconds(30))
             .withDescription("At start-up the job asks the brokers (Kafka Admin) whether its six topics exist and "
-                    + "stops with a message naming the missing ones and the brokers; this bounds the wait for their "
-                    + "answer, and that of the transaction-version check (kafka.allow-transaction-version-2). 0 "
-                    + "skips both checks (e.g. when the client that submits the job cannot reach Kafka).");
+                    + "stops with a message naming the missing ones and the brokers, and reads each output topic's "
+                    + "max.message.bytes and message.timestamp.* limits (docs/reliability.md, Output topic limits); "
+                    + "this bounds the wait for their answers, and that of the transaction-version check "
+                    + "(kafka.allow-transaction-version-2). 0 skips these checks and assumes Kafka's default topic "
+                    + "limits (e.g. when the client that submits the job cannot reach Kafka).");
 
     public static final ConfigOption<Boolean> CREATE_MISSING_TOPICS = ConfigOptions.key("kafka.create-missing-topics")
             .booleanType().defaultValue(false)

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import e3stream.pipeline.internal.events.OutputLimits;
 
 import e3stream.pipeline.internal.events.OutputRecord;
 import e3stream.pipeline.internal.events.Prediction;
@@ -313,7 +314,9 @@ class E3StreamJobTest {
     @Test
     void theExactlyOnceSinkBuildsWithPoolingTransactionalIds() {
         // POOLING refuses a record serializer that does not name its topics (it aborts lingering transactions by them)
-        E3StreamJob.sink(E3StreamOptions.fromArgs(E3StreamOptionsTest.args()), "e3-test-0123abcd");
+        E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args());
+        E3StreamJob.sink(options, "e3-test-0123abcd", OutputLimits.assumed(options.producerMaxRequestSize(),
+                options.outputTopics()));
     }
 
     @Test
@@ -338,7 +341,11 @@ class E3StreamJobTest {
      */
     private static Map<String, Long> bufferTimeoutsByOperator(String... args) {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
-        E3StreamJob.build(env, E3StreamOptionsTest.withTheShippedBundle(args));
+        // No broker here: Kafka's default topic limits (kafka.topic-check-timeout 0).
+        String[] noCheck = java.util.Arrays.copyOf(args, args.length + 2);
+        noCheck[args.length] = "--kafka.topic-check-timeout";
+        noCheck[args.length + 1] = "0 s";
+        E3StreamJob.build(env, E3StreamOptionsTest.withTheShippedBundle(noCheck));
         StreamGraph graph = env.getStreamGraph();
         Map<String, Long> timeouts = new TreeMap<>();
         for (StreamNode node : graph.getStreamNodes()) {

@@ -26,7 +26,7 @@ import java.util.Objects;
  * (ties by name) and merges the others into {@value #OTHER}.
  *
  * <p>Names: a missing or empty source, and a source called {@value #OTHER}, count under {@value #OTHER}; a name is
- * cut to its first {@value #MAX_SOURCE_CHARS} characters. {@link #merge} (of two subtasks' accumulators) adds the
+ * cut to its first {@value #MAX_SOURCE_CHARS} characters and cleaned ({@link #name}). {@link #merge} (of two subtasks' accumulators) adds the
  * counts and accumulators of the sources both know and then evicts down to {@code 2k} slots as above: every item is
  * still counted once, but which sources keep a slot may differ from one accumulator fed the union. Not thread-safe.
  *
@@ -81,17 +81,49 @@ public final class TopSources<A extends MergeableStats<A>> implements Serializab
         return top;
     }
 
-    /** The name {@code source} is counted under: {@value #OTHER} for null, empty or "other", else at most 128 chars. */
+    /** What replaces each character of a source name that {@link #name} cleans away. */
+    public static final char REPLACEMENT = '\uFFFD';
+
+    /**
+     * The name {@code source} is counted under: {@value #OTHER} for null, empty or "other"; else its first
+     * {@value #MAX_SOURCE_CHARS} characters, each control, format (bidirectional overrides, zero-width), line or
+     * paragraph separator, private-use or unpaired surrogate character replaced by U+FFFD, so that the name is safe
+     * as a metric label and a JSON key and shows what was there.
+     */
     public static String name(String source) {
         if (source == null || source.isEmpty() || OTHER.equals(source)) {
             return OTHER;
         }
-        if (source.length() <= MAX_SOURCE_CHARS) {
-            return source;
+        int end = source.length();
+        if (end > MAX_SOURCE_CHARS) {
+            end = Character.isHighSurrogate(source.charAt(MAX_SOURCE_CHARS - 1))
+                    && Character.isLowSurrogate(source.charAt(MAX_SOURCE_CHARS))
+                    ? MAX_SOURCE_CHARS - 1 : MAX_SOURCE_CHARS; // never split a surrogate pair
         }
-        int end = Character.isHighSurrogate(source.charAt(MAX_SOURCE_CHARS - 1)) ? MAX_SOURCE_CHARS - 1
-                : MAX_SOURCE_CHARS; // never split a surrogate pair
-        return source.substring(0, end);
+        StringBuilder clean = null;
+        for (int i = 0; i < end; ) {
+            int cp = source.codePointAt(i);
+            int n = Character.charCount(cp);
+            if (unsafe(cp)) {
+                if (clean == null) {
+                    clean = new StringBuilder(end).append(source, 0, i);
+                }
+                clean.append(REPLACEMENT);
+            } else if (clean != null) {
+                clean.appendCodePoint(cp);
+            }
+            i += n;
+        }
+        String name = clean != null ? clean.toString() : source.substring(0, end);
+        return OTHER.equals(name) ? OTHER : name;
+    }
+
+    private static boolean unsafe(int cp) {
+        return switch (Character.getType(cp)) {
+            case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
+                    Character.PRIVATE_USE, Character.SURROGATE -> true;
+            default -> false;
+        };
     }
 
     /**

@@ -118,6 +118,16 @@ class TopSourcesTest {
     }
 
     @Test
+    void namesAreCleanedOfControlFormatAndSeparatorCharactersWhereTheyAreCut() {
+        assertEquals("cam\uFFFD1\uFFFD\uFFFDx", TopSources.name("cam\n1\u0000\u202Ex"), "newline, NUL, bidi override");
+        assertEquals("a\uFFFDb\uFFFDc", TopSources.name("a\u2028b\u200Bc"), "line separator, zero-width space");
+        assertEquals("caf\u00e9 \uD83D\uDE00 \u6771\u4eac", TopSources.name("caf\u00e9 \uD83D\uDE00 \u6771\u4eac"),
+                "letters, emoji and spaces stay");
+        assertEquals("\uFFFD".repeat(128), TopSources.name("\u0007".repeat(300)), "cleaned and cut");
+        assertEquals("\uFFFDend", TopSources.name("\uDE00end"), "an unpaired low surrogate");
+    }
+
+    @Test
     void namesOfMissingLongAndReservedSources() {
         assertEquals("other", TopSources.name(null));
         assertEquals("other", TopSources.name(""));
@@ -128,6 +138,8 @@ class TopSourcesTest {
         // a surrogate pair across the cut is dropped whole, not split
         String emoji = "x".repeat(127) + "\uD83D\uDE00" + "y";
         assertEquals("x".repeat(127), TopSources.name(emoji));
+        // a high surrogate alone at the cut is kept as the cut's last char only when its pair follows; alone it is cleaned
+        assertEquals("x".repeat(127) + "\uFFFD", TopSources.name("x".repeat(127) + "\uD83D" + "y".repeat(5)));
         TopSources<CalibrationStats> top = topSources(5);
         add(top, Item.draw(longName, new Random(4)));
         add(top, Item.draw("x".repeat(129), new Random(4)));

@@ -15,11 +15,19 @@ import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.SslAuthenticationException;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -27,6 +35,7 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.apache.flink.annotation.Internal;
+import e3stream.pipeline.internal.events.OutputLimits;
 
 /**
  * The start-up check of the job's topics ({@code images}, {@code labels} and the four outputs): asks the brokers
@@ -38,6 +47,7 @@ import org.apache.flink.annotation.Internal;
  *
  * <pre>{@code
  * TopicCheck.ensureTopics(options); // throws TopicCheckException naming what is missing
+ * OutputLimits limits = TopicCheck.outputLimits(options); // each output topic's size and timestamp limits
  * }</pre>
  */
 @Internal
@@ -119,6 +129,126 @@ public final class TopicCheck {
             Thread.currentThread().interrupt();
             throw new TopicCheckException("interrupted while checking the topics on " + brokers, e);
         }
+    }
+
+    /**
+     * Each output topic's {@code max.message.bytes}, {@code message.timestamp.before.max.ms},
+     * {@code message.timestamp.after.max.ms} and {@code message.timestamp.type} as the brokers report them (Kafka
+     * Admin describeConfigs: a topic's own setting, else the broker's default), with the producer's
+     * {@code max.request.size}; for a topic that does not exist yet, the broker's defaults
+     * ({@code message.max.bytes}, {@code log.message.timestamp.*}). When {@code kafka.topic-check-timeout} is 0,
+     * Kafka's defaults are assumed.
+     *
+     * @throws TopicCheckException when the brokers do not answer or refuse, or a limit is one the job cannot honour
+     *                             (the message names the setting and topic)
+     */
+    public static OutputLimits outputLimits(E3StreamOptions options) throws TopicCheckException {
+        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        int maxRequestSize = options.producerMaxRequestSize();
+        List<String> topics = options.outputTopics();
+        if (timeout.isZero()) {
+            LOG.warn("{} is 0: assuming Kafka's default limits on the output topics {} (max.message.bytes {}, no "
+                    + "timestamp bound into the past, {} ms into the future)", E3StreamOptions.TOPIC_CHECK_TIMEOUT.key(),
+                    topics, OutputLimits.KAFKA_DEFAULT_MAX_MESSAGE_BYTES, OutputLimits.KAFKA_DEFAULT_AFTER_MAX_MS);
+            return OutputLimits.assumed(maxRequestSize, topics);
+        }
+        String brokers = options.get(E3StreamOptions.BOOTSTRAP_SERVERS);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, OutputLimits.Topic> read = new java.util.LinkedHashMap<>();
+        try (Admin admin = Admin.create(adminProperties(options, timeout, "topic-check"))) {
+            List<ConfigResource> resources = topics.stream()
+                    .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
+            Map<ConfigResource, KafkaFuture<Config>> described = admin.describeConfigs(resources,
+                    new DescribeConfigsOptions().timeoutMs(timeoutMs(timeout))).values();
+            OutputLimits.Topic brokerDefaults = null;
+            for (ConfigResource resource : resources) {
+                try {
+                    Config config = described.get(resource).get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                    read.put(resource.name(), topicLimits(config, TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                            "message.timestamp."));
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                        if (brokerDefaults == null) {
+                            brokerDefaults = brokerDefaults(admin, brokers, timeout, deadline);
+                        }
+                        read.put(resource.name(), brokerDefaults);
+                    } else {
+                        throw describeFailed(brokers, timeout, e.getCause());
+                    }
+                }
+            }
+        } catch (TimeoutException e) {
+            throw unanswered(brokers, timeout, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TopicCheckException("interrupted while reading the output topics' limits on " + brokers, e);
+        }
+        OutputLimits limits = new OutputLimits(maxRequestSize, read);
+        try {
+            limits.check();
+        } catch (IllegalArgumentException e) {
+            throw new TopicCheckException(e.getMessage() + " (Kafka brokers " + brokers + ")", e);
+        }
+        LOG.info("output topic limits: {}", limits);
+        return limits;
+    }
+
+    /** The defaults of the broker that answers first, for topics that do not exist yet. */
+    private static OutputLimits.Topic brokerDefaults(Admin admin, String brokers, Duration timeout, long deadline)
+            throws TopicCheckException, InterruptedException, TimeoutException {
+        try {
+            java.util.Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions()
+                    .timeoutMs(timeoutMs(timeout))).nodes().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+            if (nodes.isEmpty()) {
+                throw new TopicCheckException("the Kafka brokers " + brokers + " name no broker", null);
+            }
+            ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER,
+                    Integer.toString(nodes.iterator().next().id()));
+            Config config = admin.describeConfigs(List.of(broker), new DescribeConfigsOptions()
+                    .timeoutMs(timeoutMs(timeout))).values().get(broker).get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+            return topicLimits(config, "message.max.bytes", "log.message.timestamp.");
+        } catch (ExecutionException e) {
+            throw describeFailed(brokers, timeout, e.getCause());
+        }
+    }
+
+    /** The limits in {@code config}, its keys {@code maxBytesKey} and {@code timestampPrefix + before.max.ms} etc. */
+    static OutputLimits.Topic topicLimits(Config config, String maxBytesKey, String timestampPrefix) {
+        OutputLimits.Topic defaults = OutputLimits.Topic.kafkaDefaults();
+        long maxBytes = number(config, maxBytesKey, defaults.maxMessageBytes());
+        // Brokers before Kafka 3.6 have one bound both ways (difference.max.ms, gone in 4.0).
+        long difference = number(config, timestampPrefix + "difference.max.ms", Long.MAX_VALUE);
+        long before = number(config, timestampPrefix + "before.max.ms", difference);
+        long after = number(config, timestampPrefix + "after.max.ms", difference);
+        ConfigEntry type = config.get(timestampPrefix + "type");
+        boolean logAppendTime = type != null && "LogAppendTime".equalsIgnoreCase(type.value());
+        return new OutputLimits.Topic((int) Math.min(Integer.MAX_VALUE, maxBytes), before, after, logAppendTime);
+    }
+
+    private static long number(Config config, String key, long absent) {
+        ConfigEntry entry = config.get(key);
+        if (entry == null || entry.value() == null || entry.value().isBlank()) {
+            return absent;
+        }
+        try {
+            return Long.parseLong(entry.value().trim());
+        } catch (NumberFormatException e) {
+            return absent;
+        }
+    }
+
+    private static TopicCheckException describeFailed(String brokers, Duration timeout, Throwable cause) {
+        if (cause instanceof AuthenticationException refused) {
+            return notAuthenticated(brokers, refused);
+        }
+        if (cause instanceof AuthorizationException) {
+            return new TopicCheckException("the Kafka brokers " + brokers + " refuse to describe the configuration "
+                    + "of the job's output topics (" + cause + "): the job reads each output topic's "
+                    + "max.message.bytes and message.timestamp.* at start-up; allow its principal DescribeConfigs on "
+                    + "them (kafka-acls.sh --operation DescribeConfigs), or set "
+                    + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key() + " 0 to assume Kafka's defaults", cause);
+        }
+        return unanswered(brokers, timeout, cause);
     }
 
     private static List<String> create(Admin admin, E3StreamOptions options, List<String> missing, String brokers,
