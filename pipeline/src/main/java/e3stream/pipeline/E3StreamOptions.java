@@ -1,38 +1,24 @@
 package e3stream.pipeline;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import e3stream.pipeline.internal.KafkaConfigReferences;
-import e3stream.pipeline.internal.events.DeadLetters;
-import e3stream.pipeline.internal.events.TimestampWindow;
-import e3stream.pipeline.internal.metrics.PortRange;
+import e3stream.pipeline.internal.OptionFiles;
+import e3stream.pipeline.internal.OptionRules;
 import e3stream.runtime.batch.DynamicBatcher;
 import e3stream.runtime.decode.DecodeLimits;
-import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.ExecutionOptions;
-import e3stream.runtime.session.BundleRoot;
 import e3stream.runtime.session.SessionSpec;
-import e3stream.runtime.session.TriageOverrides;
-import e3stream.runtime.stats.TopSources;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -475,13 +461,11 @@ public final class E3StreamOptions implements Serializable {
                     + "that Prometheus on another host can scrape it), 127.0.0.1 / localhost (this host only), or the "
                     + "address of one interface. The endpoint serves metrics only, without authentication.");
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-
     private final Map<String, String> values;
 
     private E3StreamOptions(Map<String, String> values) {
         this.values = Collections.unmodifiableMap(new TreeMap<>(values));
-        validate();
+        OptionRules.check(this);
     }
 
     /** All options of this class, in declaration order. */
@@ -518,7 +502,7 @@ public final class E3StreamOptions implements Serializable {
             }
             String value = args[++i];
             if (key.equals("config")) {
-                file.putAll(readFile(Path.of(value)));
+                file.putAll(OptionFiles.read(Path.of(value)));
             } else {
                 overrides.put(key, value);
             }
@@ -538,46 +522,6 @@ public final class E3StreamOptions implements Serializable {
         Map<String, String> merged = new LinkedHashMap<>(values);
         merged.putAll(changes);
         return new E3StreamOptions(merged);
-    }
-
-    /** Reads a {@code .properties} file, or YAML (nested maps become dotted keys). */
-    static Map<String, String> readFile(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("configuration file " + file + " does not exist or is not a file");
-        }
-        Map<String, String> out = new LinkedHashMap<>();
-        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-        try (InputStream in = Files.newInputStream(file)) {
-            if (name.endsWith(".properties")) {
-                Properties props = new Properties();
-                props.load(in);
-                props.stringPropertyNames().forEach(k -> out.put(k.trim(), props.getProperty(k).trim()));
-            } else {
-                JsonNode root = YAML.readTree(in);
-                if (root != null && !root.isNull()) {
-                    if (!root.isObject()) {
-                        throw new IllegalArgumentException("configuration file " + file + " must hold a map of keys");
-                    }
-                    flatten("", root, out);
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read configuration file " + file + ": " + e.getMessage(), e);
-        }
-        return out;
-    }
-
-    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
-        if (node.isObject()) {
-            node.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(),
-                    e.getValue(), out));
-        } else if (node.isArray()) {
-            List<String> items = new ArrayList<>();
-            node.forEach(n -> items.add(n.asText()));
-            out.put(prefix, String.join(",", items));
-        } else if (!node.isNull()) {
-            out.put(prefix, node.asText());
-        }
     }
 
     /** The value of an option (its default when unset; {@code null} for an unset option without default). */
@@ -614,221 +558,6 @@ public final class E3StreamOptions implements Serializable {
 
     private Configuration configuration() {
         return Configuration.fromMap(values);
-    }
-
-    private void validate() {
-        List<String> known = new ArrayList<>();
-        for (ConfigOption<?> option : all()) {
-            known.add(option.key());
-        }
-        for (String key : values.keySet()) {
-            if (!key.startsWith(KAFKA_PROPERTIES_PREFIX) && !known.contains(key)) {
-                throw new IllegalArgumentException("unknown option '" + key + "'; valid options are " + known
-                        + " and " + KAFKA_PROPERTIES_PREFIX + "<any Kafka client property>");
-            }
-        }
-        for (ConfigOption<?> option : all()) {
-            get(option); // type check, names the key
-        }
-        require(BOOTSTRAP_SERVERS);
-        require(MODEL_BUNDLE);
-        positive(PARALLELISM);
-        checkRuntimeRules();
-        positive(ASYNC_CAPACITY);
-        int maxRequestSize = producerMaxRequestSize(); // its message names the key
-        try {
-            DeadLetters.checkMaxRequestSize(maxRequestSize);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(KAFKA_PROPERTIES_PREFIX + "max.request.size: " + e.getMessage(), e);
-        }
-        positive(MAX_RECORD_BYTES);
-        notNegative(TIMESTAMP_MAX_AGE);
-        if (get(TIMESTAMP_MAX_FUTURE).compareTo(Duration.ofHours(1)) >= 0) {
-            throw new IllegalArgumentException(TIMESTAMP_MAX_FUTURE.key() + " (" + get(TIMESTAMP_MAX_FUTURE)
-                    + ") must stay below the broker's log.message.timestamp.after.max.ms (1 h by default), or the "
-                    + "broker refuses the output records of such events");
-        }
-        if (get(RESTART_ATTEMPTS) < 0) {
-            throw new IllegalArgumentException(RESTART_ATTEMPTS.key() + " must be >= 0, found " + get(RESTART_ATTEMPTS));
-        }
-        try {
-            PortRange.parse(get(METRICS_PORT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(METRICS_PORT.key() + ": " + e.getMessage(), e);
-        }
-        positive(CHECKPOINT_INTERVAL);
-        positive(WINDOW_SIZE);
-        positive(LABEL_TTL);
-        positive(INFERENCE_TIMEOUT);
-        notNegative(MAX_OUT_OF_ORDERNESS);
-        notNegative(LABEL_MAX_DELAY);
-        positive(IDLENESS);
-        if (get(TOP_SOURCES) < 0 || get(TOP_SOURCES) > TopSources.MAX_TOP) {
-            throw new IllegalArgumentException(TOP_SOURCES.key() + " must be in [0, " + TopSources.MAX_TOP
-                    + "] (0: no per-source figures), found " + get(TOP_SOURCES));
-        }
-        unit(MIN_CONFIDENCE);
-        unit(MODEL_SHADOW_SHARE);
-        if (isSet(MODEL_SHADOW_BUNDLE) && get(MODEL_SHADOW_BUNDLE).isBlank()) {
-            throw new IllegalArgumentException(MODEL_SHADOW_BUNDLE.key() + " must not be empty (leave it unset for "
-                    + "no shadow)");
-        }
-        notNegativeDouble(MAX_ENTROPY);
-        notNegativeDouble(MAX_MUTUAL_INFORMATION);
-        long inFlight = (long) get(PARALLELISM) * get(ASYNC_CAPACITY);
-        if (inFlight > get(QUEUE_CAPACITY)) {
-            throw new IllegalArgumentException(QUEUE_CAPACITY.key() + " (" + get(QUEUE_CAPACITY) + ") must be at least "
-                    + PARALLELISM.key() + " x " + ASYNC_CAPACITY.key() + " (" + inFlight + ")");
-        }
-        positive(CHECKPOINT_TIMEOUT);
-        if (get(DELIVERY) == Delivery.EXACTLY_ONCE) {
-            Duration timeout = get(TRANSACTION_TIMEOUT);
-            Duration needed = get(CHECKPOINT_TIMEOUT).plus(get(CHECKPOINT_INTERVAL));
-            if (timeout.compareTo(needed) <= 0) {
-                throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
-                        + CHECKPOINT_TIMEOUT.key() + " + " + CHECKPOINT_INTERVAL.key() + " (" + get(CHECKPOINT_TIMEOUT)
-                        + " + " + get(CHECKPOINT_INTERVAL) + ") with EXACTLY_ONCE: a transaction stays open until the "
-                        + "checkpoint after it completes, and the broker aborts it when it times out (lost outputs)");
-            }
-            Duration brokerMax = get(BROKER_TRANSACTION_MAX_TIMEOUT);
-            if (timeout.compareTo(brokerMax) > 0) {
-                throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must not exceed "
-                        + BROKER_TRANSACTION_MAX_TIMEOUT.key() + " (" + brokerMax + ", the brokers' "
-                        + "transaction.max.timeout.ms), or the broker refuses the sink's producers; lower it, or set "
-                        + BROKER_TRANSACTION_MAX_TIMEOUT.key() + " to the brokers' value if they allow more");
-            }
-            if (isSet(TRANSACTIONAL_ID_PREFIX) && get(TRANSACTIONAL_ID_PREFIX).isBlank()) {
-                throw new IllegalArgumentException(DELIVERY.key() + "=EXACTLY_ONCE requires a non-empty "
-                        + TRANSACTIONAL_ID_PREFIX.key() + " (or none, for a unique one per job)");
-            }
-        }
-        notNegative(RESTART_INITIAL_BACKOFF);
-        positive(RESTART_MAX_BACKOFF);
-        positive(RESTART_RESET_BACKOFF_THRESHOLD);
-        if (get(RESTART_INITIAL_BACKOFF).compareTo(get(RESTART_MAX_BACKOFF)) > 0) {
-            throw new IllegalArgumentException(RESTART_INITIAL_BACKOFF.key() + " (" + get(RESTART_INITIAL_BACKOFF)
-                    + ") must not exceed " + RESTART_MAX_BACKOFF.key() + " (" + get(RESTART_MAX_BACKOFF) + ")");
-        }
-        if (!(get(RESTART_BACKOFF_MULTIPLIER) >= 1)) {
-            throw new IllegalArgumentException(RESTART_BACKOFF_MULTIPLIER.key() + " must be >= 1, found "
-                    + get(RESTART_BACKOFF_MULTIPLIER));
-        }
-        unit(RESTART_JITTER);
-        checkRecoveryWithinTransactionTimeout(longestRestartDelay(), RESTART_MAX_BACKOFF.key() + " x (1 + "
-                + RESTART_JITTER.key() + ")");
-        notNegative(TOPIC_CHECK_TIMEOUT);
-        if (get(CREATE_MISSING_TOPICS) && get(TOPIC_CHECK_TIMEOUT).isZero()) {
-            throw new IllegalArgumentException(CREATE_MISSING_TOPICS.key() + "=true needs "
-                    + TOPIC_CHECK_TIMEOUT.key() + " > 0 (the check is what creates them)");
-        }
-        for (ConfigOption<Integer> option : List.of(CREATE_TOPICS_PARTITIONS, CREATE_TOPICS_REPLICATION)) {
-            if (get(option) == 0 || get(option) < -1) {
-                throw new IllegalArgumentException(option.key() + " must be positive or -1 (the broker's default), "
-                        + "found " + get(option));
-            }
-        }
-        if (get(CREATE_TOPICS_REPLICATION) > Short.MAX_VALUE) {
-            throw new IllegalArgumentException(CREATE_TOPICS_REPLICATION.key() + " is too large: "
-                    + get(CREATE_TOPICS_REPLICATION));
-        }
-        if (get(METRICS_BIND_ADDRESS).isBlank()) {
-            throw new IllegalArgumentException(METRICS_BIND_ADDRESS.key() + " must not be empty (0.0.0.0 for all "
-                    + "interfaces)");
-        }
-        for (ConfigOption<String> topic : List.of(TOPIC_IMAGES, TOPIC_LABELS, TOPIC_PREDICTIONS, TOPIC_REVIEW,
-                TOPIC_DLQ, TOPIC_CALIBRATION, TOPIC_SHADOW, TOPIC_CONTROL, TOPIC_CONTROL_RESULTS)) {
-            if (get(topic).isBlank()) {
-                throw new IllegalArgumentException(topic.key() + " must not be empty");
-            }
-        }
-    }
-
-    /**
-     * Builds what the tasks build from these options (the model session's settings, the decoder's limits) once, so
-     * that the runtime's own rules, written only there, decide here at start-up: a configuration accepted here never
-     * fails a task. The runtime's messages name its settings; these name the keys.
-     */
-    private void checkRuntimeRules() {
-        try {
-            SessionSpec.checkSettings(get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),
-                    get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE));
-            decodeLimits();
-        } catch (IllegalArgumentException e) {
-            Map<String, ConfigOption<?>> keys = Map.of("cudaDeviceId", CUDA_DEVICE_ID, "intraOpThreads",
-                    INTRA_OP_THREADS, "maxBatchSize", MAX_BATCH_SIZE, "maxDelay", MAX_DELAY, "queueCapacity",
-                    QUEUE_CAPACITY, "idleRelease", MODEL_IDLE_RELEASE, "maxPayloadBytes", MAX_PAYLOAD_BYTES,
-                    "maxPixels", MAX_PIXELS, "maxDecodeBytes", MAX_DECODE_BYTES);
-            String message = Pattern.compile("\\b(" + String.join("|", keys.keySet()) + ")\\b")
-                    .matcher(e.getMessage()).replaceAll(m -> keys.get(m.group(1)).key());
-            throw new IllegalArgumentException(message, e);
-        }
-    }
-
-    /** The longest wait before one restart under the job's own restart strategy (the job.restart.* options). */
-    public Duration longestRestartDelay() {
-        return Duration.ofNanos((long) (get(RESTART_MAX_BACKOFF).toNanos() * (1 + get(RESTART_JITTER))));
-    }
-
-    /**
-     * With EXACTLY_ONCE, stops start-up when a recovery could outlast {@code kafka.transaction-timeout}: the
-     * transactions a restart commits were opened up to checkpoint.interval + checkpoint.timeout before the failure,
-     * and the restart waits up to {@code longestRestartDelay} more; the broker aborts them once they are older than
-     * the timeout, and their outputs are lost.
-     *
-     * @param restartDelayKeys the setting(s) that make that delay, named in the message
-     * @throws IllegalArgumentException naming kafka.transaction-timeout and {@code restartDelayKeys}
-     */
-    public void checkRecoveryWithinTransactionTimeout(Duration longestRestartDelay, String restartDelayKeys) {
-        if (get(DELIVERY) != Delivery.EXACTLY_ONCE) {
-            return;
-        }
-        Duration timeout = get(TRANSACTION_TIMEOUT);
-        Duration recovery = get(CHECKPOINT_INTERVAL).plus(get(CHECKPOINT_TIMEOUT)).plus(longestRestartDelay);
-        if (timeout.compareTo(recovery) <= 0) {
-            throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
-                    + CHECKPOINT_INTERVAL.key() + " + " + CHECKPOINT_TIMEOUT.key() + " + the longest restart delay, "
-                    + restartDelayKeys + " (" + get(CHECKPOINT_INTERVAL) + " + " + get(CHECKPOINT_TIMEOUT) + " + "
-                    + longestRestartDelay + " = " + recovery + ") with EXACTLY_ONCE: a recovery commits transactions "
-                    + "opened that long before, which the broker has aborted once they are older than "
-                    + TRANSACTION_TIMEOUT.key() + " (their outputs would be lost). Raise " + TRANSACTION_TIMEOUT.key()
-                    + " (at most " + BROKER_TRANSACTION_MAX_TIMEOUT.key() + ") or shorten " + restartDelayKeys);
-        }
-    }
-
-    private void require(ConfigOption<?> option) {
-        Object value = get(option);
-        if (value == null || value.toString().isBlank()) {
-            throw new IllegalArgumentException("missing required option " + option.key() + ": "
-                    + option.description().toString().replaceAll("\\s+", " "));
-        }
-    }
-
-    private void positive(ConfigOption<?> option) {
-        Object value = get(option);
-        boolean ok = value instanceof Duration d ? !d.isNegative() && !d.isZero() : ((Number) value).longValue() > 0;
-        if (!ok) {
-            throw new IllegalArgumentException(option.key() + " must be positive, found " + values.get(option.key()));
-        }
-    }
-
-    private void notNegative(ConfigOption<Duration> option) {
-        if (get(option).isNegative()) {
-            throw new IllegalArgumentException(option.key() + " must not be negative, found " + values.get(option.key()));
-        }
-    }
-
-    private void unit(ConfigOption<Double> option) {
-        Double v = get(option);
-        if (v != null && !(v >= 0 && v <= 1)) {
-            throw new IllegalArgumentException(option.key() + " must be in [0, 1], found " + v);
-        }
-    }
-
-    private void notNegativeDouble(ConfigOption<Double> option) {
-        Double v = get(option);
-        if (v != null && !(v >= 0)) {
-            throw new IllegalArgumentException(option.key() + " must be >= 0, found " + v);
-        }
     }
 
     private static String rootMessage(Throwable e) {
@@ -889,64 +618,5 @@ public final class E3StreamOptions implements Serializable {
             topics.add(get(TOPIC_CONTROL_RESULTS));
         }
         return topics;
-    }
-
-    /**
-     * The folder model commands may name bundles in: {@link #MODEL_BUNDLE_ROOT}, else the one holding
-     * {@code active}.
-     *
-     * @throws IllegalArgumentException naming the key when it is not an existing directory
-     */
-    public BundleRoot bundleRoot(BundleDescription active) {
-        boolean set = isSet(MODEL_BUNDLE_ROOT);
-        Path root = set ? Path.of(get(MODEL_BUNDLE_ROOT)) : active.directory().getParent();
-        try {
-            return BundleRoot.of(root);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException((set ? MODEL_BUNDLE_ROOT.key() : MODEL_BUNDLE.key() + " (its parent is "
-                    + "the default " + MODEL_BUNDLE_ROOT.key() + ")") + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** The model session the inference operators share, for a bundle described at job build. */
-    public SessionSpec sessionSpec(BundleDescription bundle) {
-        return new SessionSpec(bundle, get(DEVICE), get(CUDA_DEVICE_ID), get(INTRA_OP_THREADS), get(INTRA_OP_SPINNING),
-                get(MAX_BATCH_SIZE), get(MAX_DELAY), get(QUEUE_CAPACITY), get(MODEL_IDLE_RELEASE),
-                get(INFERENCE_TIMEOUT));
-    }
-
-    /** The triage rules set in this configuration, replacing the bundle's. */
-    public TriageOverrides triageOverrides() {
-        return new TriageOverrides(isSet(MIN_CONFIDENCE) ? get(MIN_CONFIDENCE) : null,
-                isSet(MAX_ENTROPY) ? get(MAX_ENTROPY) : null,
-                isSet(MAX_MUTUAL_INFORMATION) ? get(MAX_MUTUAL_INFORMATION) : null,
-                isSet(MIN_FEATURE_LOG_DENSITY) ? get(MIN_FEATURE_LOG_DENSITY) : null);
-    }
-
-    /** The decoder's limits set in this configuration. */
-    public DecodeLimits decodeLimits() {
-        return new DecodeLimits(get(MAX_PAYLOAD_BYTES), get(MAX_PIXELS), get(MAX_DECODE_BYTES));
-    }
-
-    /**
-     * The producer's {@code max.request.size} (from {@code kafka.properties.max.request.size}, else Kafka's 1 MiB
-     * default): every record the job writes, dead letters included, must fit it.
-     */
-    public int producerMaxRequestSize() {
-        // The job sizes dead letters by it, so it reads this one value itself: a ${provider:...} reference is
-        // resolved here, as the producer would resolve it.
-        String value = KafkaConfigReferences.resolve(kafkaProperties(), "max.request.size");
-        try {
-            return value == null ? DeadLetters.KAFKA_DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(KAFKA_PROPERTIES_PREFIX + "max.request.size must be a number of "
-                    + "bytes, found " + value + (value.contains("${") ? " (a reference to a config provider that "
-                    + KAFKA_PROPERTIES_PREFIX + "config.providers does not name?)" : ""), e);
-        }
-    }
-
-    /** The event timestamps the job accepts. */
-    public TimestampWindow timestampWindow() {
-        return new TimestampWindow(get(TIMESTAMP_MAX_FUTURE), get(TIMESTAMP_MAX_AGE));
     }
 }

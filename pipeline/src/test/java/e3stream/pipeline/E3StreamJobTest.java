@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
+import e3stream.pipeline.internal.ToOutput;
+import e3stream.pipeline.internal.KafkaConnectors;
+import e3stream.pipeline.internal.FlinkSettings;
+import e3stream.pipeline.internal.JobSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -47,7 +51,7 @@ class E3StreamJobTest {
 
     @Test
     void leavesCheckpointStorageToTheClusterUnlessCheckpointDirIsSet() {
-        Configuration conf = E3StreamJob.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args()));
+        Configuration conf = FlinkSettings.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args()));
         assertFalse(conf.contains(CheckpointingOptions.CHECKPOINT_STORAGE));
         assertFalse(conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
     }
@@ -55,8 +59,8 @@ class E3StreamJobTest {
     @Test
     void checkpointDirSelectsFileStorageThere() {
         E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--checkpoint.dir", "s3://bucket/e3"));
-        for (Configuration conf : new Configuration[] {E3StreamJob.flinkConfiguration(options),
-                E3StreamJob.localConfiguration(options)}) {
+        for (Configuration conf : new Configuration[] {FlinkSettings.flinkConfiguration(options),
+                FlinkSettings.localConfiguration(options)}) {
             assertEquals("filesystem", conf.get(CheckpointingOptions.CHECKPOINT_STORAGE));
             assertEquals("s3://bucket/e3", conf.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
         }
@@ -65,8 +69,8 @@ class E3StreamJobTest {
     @Test
     void aMiniClusterRunGetsAFreshCheckpointFolderOfItsOwn() throws Exception {
         E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args());
-        Configuration first = E3StreamJob.localConfiguration(options);
-        Configuration second = E3StreamJob.localConfiguration(options);
+        Configuration first = FlinkSettings.localConfiguration(options);
+        Configuration second = FlinkSettings.localConfiguration(options);
         assertEquals("filesystem", first.get(CheckpointingOptions.CHECKPOINT_STORAGE));
         Path dir = Path.of(URI.create(first.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)));
         try {
@@ -81,17 +85,17 @@ class E3StreamJobTest {
 
     @Test
     void checkpointChangelogOnAMiniClusterLogsUnderItsCheckpointFolder() throws Exception {
-        Configuration withDir = E3StreamJob.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+        Configuration withDir = FlinkSettings.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
                 "--checkpoint.dir", "file:///var/lib/e3/", "--checkpoint.changelog", "true")));
         assertTrue(withDir.get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG));
         assertEquals("filesystem", withDir.get(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE));
         assertEquals("file:///var/lib/e3/changelog", withDir.get(FsStateChangelogOptions.BASE_PATH));
-        Configuration fresh = E3StreamJob.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+        Configuration fresh = FlinkSettings.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
                 "--checkpoint.changelog", "true")));
         assertEquals(fresh.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY).replaceAll("/+$", "") + "/changelog",
                 fresh.get(FsStateChangelogOptions.BASE_PATH), "in the run's fresh checkpoint folder");
         Files.deleteIfExists(Path.of(URI.create(fresh.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))));
-        assertFalse(E3StreamJob.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+        assertFalse(FlinkSettings.localConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
                 "--checkpoint.dir", "file:///var/lib/e3/"))).contains(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG),
                 "off by default");
     }
@@ -102,19 +106,19 @@ class E3StreamJobTest {
         Configuration cluster = new Configuration();
         cluster.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "hdfs:///flink/checkpoints");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> E3StreamJob.flinkConfiguration(options, cluster));
+                () -> FlinkSettings.flinkConfiguration(options, cluster));
         assertTrue(e.getMessage().contains("state.changelog.storage: filesystem")
                 && e.getMessage().contains("state.changelog.dstl.dfs.base-path"), e.getMessage());
         cluster.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
         cluster.set(FsStateChangelogOptions.BASE_PATH, "hdfs:///flink/changelog");
-        Configuration conf = E3StreamJob.flinkConfiguration(options, cluster);
+        Configuration conf = FlinkSettings.flinkConfiguration(options, cluster);
         assertTrue(conf.get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG), "turned on for this job");
         assertFalse(conf.contains(FsStateChangelogOptions.BASE_PATH), "the TaskManagers' own folder applies");
     }
 
     @Test
     void restartsWithExponentialDelayAndResetFromTheJobOptions() {
-        Configuration conf = E3StreamJob.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+        Configuration conf = FlinkSettings.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
                 "--job.restart-attempts", "7", "--job.restart.initial-backoff", "2 s", "--job.restart.max-backoff",
                 "30 s", "--job.restart.backoff-multiplier", "1.5", "--job.restart.reset-backoff-threshold", "5 min",
                 "--job.restart.jitter", "0.2")));
@@ -134,7 +138,7 @@ class E3StreamJobTest {
         Configuration cluster = new Configuration();
         cluster.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-        Configuration conf = E3StreamJob.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+        Configuration conf = FlinkSettings.flinkConfiguration(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
                 "--job.restart-attempts", "7")), cluster);
         assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY), "the job sets no strategy of its own");
         assertFalse(conf.contains(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS));
@@ -148,35 +152,35 @@ class E3StreamJobTest {
         fixed.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         fixed.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMinutes(3));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> E3StreamJob.flinkConfiguration(options, fixed));
+                () -> FlinkSettings.flinkConfiguration(options, fixed));
         assertTrue(e.getMessage().startsWith("kafka.transaction-timeout (PT5M) must exceed") && e.getMessage()
                 .contains("restart-strategy.fixed-delay.delay of the cluster's restart strategy (PT2S + PT2M + PT3M"),
                 e.getMessage());
         Configuration exponential = new Configuration();
         exponential.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
         exponential.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofMinutes(5));
-        e = assertThrows(IllegalArgumentException.class, () -> E3StreamJob.flinkConfiguration(options, exponential));
+        e = assertThrows(IllegalArgumentException.class, () -> FlinkSettings.flinkConfiguration(options, exponential));
         assertTrue(e.getMessage().contains("restart-strategy.exponential-delay.max-backoff x (1 + "
                 + "restart-strategy.exponential-delay.jitter-factor)"), e.getMessage());
         // Flink's own exponential-delay defaults (1 min, jitter 0.1) fit; a cluster that never restarts has no recovery
         exponential.removeConfig(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF);
-        E3StreamJob.flinkConfiguration(options, exponential);
+        FlinkSettings.flinkConfiguration(options, exponential);
         Configuration none = new Configuration();
         none.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-        E3StreamJob.flinkConfiguration(options, none);
+        FlinkSettings.flinkConfiguration(options, none);
     }
 
     @Test
     void checkpointsAreRetainedOnCancellationAndFailureUnlessTheClusterSaysOtherwise() {
         E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args());
-        assertEquals(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION, E3StreamJob.flinkConfiguration(options)
+        assertEquals(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION, FlinkSettings.flinkConfiguration(options)
                 .get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION));
-        assertEquals(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION, E3StreamJob.localConfiguration(options)
+        assertEquals(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION, FlinkSettings.localConfiguration(options)
                 .get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), "a local MiniCluster run too");
         Configuration cluster = new Configuration();
         cluster.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.DELETE_ON_CANCELLATION);
-        assertFalse(E3StreamJob.flinkConfiguration(options, cluster)
+        assertFalse(FlinkSettings.flinkConfiguration(options, cluster)
                 .contains(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), "the cluster's choice is kept");
     }
 
@@ -198,8 +202,8 @@ class E3StreamJobTest {
         }
     }
 
-    private static E3StreamJob.ToOutput toOutput(Duration transactionTimeout) {
-        return new E3StreamJob.ToOutput("predictions", "review", PortRange.parse("0"), "127.0.0.1",
+    private static ToOutput toOutput(Duration transactionTimeout) {
+        return new ToOutput("predictions", "review", PortRange.parse("0"), "127.0.0.1",
                 new TransactionTimeoutWatch(transactionTimeout));
     }
 
@@ -257,7 +261,7 @@ class E3StreamJobTest {
         FailsAtFirst.failures = failures;
         FailsAtFirst.runMs = runMs;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1,
-                E3StreamJob.flinkConfiguration(options));
+                FlinkSettings.flinkConfiguration(options));
         env.fromSequence(1, 10).map(new FailsAtFirst()).sinkTo(new org.apache.flink.api.connector.sink2.Sink<Long>() {
             @Override
             public org.apache.flink.api.connector.sink2.SinkWriter<Long> createWriter(
@@ -303,11 +307,11 @@ class E3StreamJobTest {
     @Test
     void theTransactionalIdPrefixIsUniquePerJobUnlessSet() {
         E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args("--job.name", "e3 prod"));
-        String first = E3StreamJob.transactionalIdPrefix(options);
-        String second = E3StreamJob.transactionalIdPrefix(options);
+        String first = KafkaConnectors.transactionalIdPrefix(options);
+        String second = KafkaConnectors.transactionalIdPrefix(options);
         assertTrue(first.matches("e3-prod-[0-9a-f]{8}"), first);
         assertNotEquals(first, second, "two jobs built from the same options do not share transactional ids");
-        assertEquals("fixed", E3StreamJob.transactionalIdPrefix(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
+        assertEquals("fixed", KafkaConnectors.transactionalIdPrefix(E3StreamOptions.fromArgs(E3StreamOptionsTest.args(
                 "--kafka.transactional-id-prefix", "fixed"))));
     }
 
@@ -315,7 +319,7 @@ class E3StreamJobTest {
     void theExactlyOnceSinkBuildsWithPoolingTransactionalIds() {
         // POOLING refuses a record serializer that does not name its topics (it aborts lingering transactions by them)
         E3StreamOptions options = E3StreamOptions.fromArgs(E3StreamOptionsTest.args());
-        E3StreamJob.sink(options, "e3-test-0123abcd", OutputLimits.assumed(options.producerMaxRequestSize(),
+        KafkaConnectors.sink(options, "e3-test-0123abcd", OutputLimits.assumed(JobSettings.producerMaxRequestSize(options),
                 options.outputTopics()));
     }
 

@@ -1,6 +1,7 @@
 package e3stream.pipeline;
 
 import e3stream.pipeline.internal.OptionsDoc;
+import e3stream.pipeline.internal.JobSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -247,7 +248,7 @@ class E3StreamOptionsTest {
         assertEquals("org.apache.kafka.common.security.scram.ScramLoginModule required username=\"e3\" password=\"${file:"
                 + secrets + ":password}\";", o.kafkaProperties().getProperty("sasl.jaas.config"));
         // the one value the job reads itself (dead letters are sized by it) is resolved as the producer resolves it
-        assertEquals(2097152, o.producerMaxRequestSize());
+        assertEquals(2097152, JobSettings.producerMaxRequestSize(o));
         String printed = o.toString();
         assertFalse(printed.contains("jaas-secret"), printed);
         assertTrue(printed.contains("kafka.properties.config.providers=file,env"), printed);
@@ -291,10 +292,10 @@ class E3StreamOptionsTest {
                 "--inference.queue-capacity", "8192");
         BundleDescription bundle = BundleDescription.of(ModelBundle.load(Path.of(accepted.get(
                 E3StreamOptions.MODEL_BUNDLE))));
-        try (ModelSession session = ModelSession.open(accepted.sessionSpec(bundle))) {
+        try (ModelSession session = ModelSession.open(JobSettings.sessionSpec(accepted, bundle))) {
             assertEquals(8192, session.spec().maxBatchSize());
             float[] image = new float[bundle.manifest().input().pixelsPerImage()];
-            Scored scored = session.score(image, session.scorer(accepted.triageOverrides())).get(60, TimeUnit.SECONDS);
+            Scored scored = session.score(image, session.scorer(JobSettings.triageOverrides(accepted))).get(60, TimeUnit.SECONDS);
             assertTrue(bundle.manifest().classes().contains(scored.label()), scored.label());
         }
     }
@@ -331,11 +332,11 @@ class E3StreamOptionsTest {
             E3StreamOptions accepted = withTheShippedBundle(more);
             BundleDescription bundle = BundleDescription.of(ModelBundle.load(Path.of(accepted.get(
                     E3StreamOptions.MODEL_BUNDLE))));
-            try (ModelSession session = ModelSession.open(accepted.sessionSpec(bundle))) {
+            try (ModelSession session = ModelSession.open(JobSettings.sessionSpec(accepted, bundle))) {
                 float[] image = new float[bundle.manifest().input().pixelsPerImage()];
                 session.run(image).get(60, TimeUnit.SECONDS);
             }
-            ImageDecoder.forInput(bundle.manifest().input(), accepted.decodeLimits());
+            ImageDecoder.forInput(bundle.manifest().input(), JobSettings.decodeLimits(accepted));
         }
     }
 
@@ -349,8 +350,8 @@ class E3StreamOptionsTest {
         // The job adds what the runtime leaves off by default: a worker stalled for inference.timeout is replaced.
         assertEquals(new SessionSpec(bundle, cpu.device(), cpu.cudaDeviceId(), cpu.intraOpThreads(),
                 cpu.intraOpSpinning(), cpu.maxBatchSize(), cpu.maxDelay(), cpu.queueCapacity(), cpu.idleRelease(),
-                unset.get(E3StreamOptions.INFERENCE_TIMEOUT)), unset.sessionSpec(bundle));
-        assertEquals(DecodeLimits.defaults(), unset.decodeLimits());
+                unset.get(E3StreamOptions.INFERENCE_TIMEOUT)), JobSettings.sessionSpec(unset, bundle));
+        assertEquals(DecodeLimits.defaults(), JobSettings.decodeLimits(unset));
         assertEquals(DynamicBatcher.DEFAULT_MAX_BATCH_SIZE, unset.get(E3StreamOptions.MAX_BATCH_SIZE));
         assertEquals(DynamicBatcher.DEFAULT_MAX_DELAY, unset.get(E3StreamOptions.MAX_DELAY));
         assertEquals(DynamicBatcher.DEFAULT_QUEUE_CAPACITY, unset.get(E3StreamOptions.QUEUE_CAPACITY));
@@ -376,11 +377,11 @@ class E3StreamOptionsTest {
     void theBundleRootIsTheFolderOfModelBundleUnlessSetAndMustExist(@TempDir Path dir) throws Exception {
         e3stream.runtime.model.BundleDescription e3 = e3stream.runtime.model.BundleDescription.load(
                 TestData.repoRoot().resolve("models/e3"));
-        assertEquals(TestData.repoRoot().resolve("models").toRealPath(), withTheShippedBundle().bundleRoot(e3).path());
-        assertEquals(dir.toRealPath(), withTheShippedBundle("--model.bundle-root", dir.toString()).bundleRoot(e3).path());
+        assertEquals(TestData.repoRoot().resolve("models").toRealPath(), JobSettings.bundleRoot(withTheShippedBundle(), e3).path());
+        assertEquals(dir.toRealPath(), JobSettings.bundleRoot(withTheShippedBundle("--model.bundle-root", dir.toString()), e3).path());
         String missing = dir.resolve("nope").toString();
         String message = assertThrows(IllegalArgumentException.class,
-                () -> withTheShippedBundle("--model.bundle-root", missing).bundleRoot(e3)).getMessage();
+                () -> JobSettings.bundleRoot(withTheShippedBundle("--model.bundle-root", missing), e3)).getMessage();
         assertTrue(message.startsWith("model.bundle-root: " + missing + " does not exist"), message);
     }
 }

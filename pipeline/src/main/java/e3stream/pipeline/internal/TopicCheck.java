@@ -144,7 +144,7 @@ public final class TopicCheck {
      */
     public static OutputLimits outputLimits(E3StreamOptions options) throws TopicCheckException {
         Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
-        int maxRequestSize = options.producerMaxRequestSize();
+        int maxRequestSize = JobSettings.producerMaxRequestSize(options);
         List<String> topics = options.outputTopics();
         if (timeout.isZero()) {
             LOG.warn("{} is 0: assuming Kafka's default limits on the output topics {} (max.message.bytes {}, no "

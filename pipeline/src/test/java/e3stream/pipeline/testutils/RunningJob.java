@@ -1,6 +1,7 @@
 package e3stream.pipeline.testutils;
 
 import java.util.function.UnaryOperator;
+import e3stream.pipeline.internal.FlinkSettings;
 
 import e3stream.pipeline.E3StreamJob;
 import e3stream.pipeline.E3StreamOptions;
@@ -45,7 +46,7 @@ public final class RunningJob implements AutoCloseable {
 
     private static RunningJob start(E3StreamOptions options, UnaryOperator<DataStream<DecodedImage>> hook,
                                     String savepointPath, Configuration flinkSettings) throws Exception {
-        Configuration conf = E3StreamJob.localConfiguration(options);
+        Configuration conf = FlinkSettings.localConfiguration(options);
         conf.addAll(flinkSettings);
         if (savepointPath != null) {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepointPath);

@@ -1,6 +1,7 @@
 package e3stream.pipeline.demo;
 
 import java.nio.file.Files;
+import e3stream.pipeline.internal.FlinkSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -184,7 +185,7 @@ public final class EmbeddedDemo {
             opts.put("model.control", Boolean.toString(shadowBundle != null));
             E3StreamOptions options = E3StreamOptions.of(opts);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
-                    options.get(E3StreamOptions.PARALLELISM), E3StreamJob.localConfiguration(options));
+                    options.get(E3StreamOptions.PARALLELISM), FlinkSettings.localConfiguration(options));
             E3StreamJob.build(env, options);
             JobClient job = env.executeAsync("e3stream-demo");
             System.out.printf("broker %s, job %s, Prometheus metrics: %s%n", kafka.bootstrapServers(), job.getJobID(),
