@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the jars of the local cluster from Maven Central (through the project's Maven wrapper) into
 # deploy/local/lib (git-ignored):
-#   lib/flink/                          Flink 2.2 session cluster classpath (no flink-dist tarball needed)
+#   lib/flink/                          Flink 2.3 session cluster classpath (no flink-dist tarball needed)
 #   lib/kafka/                          Kafka 4.2 broker (KRaft) and its tools
 #   lib/plugins/metrics-prometheus/     Flink's Prometheus reporter, loaded as a Flink plugin (own class loader,
 #                                       because it bundles simpleclient 0.8.1 un-relocated)
