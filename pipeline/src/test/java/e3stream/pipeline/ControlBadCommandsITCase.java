@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import e3stream.pipeline.testutils.CountStarts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,11 +13,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
-import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SchemaCheck;
@@ -25,8 +24,6 @@ import e3stream.pipeline.testutils.TestData;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.session.ModelCommand;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,20 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ControlBadCommandsITCase {
 
-    /** Counts task starts of the inference chain: more than its parallelism means a task restarted. */
-    static final class CountStarts extends RichMapFunction<DecodedImage, DecodedImage> {
-        static final AtomicInteger STARTS = new AtomicInteger();
-
-        @Override
-        public void open(OpenContext context) {
-            STARTS.incrementAndGet();
-        }
-
-        @Override
-        public DecodedImage map(DecodedImage image) {
-            return image;
-        }
-    }
 
     private static final String PREFIX = "badcmd-";
     private static final long BASE = 1_700_000_000_000L;

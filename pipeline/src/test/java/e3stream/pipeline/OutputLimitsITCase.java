@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import e3stream.pipeline.testutils.CountStarts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -12,18 +13,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
 import e3stream.pipeline.internal.events.OutputLimits;
-import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 
@@ -38,20 +35,6 @@ class OutputLimitsITCase {
     private static final int LIMIT = 64 * 1024;
     private static final long DAY = 86_400_000L;
 
-    /** Counts task starts of the inference chain: more than its parallelism means a task restarted. */
-    static final class CountStarts extends RichMapFunction<DecodedImage, DecodedImage> {
-        static final AtomicInteger STARTS = new AtomicInteger();
-
-        @Override
-        public void open(OpenContext context) {
-            STARTS.incrementAndGet();
-        }
-
-        @Override
-        public DecodedImage map(DecodedImage image) {
-            return image;
-        }
-    }
 
     @Test
     void yearOldEventsOnTopicsOf64KibAndOneDayEndExactlyOnceWithoutARestart() throws Exception {

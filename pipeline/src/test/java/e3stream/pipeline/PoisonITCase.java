@@ -4,23 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import e3stream.pipeline.testutils.CountStarts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.pipeline.embedded.ImageEvents;
-import e3stream.pipeline.internal.inference.DecodedImage;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SharedKafka;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichMapFunction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,20 +27,6 @@ import org.junit.jupiter.api.Test;
  */
 class PoisonITCase {
 
-    /** Counts task starts of the inference chain: more than its parallelism means a task restarted. */
-    static final class CountStarts extends RichMapFunction<DecodedImage, DecodedImage> {
-        static final AtomicInteger STARTS = new AtomicInteger();
-
-        @Override
-        public void open(OpenContext context) {
-            STARTS.incrementAndGet();
-        }
-
-        @Override
-        public DecodedImage map(DecodedImage image) {
-            return image;
-        }
-    }
 
     /** The poison: id (null when unreadable) -> [raw value, expected error code]. */
     static List<Object[]> poison() {
