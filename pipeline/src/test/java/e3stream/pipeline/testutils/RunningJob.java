@@ -1,9 +1,9 @@
 package e3stream.pipeline.testutils;
 
 import java.util.function.UnaryOperator;
+import e3stream.pipeline.internal.JobGraph;
 import e3stream.pipeline.internal.FlinkSettings;
 
-import e3stream.pipeline.E3StreamJob;
 import e3stream.pipeline.E3StreamOptions;
 import e3stream.pipeline.internal.inference.DecodedImage;
 import org.apache.flink.api.common.JobStatus;
@@ -53,7 +53,7 @@ public final class RunningJob implements AutoCloseable {
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
                 options.get(E3StreamOptions.PARALLELISM), conf);
-        E3StreamJob.build(env, options, hook);
+        JobGraph.build(env, options, hook);
         return new RunningJob(env.executeAsync(options.get(E3StreamOptions.JOB_NAME)));
     }
 
