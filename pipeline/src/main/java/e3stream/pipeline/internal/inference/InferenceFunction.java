@@ -1,11 +1,8 @@
 package e3stream.pipeline.internal.inference;
 
-import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
-import e3stream.pipeline.internal.JvmStatics;
 import e3stream.pipeline.internal.events.Prediction;
 import e3stream.pipeline.internal.metrics.PipelineMetrics;
 import e3stream.runtime.session.BundleSessions;
@@ -13,20 +10,13 @@ import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.SessionLease;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.ShadowShare;
-import e3stream.runtime.session.SharedSessions;
 import e3stream.runtime.session.TriageOverrides;
 import org.apache.flink.annotation.Internal;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
-import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Flink async I/O in front of the JVM's shared model sessions ({@link SharedSessions}, through this operator's
- * {@link BundleSessions}): each image is scored by the active model's session
- * ({@link e3stream.runtime.session.ModelSession#score}); this operator only maps the scored result to a
- * {@link Prediction}. The active model is the configured bundle, or, with {@code model.control}, the one the image's
+ * Scores each image with the active model ({@link ScoringFunction}: the JVM's shared sessions through async I/O) and
+ * maps the scored result to a {@link Prediction}. The active model is the configured bundle, or, with {@code model.control}, the one the image's
  * {@link ModelChoice} names. Images in flight are part of Flink's checkpoints (async operator state), so nothing is
  * lost on failover.
  *
@@ -38,28 +28,18 @@ import org.slf4j.LoggerFactory;
  * verified, refused by ONNX Runtime) is not used: the subtask logs why and goes on scoring with the model it used
  * before, so no image waits on or fails because of that bundle; the prediction's {@code model} names the model that
  * decided it. A later roster is tried again.
- *
- * <p>An inference failure (batch function error, full queue, timeout) fails the task, which restarts from the last
- * checkpoint: it is never bad data, which is dead-lettered before this operator.
  */
 @Internal
-public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inferred> {
+public final class InferenceFunction extends ScoringFunction<DecodedImage, Inferred> {
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(InferenceFunction.class);
 
-    private final SessionSpec spec;
-    private final TriageOverrides overrides;
     private final ShadowShare shadowShare;
-    private transient BundleSessions sessions;
     private transient String configuredDirectory;
     private transient String configuredSha256;
-    private transient long revision;
     /** The bundle this subtask scores with now (the last one that opened here). */
     private transient String currentDirectory;
     private transient String currentSha256;
-    /** Bundles of the current roster that did not open here. */
-    private transient Set<String> unopenable;
 
     /** Scoring with the active model only. */
     public InferenceFunction(SessionSpec spec, TriageOverrides overrides) {
@@ -71,38 +51,28 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
      *                    one; images that carry a {@link ModelChoice} follow its shadow instead
      */
     public InferenceFunction(SessionSpec spec, TriageOverrides overrides, ShadowShare shadowShare) {
-        this.spec = spec;
-        this.overrides = overrides;
+        super(spec, overrides, true);
         this.shadowShare = shadowShare;
     }
 
     @Override
-    public void open(OpenContext context) {
-        // The sessions are JVM-wide; they close when the job's class loader is released (cancel in a session cluster).
-        JvmStatics.releaseWithJob(getRuntimeContext());
-        sessions = new BundleSessions(SharedSessions.jvm(), spec, overrides);
-        SessionLease configured = sessions.openConfigured(); // the model loads before the first image arrives
+    void opened(SessionLease configured) {
         configuredDirectory = spec.bundle().directory().toString();
         configuredSha256 = spec.bundle().manifest().sha256();
-        revision = 0;
         currentDirectory = configuredDirectory;
         currentSha256 = configuredSha256;
-        unopenable = new HashSet<>();
         PipelineMetrics.get().exportReviewRatioReference(configured.manifest(), !overrides.isEmpty());
     }
 
     @Override
     public void asyncInvoke(DecodedImage image, ResultFuture<Inferred> result) {
         ModelChoice choice = image.choice;
-        if (choice != null && choice.revision > revision) {
-            revision = choice.revision;
-            unopenable.clear();
-        }
+        newerRoster(choice);
         String directory = choice == null ? configuredDirectory : choice.activeDirectory;
         String sha256 = choice == null ? configuredSha256 : choice.activeSha256;
         String key = BundleSessions.key(directory, sha256);
         String currentKey = BundleSessions.key(currentDirectory, currentSha256);
-        if (unopenable.contains(key)) {
+        if (unopenable(key)) {
             directory = currentDirectory;
             sha256 = currentSha256;
             key = currentKey;
@@ -115,10 +85,7 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
             if (key.equals(currentKey)) {
                 throw e; // the model in use broke: a failure, not a command to refuse
             }
-            LOG.warn("subtask {}: bundle {} (sha256 {}) of control revision {} does not open here; scoring with {} "
-                    + "as before", getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), directory, sha256,
-                    revision, currentDirectory, e);
-            unopenable.add(key);
+            markUnopenable(key, "active", directory, sha256, e);
             scoring = sessions.score(currentDirectory, currentSha256, image.tensor);
             key = currentKey;
         }
@@ -128,18 +95,10 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
             currentSha256 = sha256;
             sessions.retainOnly(Set.of(key));
         }
-        scoring.whenComplete((scored, error) -> {
-            if (error != null) {
-                result.completeExceptionally(error);
-                return;
-            }
-            try {
-                boolean forShadow = choice != null ? choice.shadowScores(image.id)
-                        : shadowShare != null && shadowShare.includes(image.id);
-                result.complete(List.of(new Inferred(toPrediction(image, scored), forShadow ? image : null)));
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-            }
+        complete(scoring, result, scored -> {
+            boolean forShadow = choice != null ? choice.shadowScores(image.id)
+                    : shadowShare != null && shadowShare.includes(image.id);
+            return new Inferred(toPrediction(image, scored), forShadow ? image : null);
         });
     }
 
@@ -152,13 +111,5 @@ public final class InferenceFunction extends RichAsyncFunction<DecodedImage, Inf
         metrics.events.labels(p.accepted ? PipelineMetrics.ACCEPT : PipelineMetrics.REVIEW).inc();
         metrics.latency.observe(p.latencyMs / 1000.0);
         return p;
-    }
-
-    @Override
-    public void close() {
-        if (sessions != null) {
-            sessions.close();
-            sessions = null;
-        }
     }
 }
