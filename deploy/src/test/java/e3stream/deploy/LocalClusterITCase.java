@@ -198,11 +198,9 @@ class LocalClusterITCase {
             checkLiveScrape(prometheus, rest, jobId);
             victim = taskManagerRunning(rest, jobId); // e.g. taskmanager-2 (resource id = process name)
             String index = victim.substring(victim.lastIndexOf('-') + 1);
-            var kill = DeployFiles.run(repo, env, 60, SCRIPT.toString(), "kill-taskmanager", index);
-            assertEquals(0, kill.exitCode(), kill.output());
+            script(60, "kill-taskmanager", index);
             Thread.sleep(5000);
-            var restart = DeployFiles.run(repo, env, 120, SCRIPT.toString(), "start-taskmanager", index);
-            assertEquals(0, restart.exitCode(), restart.output());
+            script(120, "start-taskmanager", index);
             assertTrue(producer.waitFor(10, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");
             assertEquals(0, producer.exitValue(), Files.readString(producerLog));
         } finally {
@@ -363,11 +361,9 @@ class LocalClusterITCase {
                 String victim = taskManagerRunning(rest, jobId);
                 victims.add(victim);
                 String index = victim.substring(victim.lastIndexOf('-') + 1);
-                var kill = DeployFiles.run(repo, env, 60, SCRIPT.toString(), "kill-taskmanager", index);
-                assertEquals(0, kill.exitCode(), kill.output());
+                script(60, "kill-taskmanager", index);
                 Thread.sleep(3000);
-                var restart = DeployFiles.run(repo, env, 120, SCRIPT.toString(), "start-taskmanager", index);
-                assertEquals(0, restart.exitCode(), restart.output());
+                script(120, "start-taskmanager", index);
                 awaitAllTasksRunning(rest, jobId, Duration.ofSeconds(240));
             }
             assertTrue(producer.waitFor(15, java.util.concurrent.TimeUnit.MINUTES), "producer did not finish");

@@ -60,22 +60,25 @@ class LocalRunITCase {
 
     @Test
     void badConfigurationStopsStartUpWithStatus2NamingTheKey() throws Exception {
-        Process job = start("bad-config.log", List.of("--kafka.bootstrap-servers", "localhost:9",
-                "--model.bundle", "models/e3", "--inference.max-batch-size", "0"));
-        assertTrue(job.waitFor(2, TimeUnit.MINUTES), "the process ends");
-        String log = Files.readString(LOGS.resolve("bad-config.log"), StandardCharsets.UTF_8);
-        assertEquals(2, job.exitValue(), log);
+        String log = refusedWithStatus2("bad-config.log", "--kafka.bootstrap-servers", "localhost:9",
+                "--model.bundle", "models/e3", "--inference.max-batch-size", "0");
         assertTrue(log.contains("bad configuration") && log.contains("inference.max-batch-size"), log);
     }
 
     @Test
     void aMissingModelBundleStopsStartUpWithStatus2SayingWhatToPass() throws Exception {
-        Process job = start("bad-bundle.log", List.of("--kafka.bootstrap-servers", "localhost:9",
-                "--model.bundle", "models/no-such-bundle"));
-        assertTrue(job.waitFor(2, TimeUnit.MINUTES), "the process ends");
-        String log = Files.readString(LOGS.resolve("bad-bundle.log"), StandardCharsets.UTF_8);
-        assertEquals(2, job.exitValue(), log);
+        String log = refusedWithStatus2("bad-bundle.log", "--kafka.bootstrap-servers", "localhost:9",
+                "--model.bundle", "models/no-such-bundle");
         assertTrue(log.contains("no-such-bundle") && log.contains("does not exist"), log);
+    }
+
+    /** Starts the job with {@code args}, asserts it ends with status 2 and returns what it printed. */
+    private String refusedWithStatus2(String logName, String... args) throws Exception {
+        Process job = start(logName, List.of(args));
+        assertTrue(job.waitFor(2, TimeUnit.MINUTES), "the process ends");
+        String log = Files.readString(LOGS.resolve(logName), StandardCharsets.UTF_8);
+        assertEquals(2, job.exitValue(), log);
+        return log;
     }
 
     @Test

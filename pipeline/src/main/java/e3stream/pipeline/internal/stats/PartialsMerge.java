@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
  * accumulators into one, which the window function then reads as it read the item-by-item accumulator before.
  */
 @Internal
-public final class PartialsMerge<A extends MergeableStats<A>> implements AggregateFunction<A, A, A> {
+public final class PartialsMerge<A extends MergeableStats<A>> extends MergingAggregate<A, A> {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(PartialsMerge.class);
@@ -59,15 +59,5 @@ public final class PartialsMerge<A extends MergeableStats<A>> implements Aggrega
                     restored.count(), conflict);
         }
         return conflict == null;
-    }
-
-    @Override
-    public A getResult(A accumulator) {
-        return accumulator;
-    }
-
-    @Override
-    public A merge(A a, A b) {
-        return a.merge(b);
     }
 }

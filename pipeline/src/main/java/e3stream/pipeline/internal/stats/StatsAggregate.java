@@ -10,7 +10,6 @@ import e3stream.runtime.stats.ReferenceDistributions;
 import e3stream.runtime.stats.ShadowComparison;
 import java.io.Serializable;
 import org.apache.flink.annotation.Internal;
-import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.types.Either;
 
 /**
@@ -21,7 +20,7 @@ import org.apache.flink.types.Either;
  * @param <A> the accumulator, which merges with others of its configuration
  */
 @Internal
-public final class StatsAggregate<T, A extends MergeableStats<A>> implements AggregateFunction<T, A, A> {
+public final class StatsAggregate<T, A extends MergeableStats<A>> extends MergingAggregate<T, A> {
 
     private static final long serialVersionUID = 1L;
 
@@ -93,15 +92,5 @@ public final class StatsAggregate<T, A extends MergeableStats<A>> implements Agg
     @Override
     public A add(T item, A accumulator) {
         return adder.add(item, accumulator);
-    }
-
-    @Override
-    public A getResult(A accumulator) {
-        return accumulator;
-    }
-
-    @Override
-    public A merge(A a, A b) {
-        return a.merge(b);
     }
 }
