@@ -25,7 +25,6 @@ import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.TriageOverrides;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
-import e3stream.pipeline.testutils.SharedKafka;
 import e3stream.pipeline.testutils.TestData;
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.ModelBundle;
@@ -48,9 +47,7 @@ class CalibrationITCase {
     @Test
     void publishedWindowFiguresEqualAnOfflineComputationOverTheSameEventsAndPrometheusServesThem() throws Exception {
         String prefix = "cal-";
-        SharedKafka.createTopics(prefix, 1);
-        E3StreamJobITCase.kafka = SharedKafka.get();
-        String servers = SharedKafka.get().bootstrapServers();
+        String servers = E3StreamJobITCase.onOwnTopics(prefix, 1);
         ImageSet set = E3StreamJobITCase.fashion();
         Map<String, byte[]> pngs = new LinkedHashMap<>();
         Map<String, Integer> labels = new HashMap<>();
@@ -163,9 +160,7 @@ class CalibrationITCase {
     @Test
     void aBacklogOfPartitionsFarApartInEventTimeKeepsEveryLabelInItsWindow() throws Exception {
         String prefix = "backlog-";
-        SharedKafka.createTopics(prefix, 4);
-        E3StreamJobITCase.kafka = SharedKafka.get();
-        String servers = SharedKafka.get().bootstrapServers();
+        String servers = E3StreamJobITCase.onOwnTopics(prefix, 4);
         ImageSet set = E3StreamJobITCase.fashion();
         int perRange = 200;
         long[] starts = {BASE, BASE + 200_000}; // partition 0 holds the first range, partitions 1-3 the second

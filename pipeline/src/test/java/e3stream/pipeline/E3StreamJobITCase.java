@@ -39,6 +39,16 @@ class E3StreamJobITCase {
 
     static EmbeddedKafka kafka;
 
+    /**
+     * Creates the topics of {@code prefix} ({@code partitions} each) on the shared broker, which the other helpers of
+     * this class then use, and returns its bootstrap servers.
+     */
+    static String onOwnTopics(String prefix, int partitions) throws Exception {
+        SharedKafka.createTopics(prefix, partitions);
+        kafka = SharedKafka.get();
+        return kafka.bootstrapServers();
+    }
+
     @BeforeAll
     static void startKafka() throws Exception {
         kafka = SharedKafka.get();

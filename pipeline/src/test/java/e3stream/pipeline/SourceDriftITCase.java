@@ -23,7 +23,6 @@ import e3stream.pipeline.testutils.Expected;
 import e3stream.pipeline.testutils.KafkaIO;
 import e3stream.pipeline.testutils.RunningJob;
 import e3stream.pipeline.testutils.SchemaCheck;
-import e3stream.pipeline.testutils.SharedKafka;
 import e3stream.pipeline.testutils.TestData;
 import e3stream.runtime.data.Corruption;
 import e3stream.runtime.data.Corruptions;
@@ -69,9 +68,7 @@ class SourceDriftITCase {
     @Test
     void oneSourceTurnsBlurredItsPsiAndReviewRatioRiseWhileTheOthersStayBelowPointOne() throws Exception {
         String prefix = "src-";
-        SharedKafka.createTopics(prefix, 1);
-        E3StreamJobITCase.kafka = SharedKafka.get();
-        String servers = SharedKafka.get().bootstrapServers();
+        String servers = E3StreamJobITCase.onOwnTopics(prefix, 1);
         ImageSet set = E3StreamJobITCase.fashion();
         // Window 1: images 0..999, window 2: 1000..1999; in window 2 the blurred camera's images are corrupted.
         int[] second = new int[PER_WINDOW];
