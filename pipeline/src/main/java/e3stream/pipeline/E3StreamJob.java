@@ -105,9 +105,9 @@ public final class E3StreamJob {
             LOG.info("running on a MiniCluster in this JVM; checkpoints in {}", local.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
             System.out.printf("E3 Stream: the job runs on a Flink MiniCluster in this JVM until stopped (Ctrl-C): images "
                             + "from '%s' at %s, model %s, decisions to '%s' / '%s', dead letters to '%s', metrics on port "
-                            + "%s%n", options.get(E3StreamOptions.TOPIC_IMAGES), options.get(E3StreamOptions.BOOTSTRAP_SERVERS),
-                    bundle.provenance(), options.get(E3StreamOptions.TOPIC_PREDICTIONS),
-                    options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
+                            + "%s%n", options.get(KafkaOptions.TOPIC_IMAGES), options.get(KafkaOptions.BOOTSTRAP_SERVERS),
+                    bundle.provenance(), options.get(KafkaOptions.TOPIC_PREDICTIONS),
+                    options.get(KafkaOptions.TOPIC_REVIEW), options.get(KafkaOptions.TOPIC_DLQ),
                     options.get(E3StreamOptions.METRICS_PORT));
             env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }

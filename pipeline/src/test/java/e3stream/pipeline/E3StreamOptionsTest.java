@@ -66,7 +66,7 @@ class E3StreamOptionsTest {
         E3StreamOptions o = E3StreamOptions.fromArgs(new String[] {"--config", yaml.toString(), "--inference.max-batch-size", "64"});
         assertEquals(64, o.get(E3StreamOptions.MAX_BATCH_SIZE));
         assertEquals(Duration.ofMillis(3), o.get(E3StreamOptions.MAX_DELAY));
-        assertEquals("a:9092", o.get(E3StreamOptions.BOOTSTRAP_SERVERS));
+        assertEquals("a:9092", o.get(KafkaOptions.BOOTSTRAP_SERVERS));
         assertEquals("SASL_SSL", o.kafkaProperties().getProperty("security.protocol"));
         assertEquals("a:9092", o.kafkaProperties().getProperty("bootstrap.servers"));
         assertEquals(E3StreamOptions.Delivery.EXACTLY_ONCE, o.get(E3StreamOptions.DELIVERY));
@@ -169,7 +169,7 @@ class E3StreamOptionsTest {
                         "--kafka.transaction-timeout", "20 min"))).getMessage());
         // the user says the brokers allow more
         assertEquals(Duration.ofMinutes(20), E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "20 min",
-                "--kafka.broker.transaction-max-timeout", "1 h")).get(E3StreamOptions.TRANSACTION_TIMEOUT));
+                "--kafka.broker.transaction-max-timeout", "1 h")).get(KafkaOptions.TRANSACTION_TIMEOUT));
         // defaults fit: 10 min > 2 min + 2 s, <= 15 min
         E3StreamOptions.fromArgs(args());
         // at-least-once has no transactions to check

@@ -151,7 +151,7 @@ class KafkaSecurityITCase {
                 + "credentials with SASL mechanism SCRAM-SHA-512); check kafka.properties.security.protocol, "
                 + "kafka.properties.sasl.mechanism and the user name and password in kafka.properties.sasl.jaas.config",
                 e.getMessage());
-        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        Duration timeout = options.get(KafkaOptions.TOPIC_CHECK_TIMEOUT);
         assertTrue(took.compareTo(timeout.dividedBy(3)) < 0, "refused in " + took + ", not after the " + timeout
                 + " the check would wait for brokers that do not answer");
     }
@@ -174,7 +174,7 @@ class KafkaSecurityITCase {
                 + "brokers' certificates are signed with), kafka.properties.ssl.keystore.* when the brokers require a "
                 + "client certificate, and that the brokers' certificates name the hosts in kafka.bootstrap-servers"),
                 e.getMessage());
-        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        Duration timeout = options.get(KafkaOptions.TOPIC_CHECK_TIMEOUT);
         assertTrue(took.compareTo(timeout.dividedBy(3)) < 0, "refused in " + took + " (timeout " + timeout + ")");
     }
 

@@ -1,6 +1,7 @@
 package e3stream.pipeline.internal;
 
 import java.time.Duration;
+import e3stream.pipeline.KafkaOptions;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 import e3stream.pipeline.internal.events.ImageRecordDeserializer;
@@ -116,7 +117,7 @@ public final class JobGraph {
         // Event time and watermarks in the source: one watermark per Kafka partition, so partitions replayed at uneven
         // speeds (a backlog) hold event time back at the slowest, however many partitions a subtask reads.
         // Each image record is parsed once, in the source (ImageRecordDeserializer), where its event time is read.
-        DataStream<ParsedImage> images = env.fromSource(KafkaConnectors.source(options, options.get(E3StreamOptions.TOPIC_IMAGES),
+        DataStream<ParsedImage> images = env.fromSource(KafkaConnectors.source(options, options.get(KafkaOptions.TOPIC_IMAGES),
                         new ImageRecordDeserializer(JobSettings.timestampWindow(options), options.get(E3StreamOptions.MAX_RECORD_BYTES))),
                 WatermarkStrategy.<ParsedImage>forBoundedOutOfOrderness(options.get(E3StreamOptions.MAX_OUT_OF_ORDERNESS))
                         .withTimestampAssigner((parsed, kafkaTimestamp) -> parsed.eventTime())
@@ -124,7 +125,7 @@ public final class JobGraph {
                 "images-source").uid("images-source");
 
         SingleOutputStreamOperator<DecodedImage> decoded = images
-                .process(new DecodeFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ), JobSettings.decodeLimits(options),
+                .process(new DecodeFunction(bundle, options.get(KafkaOptions.TOPIC_DLQ), JobSettings.decodeLimits(options),
                         JobSettings.producerMaxRequestSize(options)))
                 .name("parse-decode").uid("parse-decode");
         DataStream<OutputRecord> deadLetters = decoded.getSideOutput(DecodeFunction.DEAD_LETTERS);
@@ -188,20 +189,20 @@ public final class JobGraph {
                     .name("shadow-inference").uid("shadow-inference");
         }
 
-        String acceptTopic = options.get(E3StreamOptions.TOPIC_PREDICTIONS);
-        String reviewTopic = options.get(E3StreamOptions.TOPIC_REVIEW);
+        String acceptTopic = options.get(KafkaOptions.TOPIC_PREDICTIONS);
+        String reviewTopic = options.get(KafkaOptions.TOPIC_REVIEW);
         DataStream<OutputRecord> decisions = predictions
                 .map(new ToOutput(acceptTopic, reviewTopic, PortRange.parse(options.get(E3StreamOptions.METRICS_PORT)),
                         options.get(E3StreamOptions.METRICS_BIND_ADDRESS), new TransactionTimeoutWatch(
                         options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE
-                                ? options.get(E3StreamOptions.TRANSACTION_TIMEOUT) : Duration.ZERO)))
+                                ? options.get(KafkaOptions.TRANSACTION_TIMEOUT) : Duration.ZERO)))
                 .name("to-output").uid("to-output")
                 // job.buffer-timeout on the decisions' hop to the sink only: every other hop (statistics, labels,
                 // dead letters, shadow results) keeps the cluster's execution.buffer-timeout.interval, as each
                 // output's flusher thread wakes once per timeout (BENCHMARKS.md, "How busy the machine is").
                 .setBufferTimeout(decisionBufferTimeout);
 
-        String calibrationTopic = options.get(E3StreamOptions.TOPIC_CALIBRATION);
+        String calibrationTopic = options.get(KafkaOptions.TOPIC_CALIBRATION);
         Duration window = options.get(E3StreamOptions.WINDOW_SIZE);
         int topSources = options.get(E3StreamOptions.TOP_SOURCES);
 
@@ -227,9 +228,9 @@ public final class JobGraph {
 
         // Delayed labels joined by id, then calibration per window of the image's event time.
         SingleOutputStreamOperator<LabelEvent> parsedLabels = env.fromSource(KafkaConnectors.source(options,
-                                options.get(E3StreamOptions.TOPIC_LABELS), new RawRecordDeserializer()),
+                                options.get(KafkaOptions.TOPIC_LABELS), new RawRecordDeserializer()),
                         WatermarkStrategy.noWatermarks(), "labels-source").uid("labels-source")
-                .process(new ParseLabelFunction(bundle, options.get(E3StreamOptions.TOPIC_DLQ),
+                .process(new ParseLabelFunction(bundle, options.get(KafkaOptions.TOPIC_DLQ),
                         JobSettings.producerMaxRequestSize(options)))
                 .name("parse-labels").uid("parse-labels");
         DataStream<OutputRecord> labelDeadLetters = parsedLabels.getSideOutput(ParseLabelFunction.DEAD_LETTERS);
@@ -269,7 +270,7 @@ public final class JobGraph {
                     // (docs/operations.md, "Upgrading a model with a savepoint")
                     .name("shadow-calibration-window").uid("shadow-calibration-window-v2");
             out = out.union(shadowCalibration);
-            String shadowTopic = options.get(E3StreamOptions.TOPIC_SHADOW);
+            String shadowTopic = options.get(KafkaOptions.TOPIC_SHADOW);
             out = out.union(shadowResults
                     .map(s -> new OutputRecord(shadowTopic, s.shadow.id, s.toJson(), s.shadow.timestamp))
                     .returns(OutputRecord.class).name("shadow-output").uid("shadow-output"));

@@ -1,8 +1,10 @@
 package e3stream.pipeline.internal;
 
 import static e3stream.pipeline.E3StreamOptions.*;
+import static e3stream.pipeline.KafkaOptions.*;
 
 import e3stream.pipeline.E3StreamOptions;
+import e3stream.pipeline.KafkaOptions;
 import e3stream.pipeline.internal.events.DeadLetters;
 import e3stream.pipeline.internal.events.TimestampWindow;
 import e3stream.runtime.decode.DecodeLimits;

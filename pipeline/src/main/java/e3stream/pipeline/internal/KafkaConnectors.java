@@ -1,6 +1,7 @@
 package e3stream.pipeline.internal;
 
 import java.security.SecureRandom;
+import e3stream.pipeline.KafkaOptions;
 import java.util.Properties;
 import e3stream.pipeline.internal.events.OutputFit;
 import e3stream.pipeline.internal.events.OutputLimits;
@@ -30,14 +31,14 @@ public final class KafkaConnectors {
         Properties props = options.kafkaProperties();
         // Only committed input: a transactional producer's aborted records never become events.
         props.putIfAbsent("isolation.level", "read_committed");
-        OffsetResetStrategy reset = options.get(E3StreamOptions.STARTING_OFFSETS) == E3StreamOptions.StartingOffsets.LATEST
+        OffsetResetStrategy reset = options.get(KafkaOptions.STARTING_OFFSETS) == E3StreamOptions.StartingOffsets.LATEST
                 ? OffsetResetStrategy.LATEST : OffsetResetStrategy.EARLIEST;
         return KafkaSource.<T>builder()
-                .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
+                .setBootstrapServers(options.get(KafkaOptions.BOOTSTRAP_SERVERS))
                 .setProperties(props)
                 .setTopics(topic)
-                .setGroupId(options.get(E3StreamOptions.GROUP_ID))
-                .setClientIdPrefix(options.get(E3StreamOptions.GROUP_ID) + "-" + topic)
+                .setGroupId(options.get(KafkaOptions.GROUP_ID))
+                .setClientIdPrefix(options.get(KafkaOptions.GROUP_ID) + "-" + topic)
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(reset))
                 .setDeserializer(records)
                 .build();
@@ -49,8 +50,8 @@ public final class KafkaConnectors {
      * digits, drawn anew on each call (once per job build), so that two jobs never share transactional ids.
      */
     public static String transactionalIdPrefix(E3StreamOptions options) {
-        if (options.isSet(E3StreamOptions.TRANSACTIONAL_ID_PREFIX)) {
-            return options.get(E3StreamOptions.TRANSACTIONAL_ID_PREFIX);
+        if (options.isSet(KafkaOptions.TRANSACTIONAL_ID_PREFIX)) {
+            return options.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX);
         }
         String name = options.get(E3StreamOptions.JOB_NAME).replaceAll("[^A-Za-z0-9._-]", "-");
         return name + "-" + String.format("%08x", RANDOM.nextInt());
@@ -67,14 +68,14 @@ public final class KafkaConnectors {
     public static KafkaSink<OutputRecord> sink(E3StreamOptions options, String transactionalIdPrefix, OutputLimits limits) {
         Properties props = options.kafkaProperties();
         boolean exactlyOnce = options.get(E3StreamOptions.DELIVERY) == E3StreamOptions.Delivery.EXACTLY_ONCE;
-        props.setProperty("transaction.timeout.ms", Long.toString(options.get(E3StreamOptions.TRANSACTION_TIMEOUT).toMillis()));
+        props.setProperty("transaction.timeout.ms", Long.toString(options.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis()));
         // Explicit, and the size every dead letter is built to fit (DeadLetters).
         props.setProperty("max.request.size", Integer.toString(JobSettings.producerMaxRequestSize(options)));
         if (!exactlyOnce) {
             props.putIfAbsent("linger.ms", "0");
         }
         return KafkaSink.<OutputRecord>builder()
-                .setBootstrapServers(options.get(E3StreamOptions.BOOTSTRAP_SERVERS))
+                .setBootstrapServers(options.get(KafkaOptions.BOOTSTRAP_SERVERS))
                 .setKafkaProducerConfig(props)
                 .setRecordSerializer(new OutputRecordSerializer(options.outputTopics(), outputFit(options, limits)))
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
@@ -85,11 +86,11 @@ public final class KafkaConnectors {
 
     /** The guard of the sink: what each output topic holds, and where what cannot fit goes. */
     public static OutputFit outputFit(E3StreamOptions options, OutputLimits limits) {
-        return new OutputFit(limits, OutputFit.kinds(options.get(E3StreamOptions.TOPIC_PREDICTIONS),
-                options.get(E3StreamOptions.TOPIC_REVIEW), options.get(E3StreamOptions.TOPIC_DLQ),
-                options.get(E3StreamOptions.TOPIC_CALIBRATION),
-                options.shadowScoring() ? options.get(E3StreamOptions.TOPIC_SHADOW) : null,
+        return new OutputFit(limits, OutputFit.kinds(options.get(KafkaOptions.TOPIC_PREDICTIONS),
+                options.get(KafkaOptions.TOPIC_REVIEW), options.get(KafkaOptions.TOPIC_DLQ),
+                options.get(KafkaOptions.TOPIC_CALIBRATION),
+                options.shadowScoring() ? options.get(KafkaOptions.TOPIC_SHADOW) : null,
                 options.get(E3StreamOptions.MODEL_CONTROL) ? options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS) : null),
-                options.get(E3StreamOptions.TOPIC_DLQ));
+                options.get(KafkaOptions.TOPIC_DLQ));
     }
 }

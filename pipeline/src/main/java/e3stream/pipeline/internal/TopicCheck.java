@@ -1,6 +1,7 @@
 package e3stream.pipeline.internal;
 
 import e3stream.pipeline.E3StreamOptions;
+import e3stream.pipeline.KafkaOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -70,8 +71,8 @@ public final class TopicCheck {
     /** The job's topics: its inputs (the control topic with model.control), then its outputs. */
     static List<String> topics(E3StreamOptions options) {
         Set<String> topics = new LinkedHashSet<>();
-        topics.add(options.get(E3StreamOptions.TOPIC_IMAGES));
-        topics.add(options.get(E3StreamOptions.TOPIC_LABELS));
+        topics.add(options.get(KafkaOptions.TOPIC_IMAGES));
+        topics.add(options.get(KafkaOptions.TOPIC_LABELS));
         if (options.get(E3StreamOptions.MODEL_CONTROL)) {
             topics.add(options.get(E3StreamOptions.TOPIC_CONTROL));
         }
@@ -87,11 +88,11 @@ public final class TopicCheck {
      * @throws TopicCheckException naming the missing topics and the brokers, or saying that they did not answer
      */
     public static List<String> ensureTopics(E3StreamOptions options) throws TopicCheckException {
-        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        Duration timeout = options.get(KafkaOptions.TOPIC_CHECK_TIMEOUT);
         if (timeout.isZero()) {
             return List.of();
         }
-        String brokers = options.get(E3StreamOptions.BOOTSTRAP_SERVERS);
+        String brokers = options.get(KafkaOptions.BOOTSTRAP_SERVERS);
         List<String> topics = topics(options);
         int timeoutMs = timeoutMs(timeout);
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -115,11 +116,11 @@ public final class TopicCheck {
             if (missing.isEmpty()) {
                 return List.of();
             }
-            if (!options.get(E3StreamOptions.CREATE_MISSING_TOPICS)) {
+            if (!options.get(KafkaOptions.CREATE_MISSING_TOPICS)) {
                 throw new TopicCheckException("topic" + (missing.size() > 1 ? "s " : " ") + missing + " missing on the "
-                        + "Kafka brokers " + brokers + " (" + E3StreamOptions.BOOTSTRAP_SERVERS.key() + "); create "
+                        + "Kafka brokers " + brokers + " (" + KafkaOptions.BOOTSTRAP_SERVERS.key() + "); create "
                         + (missing.size() > 1 ? "them" : "it") + " (kafka-topics.sh --create), name the job's topics "
-                        + "with kafka.topic.*, or start with --" + E3StreamOptions.CREATE_MISSING_TOPICS.key()
+                        + "with kafka.topic.*, or start with --" + KafkaOptions.CREATE_MISSING_TOPICS.key()
                         + " true", null);
             }
             return create(admin, options, missing, brokers, timeout, deadline);
@@ -143,16 +144,16 @@ public final class TopicCheck {
      *                             (the message names the setting and topic)
      */
     public static OutputLimits outputLimits(E3StreamOptions options) throws TopicCheckException {
-        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        Duration timeout = options.get(KafkaOptions.TOPIC_CHECK_TIMEOUT);
         int maxRequestSize = JobSettings.producerMaxRequestSize(options);
         List<String> topics = options.outputTopics();
         if (timeout.isZero()) {
             LOG.warn("{} is 0: assuming Kafka's default limits on the output topics {} (max.message.bytes {}, no "
-                    + "timestamp bound into the past, {} ms into the future)", E3StreamOptions.TOPIC_CHECK_TIMEOUT.key(),
+                    + "timestamp bound into the past, {} ms into the future)", KafkaOptions.TOPIC_CHECK_TIMEOUT.key(),
                     topics, OutputLimits.KAFKA_DEFAULT_MAX_MESSAGE_BYTES, OutputLimits.KAFKA_DEFAULT_AFTER_MAX_MS);
             return OutputLimits.assumed(maxRequestSize, topics);
         }
-        String brokers = options.get(E3StreamOptions.BOOTSTRAP_SERVERS);
+        String brokers = options.get(KafkaOptions.BOOTSTRAP_SERVERS);
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<String, OutputLimits.Topic> read = new java.util.LinkedHashMap<>();
         try (Admin admin = Admin.create(adminProperties(options, timeout, "topic-check"))) {
@@ -246,7 +247,7 @@ public final class TopicCheck {
                     + "of the job's output topics (" + cause + "): the job reads each output topic's "
                     + "max.message.bytes and message.timestamp.* at start-up; allow its principal DescribeConfigs on "
                     + "them (kafka-acls.sh --operation DescribeConfigs), or set "
-                    + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key() + " 0 to assume Kafka's defaults", cause);
+                    + KafkaOptions.TOPIC_CHECK_TIMEOUT.key() + " 0 to assume Kafka's defaults", cause);
         }
         return unanswered(brokers, timeout, cause);
     }
@@ -254,8 +255,8 @@ public final class TopicCheck {
     private static List<String> create(Admin admin, E3StreamOptions options, List<String> missing, String brokers,
                                        Duration timeout, long deadline)
             throws TopicCheckException, InterruptedException, TimeoutException {
-        int partitions = options.get(E3StreamOptions.CREATE_TOPICS_PARTITIONS);
-        int replication = options.get(E3StreamOptions.CREATE_TOPICS_REPLICATION);
+        int partitions = options.get(KafkaOptions.CREATE_TOPICS_PARTITIONS);
+        int replication = options.get(KafkaOptions.CREATE_TOPICS_REPLICATION);
         List<NewTopic> newTopics = new ArrayList<>();
         for (String topic : missing) {
             newTopics.add(new NewTopic(topic, partitions < 0 ? Optional.empty() : Optional.of(partitions),
@@ -271,7 +272,7 @@ public final class TopicCheck {
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) { // created meanwhile by someone else: fine
                     throw new TopicCheckException("cannot create topic " + topic + " on the Kafka brokers " + brokers
-                            + " (" + E3StreamOptions.CREATE_MISSING_TOPICS.key() + "): " + e.getCause(), e.getCause());
+                            + " (" + KafkaOptions.CREATE_MISSING_TOPICS.key() + "): " + e.getCause(), e.getCause());
                 }
             }
         }
@@ -289,7 +290,7 @@ public final class TopicCheck {
         Properties props = options.kafkaProperties();
         props.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs(timeout)));
         props.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs(timeout)));
-        props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, options.get(E3StreamOptions.GROUP_ID) + "-" + purpose);
+        props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, options.get(KafkaOptions.GROUP_ID) + "-" + purpose);
         return props;
     }
 
@@ -311,7 +312,7 @@ public final class TopicCheck {
                 ? "the TLS handshake with the Kafka brokers " + brokers + " failed (" + cause + "); check " + p
                         + "ssl.truststore.* (the certificate or CA the brokers' certificates are signed with), " + p
                         + "ssl.keystore.* when the brokers require a client certificate, and that the brokers' "
-                        + "certificates name the hosts in " + E3StreamOptions.BOOTSTRAP_SERVERS.key()
+                        + "certificates name the hosts in " + KafkaOptions.BOOTSTRAP_SERVERS.key()
                 : "the Kafka brokers " + brokers + " refused to authenticate the job (" + cause + "); check "
                         + p + "security.protocol, " + p + "sasl.mechanism and the user name and password in " + p
                         + "sasl.jaas.config";
@@ -320,9 +321,9 @@ public final class TopicCheck {
 
     private static TopicCheckException unanswered(String brokers, Duration timeout, Throwable cause) {
         return new TopicCheckException("cannot check the job's topics on the Kafka brokers " + brokers + " within "
-                + timeout + " (" + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key() + "): " + cause + "; check "
-                + E3StreamOptions.BOOTSTRAP_SERVERS.key() + " and the security settings in "
-                + E3StreamOptions.KAFKA_PROPERTIES_PREFIX + "*, or set " + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key()
+                + timeout + " (" + KafkaOptions.TOPIC_CHECK_TIMEOUT.key() + "): " + cause + "; check "
+                + KafkaOptions.BOOTSTRAP_SERVERS.key() + " and the security settings in "
+                + E3StreamOptions.KAFKA_PROPERTIES_PREFIX + "*, or set " + KafkaOptions.TOPIC_CHECK_TIMEOUT.key()
                 + " 0 to skip the check", cause);
     }
 }

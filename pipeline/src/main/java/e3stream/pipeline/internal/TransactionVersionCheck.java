@@ -1,6 +1,7 @@
 package e3stream.pipeline.internal;
 
 import e3stream.pipeline.E3StreamOptions;
+import e3stream.pipeline.KafkaOptions;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -62,33 +63,33 @@ public final class TransactionVersionCheck {
      *     (the message names the brokers and what to set), or when the brokers did not answer
      */
     public static int check(E3StreamOptions options) throws TransactionVersionException {
-        Duration timeout = options.get(E3StreamOptions.TOPIC_CHECK_TIMEOUT);
+        Duration timeout = options.get(KafkaOptions.TOPIC_CHECK_TIMEOUT);
         if (options.get(E3StreamOptions.DELIVERY) != E3StreamOptions.Delivery.EXACTLY_ONCE || timeout.isZero()) {
             return -1;
         }
-        String brokers = options.get(E3StreamOptions.BOOTSTRAP_SERVERS);
-        boolean allowed = options.get(E3StreamOptions.ALLOW_TRANSACTION_VERSION_2);
+        String brokers = options.get(KafkaOptions.BOOTSTRAP_SERVERS);
+        boolean allowed = options.get(KafkaOptions.ALLOW_TRANSACTION_VERSION_2);
         int version = finalizedVersion(options, brokers, timeout);
         if (version < 2) {
             LOG.info("the Kafka brokers {} use transaction protocol v{} ({}={}): fine for the exactly-once sink",
                     brokers, Math.max(version, 1), FEATURE, version);
             return version;
         }
-        String risk = "the Kafka brokers " + brokers + " (" + E3StreamOptions.BOOTSTRAP_SERVERS.key() + ") use "
+        String risk = "the Kafka brokers " + brokers + " (" + KafkaOptions.BOOTSTRAP_SERVERS.key() + ") use "
                 + "transaction protocol v2 (finalized feature " + FEATURE + "=" + version + ", the default of brokers "
                 + "formatted by Kafka 4.x), with which the job's exactly-once Kafka sink (flink-connector-kafka 5.0) "
                 + "recovers transactions after a restart with the v1 protocol: it reports transactions committed "
                 + "before the failure as fenced ('most likely signals data loss') and cannot recover one whose "
                 + "commit rolled its producer id over (FLINK-40689)";
         if (allowed) {
-            LOG.warn("{}; starting anyway ({}=true)", risk, E3StreamOptions.ALLOW_TRANSACTION_VERSION_2.key());
+            LOG.warn("{}; starting anyway ({}=true)", risk, KafkaOptions.ALLOW_TRANSACTION_VERSION_2.key());
             return version;
         }
         throw new TransactionVersionException(risk + ". Set " + FEATURE + "=1 on the brokers (kafka-features.sh "
                 + "--bootstrap-server " + brokers + " downgrade --feature " + FEATURE + "=1, or format new brokers "
                 + "with kafka-storage.sh format --feature " + FEATURE + "=1), or run with "
                 + E3StreamOptions.DELIVERY.key() + " AT_LEAST_ONCE, or start with --"
-                + E3StreamOptions.ALLOW_TRANSACTION_VERSION_2.key() + " true to run on v2 anyway", null);
+                + KafkaOptions.ALLOW_TRANSACTION_VERSION_2.key() + " true to run on v2 anyway", null);
     }
 
     /** The brokers' finalized {@code transaction.version}, 0 when they finalize none (brokers before Kafka 4.0). */
@@ -115,9 +116,9 @@ public final class TransactionVersionCheck {
 
     private static TransactionVersionException unanswered(String brokers, Duration timeout, Throwable cause) {
         return new TransactionVersionException("cannot read the feature " + FEATURE + " of the Kafka brokers "
-                + brokers + " within " + timeout + " (" + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key() + "): " + cause
-                + "; check " + E3StreamOptions.BOOTSTRAP_SERVERS.key() + " and the security settings in "
-                + E3StreamOptions.KAFKA_PROPERTIES_PREFIX + "*, or set " + E3StreamOptions.TOPIC_CHECK_TIMEOUT.key()
+                + brokers + " within " + timeout + " (" + KafkaOptions.TOPIC_CHECK_TIMEOUT.key() + "): " + cause
+                + "; check " + KafkaOptions.BOOTSTRAP_SERVERS.key() + " and the security settings in "
+                + E3StreamOptions.KAFKA_PROPERTIES_PREFIX + "*, or set " + KafkaOptions.TOPIC_CHECK_TIMEOUT.key()
                 + " 0 to skip the start-up checks", cause);
     }
 }
