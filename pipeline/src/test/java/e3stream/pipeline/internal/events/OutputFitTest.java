@@ -176,13 +176,18 @@ class OutputFitTest {
         assertArrayEquals(Arrays.copyOf(original, kept.length), kept, "its first bytes");
     }
 
-    /** A control answer as the control function writes it: the roster after the command, and the reason. */
-    private static OutputRecord controlAnswer(String id, String reason) {
+    /**
+     * A control answer as the control function writes it: the echoed id and bundle (cut there to 256 and 1024
+     * characters), the reason (cut to 2048), the roster after the command.
+     */
+    private static OutputRecord controlAnswer(String id, String bundle, String reason) {
         ObjectNode node = Json.object();
         node.put("command_id", id);
         node.put("command", "activate");
+        node.put("bundle", bundle);
         node.put("status", "refused");
         node.put("reason", reason);
+        node.put("truncated", true);
         ModelRoster.configured(BundleDescription.load(TestData.bundle()), null, 0).writeTo(node);
         ObjectNode source = node.putObject("source");
         source.put("topic", "control");
@@ -193,32 +198,30 @@ class OutputFitTest {
     }
 
     @Test
-    void aControlAnswerOverItsTopicsLimitHasItsLongTextsCutMarkedTruncated() throws Exception {
-        String path = "/models/" + "very-long-directory/".repeat(10_000);
-        OutputRecord record = controlAnswer("cmd-1", "invalid command: no bundle at " + path);
+    void theLargestControlAnswerFitsTheSmallestLimitStartUpAcceptsAndBelowThatItsTextsAreCutMarkedTruncated()
+            throws Exception {
+        // The longest texts the control function echoes, in 4-byte characters: the largest answer it can write.
+        String wide = "\uD83D\uDCE6";
+        String id = wide.repeat(128);
+        String bundle = "/models/" + wide.repeat(508);
+        String reason = "invalid command: no bundle at " + wide.repeat(1009);
+        OutputRecord record = controlAnswer(id, bundle, reason);
         assertEquals(List.of(), SchemaCheck.violations("control-result", json(record)));
-        assertTrue(size(record) > 150_000);
-        assertArrayEquals(record.value, fit(exactLimit(record)).fit(record, NOW).value, "at the limit: unchanged");
+        assertArrayEquals(record.value, fit(OutputLimits.MIN_RECORD_LIMIT).fit(record, NOW).value,
+                "bounded at its source, it fits any topic start-up accepts unchanged (" + size(record) + " bytes)");
 
-        OutputRecord cut = fit(KIB_64).fit(record, NOW);
+        // Below what start-up accepts, the guard still cuts the texts, marks the cut and keeps the roster whole.
+        int small = 8 * 1024;
+        OutputRecord cut = fit(small).fit(record, NOW);
         assertEquals(CONTROL_RESULTS, cut.topic);
-        assertTrue(size(cut) <= KIB_64 - OutputLimits.RECORD_OVERHEAD_MARGIN_BYTES, "fits: " + size(cut));
+        assertTrue(size(cut) <= small - OutputLimits.RECORD_OVERHEAD_MARGIN_BYTES, "fits: " + size(cut));
         JsonNode answer = json(cut);
         assertEquals(List.of(), SchemaCheck.violations("control-result", answer));
         assertTrue(answer.get("truncated").asBoolean());
-        String reason = answer.get("reason").asText();
-        assertTrue(reason.startsWith("invalid command: no bundle at /models/very-long-directory/"), reason);
-        assertTrue(reason.endsWith("\u2026"), "the cut is marked");
-        assertEquals("cmd-1", answer.get("command_id").asText());
+        String cutReason = answer.get("reason").asText();
+        assertTrue(cutReason.startsWith("invalid command: no bundle at " + wide), cutReason);
+        assertTrue(cutReason.endsWith("\u2026"), "the cut is marked");
         assertEquals(json(record).get("active"), answer.get("active"), "the roster stays whole");
-
-        // A command id of 200 KB (the key too) is cut as well.
-        String huge = "c".repeat(200_000);
-        OutputRecord both = fit(KIB_64).fit(controlAnswer(huge, "invalid command: id too long"), NOW);
-        assertEquals(CONTROL_RESULTS, both.topic);
-        assertTrue(size(both) <= KIB_64 - OutputLimits.RECORD_OVERHEAD_MARGIN_BYTES);
-        assertEquals(List.of(), SchemaCheck.violations("control-result", json(both)));
-        assertTrue(json(both).get("command_id").asText().endsWith("\u2026"));
     }
 
     private static String source(int i) {
