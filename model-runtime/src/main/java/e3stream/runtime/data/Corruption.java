@@ -1,5 +1,7 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -9,6 +11,7 @@ import java.util.SplittableRandom;
  * spirit of ImageNet-C / MNIST-C; parameters chosen for 28x28 greyscale). Pixel values are handled in [0, 1] and
  * rounded back to uint8. Randomised types draw from the generator they are given, so a seed fixes the result.
  */
+@Internal
 public enum Corruption {
     /** Additive Gaussian noise, sigma (in [0,1] units) by severity. */
     GAUSSIAN_NOISE(0.08, 0.12, 0.18, 0.26, 0.38) {

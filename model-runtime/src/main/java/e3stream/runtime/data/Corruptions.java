@@ -1,5 +1,7 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 import java.util.SplittableRandom;
 
 /**
@@ -11,6 +13,7 @@ import java.util.SplittableRandom;
  * ImageSet blurred = Corruptions.apply(test, Corruption.GAUSSIAN_BLUR, 3, 42L);
  * }</pre>
  */
+@Internal
 public final class Corruptions {
     /** Seed of the evaluation's corrupted test set. */
     public static final long DEFAULT_SEED = 20240607L;

@@ -1,5 +1,7 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -9,6 +11,7 @@ import java.util.List;
  * images; {@code validation} is the last 5,000 of {@code np.random.RandomState(0).permutation(60000)} over the
  * training images, {@code train} the rest. Reads the four standard idx .gz files from one folder.
  */
+@Internal
 public final class FashionMnist {
     /** Where Debian's {@code dataset-fashion-mnist} installs the files. */
     public static final Path DEBIAN_DIR = Path.of("/usr/share/datasets/fashion-mnist");

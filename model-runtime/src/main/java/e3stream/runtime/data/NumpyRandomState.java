@@ -1,11 +1,14 @@
 package e3stream.runtime.data;
 
+import e3stream.runtime.Internal;
+
 /**
  * The subset of numpy's legacy {@code np.random.RandomState} the training code uses to split the data: MT19937
  * seeded like {@code RandomState(seed)} and {@code permutation(n)} (Fisher-Yates from the end, bounded integers by
  * masked rejection sampling). Reproduces numpy's output exactly, so Java sees the same validation split as
  * training/e3/data.py. Not thread-safe (it is a random stream).
  */
+@Internal
 public final class NumpyRandomState {
     private static final int N = 624;
     private static final int M = 397;

@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import java.util.Arrays;
 
 /**
@@ -7,6 +9,7 @@ import java.util.Arrays;
  * for negatives (in-distribution images). Computed exactly as the Mann-Whitney U statistic with average ranks for
  * ties, i.e. {@code P(score_pos > score_neg) + 0.5 P(equal)}. Stateless and thread-safe.
  */
+@Internal
 public final class Auroc {
     private Auroc() {
     }

@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import e3stream.runtime.data.Corruption;
 import e3stream.runtime.data.Corruptions;
 import e3stream.runtime.data.ImageSet;
@@ -10,6 +12,7 @@ import java.util.List;
  * The data one evaluation runs every model over: the in-distribution test set, an out-of-distribution set, and the
  * corrupted copies of the test set (every {@link Corruption} at severities 1..5, generated once with a seed).
  */
+@Internal
 public final class EvaluationData {
     private final ImageSet test;
     private final ImageSet ood;

@@ -1,6 +1,9 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 /** Equal-width histogram of values over {@code [lo, hi]} as shares of all values (values outside are clamped). */
+@Internal
 public record Histogram(double lo, double hi, double[] fractions) {
 
     public static Histogram of(double[] values, double lo, double hi, int bins) {

@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import e3stream.runtime.stats.CalibrationStats;
 import e3stream.runtime.stats.CalibrationStats.CalibrationSnapshot;
 import e3stream.runtime.stats.CalibrationStats.ReliabilityBin;
@@ -12,6 +14,7 @@ import e3stream.runtime.stats.CalibrationStats.ReliabilityBin;
  * @param binConfidence mean confidence per bin (NaN when empty)
  * @param binAccuracy   accuracy per bin (NaN when empty)
  */
+@Internal
 public record LabelledMetrics(long count, double accuracy, double nll, double ece, double adaptiveEce, double brier,
                               long[] binCount, double[] binConfidence, double[] binAccuracy) {
     public static final int ECE_BINS = CalibrationStats.ECE_BINS;

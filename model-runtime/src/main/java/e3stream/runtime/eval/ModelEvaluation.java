@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,6 +18,7 @@ import java.util.Map;
  * uncertainty scores; accuracy and NLL under every corruption and severity; FLOPs; throughput; and the raw material of
  * the report's plots (reliability bins, risk-coverage curve, confidence and mutual-information values per data set).
  */
+@Internal
 public final class ModelEvaluation {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 

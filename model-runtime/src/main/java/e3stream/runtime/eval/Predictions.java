@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ModelOutput;
@@ -16,6 +18,7 @@ import java.util.List;
  * (model.json {@code triage}) sends the image to review, and the label. Scored with {@link Scorer}, as the stream scores. Arrays are owned by this object and handed out as-is for
  * speed: callers must not modify them. Immutable after construction and thread-safe.
  */
+@Internal
 public final class Predictions {
     private final String dataset;
     private final double[][] probabilities;

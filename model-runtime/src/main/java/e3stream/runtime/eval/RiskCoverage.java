@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import java.util.Arrays;
 import java.util.Comparator;
 
@@ -7,6 +9,7 @@ import java.util.Comparator;
  * The risk-coverage curve of confidence-based triage: review the least confident share {@code r} of items and accept
  * the rest; the curve gives the accuracy of the accepted items for each review share. Stateless.
  */
+@Internal
 public final class RiskCoverage {
     private RiskCoverage() {
     }

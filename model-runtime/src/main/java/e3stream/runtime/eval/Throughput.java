@@ -1,5 +1,7 @@
 package e3stream.runtime.eval;
 
+import e3stream.runtime.Internal;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import e3stream.runtime.data.ImageSet;
@@ -14,6 +16,7 @@ import e3stream.runtime.session.TriageOverrides;
  * {@link #measureInterleaved} times several models in alternating rounds, so a machine whose load changes during the
  * run slows every model alike and the ratios between models stay meaningful.
  */
+@Internal
 public final class Throughput {
     private Throughput() {
     }

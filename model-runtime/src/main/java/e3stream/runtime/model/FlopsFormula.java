@@ -1,5 +1,7 @@
 package e3stream.runtime.model;
 
+import e3stream.runtime.Internal;
+
 import java.util.HashSet;
 import java.util.Set;
 
@@ -10,6 +12,7 @@ import java.util.Set;
  * (sparse dispatch). In E3, layers from the first MoE layer on run once per member (the tiled rows); a deep ensemble
  * runs every member whole. Stateless and thread-safe.
  */
+@Internal
 public final class FlopsFormula {
     private FlopsFormula() {
     }

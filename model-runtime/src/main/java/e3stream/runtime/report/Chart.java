@@ -1,5 +1,7 @@
 package e3stream.runtime.report;
 
+import e3stream.runtime.Internal;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -25,6 +27,7 @@ import javax.imageio.ImageIO;
  *         .xRange(0, 0.5).yRange(0.8, 1).line("e3", xs, ys, Chart.PALETTE[0]).png();
  * }</pre>
  */
+@Internal
 public final class Chart {
     public static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
         new Color(0xff7f0e), new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2)};

@@ -1,5 +1,7 @@
 package e3stream.runtime.report;
 
+import e3stream.runtime.Internal;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import e3stream.runtime.data.Corruption;
 import e3stream.runtime.eval.Histogram;
@@ -17,6 +19,7 @@ import java.util.Map;
  * a reliability diagram, confidence and mutual-information histograms (test vs MNIST vs corrupted) and the accuracy
  * under each corruption. PNGs are embedded as base64 data URIs, so the file needs nothing else. Stateless.
  */
+@Internal
 public final class HtmlReport {
     private static final int HIST_BINS = 25;
 
