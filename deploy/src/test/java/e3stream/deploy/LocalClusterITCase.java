@@ -152,7 +152,7 @@ class LocalClusterITCase {
         JsonNode rules = getJson(prometheus + "/api/v1/rules").path("data").path("groups");
         List<String> groups = new ArrayList<>();
         rules.forEach(g -> groups.add(g.path("name").asText()));
-        assertEquals(List.of("e3-model-quality", "e3-pipeline-health"), groups);
+        assertEquals(List.of("e3-model-quality", "e3-pipeline-health", "e3-recovery"), groups);
     }
 
     @Test
@@ -870,7 +870,10 @@ class LocalClusterITCase {
         throw new AssertionError("only " + n + " committed outputs after " + timeout + logTails());
     }
 
-    /** Events of each run with a fault beyond a TaskManager kill (figures in BENCHMARKS.md, "Reliability"). */
+    /**
+     * Events of each run with a fault beyond a TaskManager kill (figures in BENCHMARKS.md, "Reliability"). These runs
+     * come after the cancel test (90), which checks the job endpoints the earlier runs leave.
+     */
     private static final int FAULT_EVENTS = 100_000;
     private static final int FAULT_MALFORMED_EVERY = 100;
 
@@ -881,7 +884,7 @@ class LocalClusterITCase {
     }
 
     @Test
-    @Order(6)
+    @Order(91)
     void noEventIsLostOrRepeatedWhenTheBrokerIsKilledAndStartedAgain() throws Exception {
         faultRun("broker-kill-", "the broker SIGKILLed and started again 5 s later", jobId -> {
             script(60, "kill-broker");
@@ -892,7 +895,7 @@ class LocalClusterITCase {
     }
 
     @Test
-    @Order(7)
+    @Order(92)
     void noEventIsLostOrRepeatedWhenTheBrokerHangsLongerThanTheRequestTimeout() throws Exception {
         // Kafka's request.timeout.ms is 30 s for the job's producers and consumers: the broker stays stopped for 40 s.
         faultRun("broker-pause-", "the broker SIGSTOPped for 40 s (longer than the 30 s request timeout)", jobId -> {
@@ -907,7 +910,7 @@ class LocalClusterITCase {
     }
 
     @Test
-    @Order(8)
+    @Order(93)
     void noEventIsLostOrRepeatedWhenTheJobManagerIsKilledAndTheJobResumesFromItsRetainedCheckpoint()
             throws Exception {
         String rest = "http://127.0.0.1:" + ports.get("E3_FLINK_REST_PORT");
