@@ -14,9 +14,9 @@ import e3stream.pipeline.internal.events.RawRecord;
 import e3stream.pipeline.internal.events.RawRecordDeserializer;
 import e3stream.pipeline.internal.events.ShadowPrediction;
 import e3stream.pipeline.internal.inference.ActiveOutput;
-import e3stream.pipeline.internal.inference.ShadowInferenceFunction;
 import e3stream.pipeline.internal.inference.DecodedImage;
-import e3stream.pipeline.internal.inference.InferenceFunction;
+import e3stream.pipeline.internal.inference.Inferred;
+import e3stream.pipeline.internal.inference.ScoringFunction;
 import e3stream.pipeline.internal.inference.DecodeFunction;
 import e3stream.pipeline.internal.control.ModelControlFunction;
 import e3stream.pipeline.internal.control.ModelSelector;
@@ -159,10 +159,11 @@ public final class JobGraph {
         ShadowShare shadowShare = shadowBundle.isPresent()
                 ? new ShadowShare(options.get(E3StreamOptions.MODEL_SHADOW_SHARE)) : null;
         SingleOutputStreamOperator<Prediction> predictions = AsyncDataStream.unorderedWait(toScore,
-                        new InferenceFunction(JobSettings.sessionSpec(options, bundle), JobSettings.triageOverrides(options), shadowShare),
+                        ScoringFunction.active(JobSettings.sessionSpec(options, bundle),
+                                JobSettings.triageOverrides(options), shadowShare),
                         options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
                         options.get(E3StreamOptions.ASYNC_CAPACITY))
-                .name("e3-inference").uid("e3-inference")
+                .returns(Inferred.class).name("e3-inference").uid("e3-inference")
                 // The active prediction goes on at once; a shadow request (with the image) to the side.
                 .process(new ActiveOutput()).name("active-output").uid("active-output");
 
@@ -182,11 +183,11 @@ public final class JobGraph {
         if (options.shadowScoring()) {
             // Without a configured shadow (model.control only), a commanded shadow gets the active bundle's settings.
             shadowResults = AsyncDataStream.unorderedWait(predictions.getSideOutput(ActiveOutput.SHADOW_REQUESTS),
-                            new ShadowInferenceFunction(JobSettings.sessionSpec(options, shadowBundle.orElse(bundle)),
+                            ScoringFunction.shadow(JobSettings.sessionSpec(options, shadowBundle.orElse(bundle)),
                                     shadowBundle.isPresent()),
                             options.get(E3StreamOptions.INFERENCE_TIMEOUT).toMillis(),
                             java.util.concurrent.TimeUnit.MILLISECONDS, options.get(E3StreamOptions.ASYNC_CAPACITY))
-                    .name("shadow-inference").uid("shadow-inference");
+                    .returns(ShadowPrediction.class).name("shadow-inference").uid("shadow-inference");
         }
 
         String acceptTopic = options.get(KafkaOptions.TOPIC_PREDICTIONS);

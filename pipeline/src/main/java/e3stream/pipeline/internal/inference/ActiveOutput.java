@@ -7,7 +7,7 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Splits {@link InferenceFunction}'s output: the active prediction goes on at once (to the decision, the windows and
+ * Splits the active model's {@link ScoringFunction} output: the active prediction goes on at once (to the decision, the windows and
  * the label join, without the image), and an event the shadow model scores goes, with its image, to the side output
  * {@link #SHADOW_REQUESTS}, so the decision never waits for the shadow.
  */

@@ -4,7 +4,7 @@ import e3stream.pipeline.internal.events.Prediction;
 import org.apache.flink.annotation.Internal;
 
 /**
- * What {@link InferenceFunction} emits for one image: the active model's prediction and, when the event is one the
+ * What the active model's {@link ScoringFunction} emits for one image: the active model's prediction and, when the event is one the
  * shadow model scores, the decoded image for it ({@link ActiveOutput} splits the two). A Flink POJO.
  */
 @Internal

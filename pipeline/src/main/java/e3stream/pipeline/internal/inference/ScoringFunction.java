@@ -6,6 +6,8 @@ import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.SessionLease;
 import e3stream.runtime.session.SessionSpec;
 import e3stream.runtime.session.SharedSessions;
+import e3stream.runtime.session.ShadowShare;
+import e3stream.pipeline.internal.events.ShadowPrediction;
 import e3stream.runtime.session.TriageOverrides;
 import java.util.HashSet;
 import java.util.List;
@@ -21,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Flink async I/O in front of the JVM's shared model sessions ({@link SharedSessions}, through this operator's own
- * {@link BundleSessions}): what scoring with the active model ({@link InferenceFunction}) and with the shadow model
- * ({@link ShadowInferenceFunction}) share. It leases the sessions, follows the model roster's revisions of the
+ * {@link BundleSessions}): the one scoring operator, for the active model ({@link #active}) and the shadow model
+ * ({@link #shadow}); its {@link Role} picks the model per image and makes the output. It leases the sessions, follows the model roster's revisions of the
  * images' {@link ModelChoice}, remembers which bundles of the current roster did not open in this subtask (so no
  * image waits on them again), and completes Flink's result from the session's future. Images in flight are part of
  * Flink's checkpoints (async operator state); an inference failure (batch function error, full queue, timeout) fails
@@ -32,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * @param <OUT> what it emits per scored image
  */
 @Internal
-abstract class ScoringFunction<IN, OUT> extends RichAsyncFunction<IN, OUT> {
+public final class ScoringFunction<IN, OUT> extends RichAsyncFunction<IN, OUT> {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ScoringFunction.class);
@@ -41,6 +43,7 @@ abstract class ScoringFunction<IN, OUT> extends RichAsyncFunction<IN, OUT> {
     final SessionSpec spec;
     final TriageOverrides overrides;
     private final boolean openConfigured;
+    private final Role<IN, OUT> role;
     transient BundleSessions sessions;
     /** The newest roster revision seen here. */
     transient long revision;
@@ -51,10 +54,48 @@ abstract class ScoringFunction<IN, OUT> extends RichAsyncFunction<IN, OUT> {
      * @param openConfigured whether the configured bundle is opened when the operator opens (so the model loads
      *                       before the first image arrives)
      */
-    ScoringFunction(SessionSpec spec, TriageOverrides overrides, boolean openConfigured) {
+    private ScoringFunction(SessionSpec spec, TriageOverrides overrides, boolean openConfigured, Role<IN, OUT> role) {
         this.spec = spec;
         this.overrides = overrides;
         this.openConfigured = openConfigured;
+        this.role = role;
+    }
+
+    /** What one model's scoring does with an input: which bundle scores it, and what it becomes. */
+    interface Role<IN, OUT> extends java.io.Serializable {
+        /** Called once the configured bundle's session is open (roles keep their per-subtask state here). */
+        default void opened(ScoringFunction<IN, OUT> function, SessionLease configured) {
+        }
+
+        void score(ScoringFunction<IN, OUT> function, IN input, ResultFuture<OUT> result);
+    }
+
+    /**
+     * Scoring with the active model ({@link ActiveScoring}): every image, by the configured bundle or the one its
+     * {@link ModelChoice} names.
+     *
+     * @param shadowShare the events a configured shadow model scores (their images are passed on), or null without
+     *                    one; images that carry a {@link ModelChoice} follow its shadow instead
+     */
+    public static ScoringFunction<DecodedImage, Inferred> active(SessionSpec spec, TriageOverrides overrides,
+                                                                 ShadowShare shadowShare) {
+        return new ScoringFunction<>(spec, overrides, true, new ActiveScoring(shadowShare));
+    }
+
+    /**
+     * Scoring with the shadow model ({@link ShadowScoring}): the images the active scoring passed on.
+     *
+     * @param spec             the configured shadow bundle's spec, or (with {@code model.control} and no configured
+     *                         shadow) the active bundle's, whose device and batching settings a commanded shadow gets
+     * @param configuredShadow whether {@code spec} is a configured shadow model (images without a choice go to it)
+     */
+    public static ScoringFunction<Inferred, ShadowPrediction> shadow(SessionSpec spec, boolean configuredShadow) {
+        return new ScoringFunction<>(spec, TriageOverrides.NONE, configuredShadow, new ShadowScoring());
+    }
+
+    @Override
+    public void asyncInvoke(IN input, ResultFuture<OUT> result) {
+        role.score(this, input, result);
     }
 
     @Override
@@ -69,8 +110,8 @@ abstract class ScoringFunction<IN, OUT> extends RichAsyncFunction<IN, OUT> {
         }
     }
 
-    /** Called once the configured bundle's session is open. */
-    void opened(SessionLease configured) {
+    private void opened(SessionLease configured) {
+        role.opened(this, configured);
     }
 
     /** Whether {@code choice} is of a roster newer than the last one seen here; if so, it is the current one now. */
