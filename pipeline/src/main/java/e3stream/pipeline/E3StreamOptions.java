@@ -208,6 +208,13 @@ public final class E3StreamOptions implements Serializable {
                     + "a commanded path is resolved against it, with its symbolic links and '..', and refused when "
                     + "it leads outside. Unset (the default): the directory that holds model.bundle.");
 
+    public static final ConfigOption<Duration> MODEL_OPEN_TIMEOUT = ConfigOptions.key("model.open-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(60))
+            .withDescription("With model.control: how long each inference subtask may take to verify and open the "
+                    + "bundles of a commanded model change (in the background, while its images go on to the models "
+                    + "it uses). A subtask whose bundles are not open within this time keeps the models it uses, and "
+                    + "the command's answer says so (status partial).");
+
     public static final ConfigOption<ExecutionOptions.Device> DEVICE = ConfigOptions.key("model.device")
             .enumType(ExecutionOptions.Device.class).defaultValue(ExecutionOptions.Device.CPU)
             .withDescription("CPU or CUDA (needs the onnxruntime_gpu build, CUDA 12 and cuDNN 9 on the TaskManager).");

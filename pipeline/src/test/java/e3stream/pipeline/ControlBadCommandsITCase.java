@@ -32,8 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Every kind of bad model command, in one run of the job on a real broker and MiniCluster: each is answered on
  * {@code control-results} with its reason, in an answer of bounded size (echoed id and bundle cut, marked
  * {@code truncated}); none changes the roster, no task restarts, the job keeps running, and the images after them
- * are decided by the configured model. Then a bundle the control function opened but the inference subtasks cannot:
- * promoted, it decides nothing, and the images go on to the configured model without a restart.
+ * are decided by the configured model. Then a shadow bundle that vanishes from the inference subtasks' disk before it
+ * is promoted: the promotion is answered {@code partial}, naming each subtask that kept its models, and the images
+ * go on to the models they used, without a restart.
  */
 class ControlBadCommandsITCase {
 
@@ -133,16 +134,20 @@ class ControlBadCommandsITCase {
             decisions = KafkaIO.readUntil(servers, decisionTopics, r -> r.size() >= pngs.size(), Duration.ofMinutes(5),
                     Duration.ofSeconds(2));
 
-            // A bundle the control function opened but the inference subtasks cannot (gone from their disk, as on a
-            // TaskManager that does not mount it): promoted, yet the images go on to the model that decided before.
+            // A bundle the inference subtasks cannot open (gone from their disk, as on a TaskManager that does not
+            // mount it) after the control function accepted it as the shadow: promoted, it is refused where it cannot
+            // open, the answer says so, and the images go on to the models each subtask used before.
             KafkaIO.send(producer, PREFIX + "control", "shadow-vanishing", shadow("shadow-vanishing", "vanishing")
                     .replace("}", ", \"share\": 0}").getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
+            KafkaIO.flush(producer);
+            answers = KafkaIO.readUntil(servers, List.of(PREFIX + "control-results"), r -> r.size() >= expected + 1,
+                    Duration.ofMinutes(5), Duration.ofSeconds(2));
+            Files.delete(vanishing.resolve("model.onnx"));
             KafkaIO.send(producer, PREFIX + "control", "promote-vanishing", ("{\"id\": \"promote-vanishing\", "
                     + "\"command\": \"promote\"}").getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
             KafkaIO.flush(producer);
             answers = KafkaIO.readUntil(servers, List.of(PREFIX + "control-results"), r -> r.size() >= expected + 2,
                     Duration.ofMinutes(5), Duration.ofSeconds(2));
-            Files.delete(vanishing.resolve("model.onnx"));
             for (Map.Entry<String, byte[]> e : later.entrySet()) {
                 long ts = BASE + 10L * i;
                 KafkaIO.send(producer, PREFIX + "images", i++ % 2, e.getKey(), ImageEvents.imageEvent(e.getKey(), ts,
@@ -195,19 +200,29 @@ class ControlBadCommandsITCase {
         assertEquals("broken", byName.get("broken").json().get("command_id").asText());
         assertEquals("control-0-" + names.indexOf("not-json"), byName.get("not-json").key(), "no id: keyed by offset");
 
+        JsonNode shadowed = byName.get("shadow-vanishing").json();
+        assertEquals("applied", shadowed.get("status").asText(), shadowed.toString());
+        assertEquals(List.of(), SchemaCheck.violations("control-result", shadowed));
         JsonNode promoted = byName.get("promote-vanishing").json();
-        assertEquals("applied", byName.get("shadow-vanishing").json().get("status").asText());
-        assertEquals("applied", promoted.get("status").asText(), promoted.toString());
-        assertEquals(2, promoted.get("revision").asLong());
+        assertEquals(List.of(), SchemaCheck.violations("control-result", promoted));
+        assertEquals("partial", promoted.get("status").asText(), promoted.toString());
+        assertEquals(2, promoted.get("revision").asLong(), "the control function's roster after the command");
         assertEquals(vanishing.toRealPath().toString(), promoted.get("active").get("directory").asText());
+        assertEquals(2, promoted.get("subtasks").asInt());
+        assertEquals(List.of(0, 1), promoted.get("kept").findValuesAsText("subtask").stream().map(Integer::valueOf)
+                .toList(), "both subtasks kept their models: " + promoted);
+        promoted.get("kept").forEach(k -> assertEquals(1, k.get("revision").asLong(), "kept revision 1: " + k));
+        assertTrue(promoted.get("reason").asText().startsWith("2 of 2 inference subtasks kept the models they use"),
+                promoted.get("reason").asText());
+        assertTrue(promoted.get("reason").asText().contains("model.onnx"), promoted.get("reason").asText());
 
-        // Every image decided once, by the configured e3: before the promotion under revision 0, after it under
-        // revision 2 still by e3, as the inference subtasks could not open the promoted bundle.
+        // Every image decided once, by the configured e3: before the commands under revision 0, after the refused
+        // promotion under revision 1 (e3 active, the shadow on no share of the events), where each subtask stayed.
         Map<String, JsonNode> decided = new HashMap<>();
         for (KafkaIO.Read r : decisions) {
             assertEquals(null, decided.put(r.key(), r.json()), "decided once: " + r.key());
             assertEquals(e3Sha, r.json().get("model").get("sha256").asText(), r.key());
-            assertEquals(pngs.containsKey(r.key()) ? 0 : 2, r.json().get("control_revision").asLong(), r.key());
+            assertEquals(pngs.containsKey(r.key()) ? 0 : 1, r.json().get("control_revision").asLong(), r.key());
         }
         assertEquals(all.keySet(), decided.keySet());
     }

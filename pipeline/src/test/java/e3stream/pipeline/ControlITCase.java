@@ -286,6 +286,8 @@ class ControlITCase {
     private static void assertApplied(JsonNode answer, long revision, String activeSha, String shadowSha) {
         assertEquals("applied", answer.get("status").asText(), answer.toString());
         assertTrue(answer.get("reason").isNull());
+        assertEquals(2, answer.get("subtasks").asInt(), "answered once both inference subtasks opened the models");
+        assertEquals(0, answer.get("kept").size(), answer.toString());
         assertEquals(revision, answer.get("revision").asLong());
         assertEquals(activeSha, answer.get("active").get("sha256").asText());
         if (shadowSha == null) {

@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -337,6 +339,17 @@ class E3StreamJobTest {
         assertEquals(2L, hops.remove("to-output"));
         assertEquals(2L, hops.remove("parse-decode"), "the images' hop into the model selector");
         hops.forEach((operator, timeout) -> assertEquals(100L, timeout, operator));
+    }
+
+    @Test
+    void theModelSelectorRunsInTheTaskOfTheActiveModelsScoringSoWhatItOpenedIsWhatScoringUses() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        E3StreamJob.build(env, E3StreamOptionsTest.withTheShippedBundle("--model.control", "true",
+                "--kafka.topic-check-timeout", "0 s"));
+        List<String> tasks = new ArrayList<>();
+        env.getStreamGraph().getJobGraph().getVertices().forEach(v -> tasks.add(v.getName()));
+        String selector = tasks.stream().filter(t -> t.contains("model-selector")).findFirst().orElseThrow();
+        assertTrue(selector.startsWith("model-selector -> e3-inference"), "one task: " + tasks);
     }
 
     /**

@@ -77,7 +77,7 @@ public final class BundleSessions implements AutoCloseable {
         String key = key(directory, sha256);
         Leased leased = leases.get(key);
         if (leased == null) {
-            BundleDescription bundle = describe(directory, sha256, bundleSha256);
+            BundleDescription bundle = verifiedHere(configured.bundle(), directory, sha256, bundleSha256);
             boolean isConfigured = bundle == configured.bundle();
             SessionLease lease = shared.acquire(isConfigured ? configured : configured.withBundle(bundle));
             leased = new Leased(lease, lease.session().scorer(isConfigured ? configuredOverrides : TriageOverrides.NONE));
@@ -86,10 +86,17 @@ public final class BundleSessions implements AutoCloseable {
         return leased;
     }
 
-    private BundleDescription describe(String directory, String sha256, String bundleSha256) {
-        BundleDescription bundle = configured.bundle();
-        if (bundle.directory().toString().equals(directory) && bundle.manifest().sha256().equals(sha256)) {
-            return bundle;
+    /**
+     * The bundle at {@code directory} as this JVM sees it: {@code configured} itself when it is that bundle, else
+     * loaded and verified to hold the model with {@code sha256} and (unless null) the files with {@code bundleSha256}
+     * that the control command chose.
+     *
+     * @throws BundleException when it is missing, invalid, or other files than the ones chosen
+     */
+    static BundleDescription verifiedHere(BundleDescription configured, String directory, String sha256,
+                                          String bundleSha256) {
+        if (configured.directory().toString().equals(directory) && configured.manifest().sha256().equals(sha256)) {
+            return configured;
         }
         BundleDescription loaded = BundleDescription.load(Path.of(directory));
         if (!loaded.manifest().sha256().equals(sha256)) {

@@ -20,6 +20,7 @@ import e3stream.pipeline.internal.inference.ScoringFunction;
 import e3stream.pipeline.internal.inference.DecodeFunction;
 import e3stream.pipeline.internal.control.ModelControlFunction;
 import e3stream.pipeline.internal.control.ModelSelector;
+import e3stream.pipeline.internal.control.ControlAnswers;
 import e3stream.pipeline.internal.labels.ImageTimeOperator;
 import e3stream.pipeline.internal.labels.JoinKey;
 import e3stream.pipeline.internal.labels.LabelJoinFunction;
@@ -148,9 +149,19 @@ public final class JobGraph {
                             options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
                     .returns(TypeInformation.of(ModelRoster.class))
                     .name("model-control").uid("model-control").setParallelism(1);
-            controlResults = rosters.getSideOutput(ModelControlFunction.RESULTS);
-            toScore = toScore.connect(rosters.broadcast(ModelSelector.ROSTER))
-                    .process(new ModelSelector(configured)).name("model-selector").uid("model-selector");
+            SingleOutputStreamOperator<DecodedImage> selected = toScore.connect(rosters.broadcast())
+                    .transform("model-selector", TypeInformation.of(DecodedImage.class), new ModelSelector(configured,
+                            JobSettings.sessionSpec(options, bundle),
+                            JobSettings.sessionSpec(options, shadowBundle.orElse(bundle)),
+                            options.get(E3StreamOptions.MODEL_OPEN_TIMEOUT)))
+                    .uid("model-selector");
+            toScore = selected;
+            // A command that changed the models is answered once every selector subtask said whether it switched.
+            DataStream<OutputRecord> answeredLater = rosters.getSideOutput(ModelControlFunction.PENDING)
+                    .keyBy(pending -> pending.rosterKey)
+                    .connect(selected.getSideOutput(ModelSelector.REPORTS).keyBy(report -> report.rosterKey))
+                    .process(new ControlAnswers()).name("control-answers").uid("control-answers").setParallelism(1);
+            controlResults = rosters.getSideOutput(ModelControlFunction.RESULTS).union(answeredLater);
             LOG.info("model control on: commands from '{}', answers to '{}'; starting with {}",
                     options.get(E3StreamOptions.TOPIC_CONTROL), options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS),
                     configured);

@@ -91,6 +91,7 @@ public final class OptionRules {
         positive(WINDOW_SIZE);
         positive(LABEL_TTL);
         positive(INFERENCE_TIMEOUT);
+        positive(MODEL_OPEN_TIMEOUT);
         notNegative(MAX_OUT_OF_ORDERNESS);
         notNegative(LABEL_MAX_DELAY);
         positive(IDLENESS);

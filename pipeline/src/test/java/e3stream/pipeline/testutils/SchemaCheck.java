@@ -16,7 +16,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * Checks a JSON value against one of the published schemas ({@code src/main/resources/schemas/<name>.schema.json}),
  * for the subset of JSON Schema those schemas use: {@code type} (one or a list), {@code const}, {@code enum},
  * {@code required}, {@code properties}, {@code additionalProperties}, {@code items}, {@code $ref} to
- * {@code #/$defs/...}, {@code minLength}, {@code maxLength}, {@code pattern}, {@code minimum} and {@code maximum}
+ * {@code #/$defs/...}, {@code minLength}, {@code maxLength}, {@code pattern}, {@code minimum}, {@code maximum} and
+ * {@code maxItems}
  * ({@code format}, {@code contentEncoding} and the like are annotations, not checked). Any other keyword fails the
  * check, so a schema cannot silently outgrow it.
  */
@@ -25,7 +26,7 @@ public final class SchemaCheck {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final List<String> KNOWN = List.of("$schema", "$id", "title", "description", "type", "const",
             "enum", "required", "properties", "additionalProperties", "items", "$ref", "$defs", "maxLength", "pattern",
-            "minimum", "maximum", "minLength", "format", "contentEncoding", "contentMediaType", "default", "examples",
+            "minimum", "maximum", "minLength", "maxItems", "format", "contentEncoding", "contentMediaType", "default", "examples",
             "$comment");
 
     private SchemaCheck() {
@@ -113,6 +114,9 @@ public final class SchemaCheck {
         }
         if (value.isNumber() && schema.has("maximum") && value.doubleValue() > schema.get("maximum").doubleValue()) {
             violations.add(path + " = " + value + " is above " + schema.get("maximum"));
+        }
+        if (value.isArray() && schema.has("maxItems") && value.size() > schema.get("maxItems").intValue()) {
+            violations.add(path + " has more than " + schema.get("maxItems") + " items");
         }
         if (value.isObject()) {
             for (JsonNode required : schema.path("required")) {

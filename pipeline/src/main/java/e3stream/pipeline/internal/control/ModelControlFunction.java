@@ -20,16 +20,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies the {@code control} topic's commands to the model roster, in the order they were written (all commands
- * under one key, so one subtask decides them all): each command gets one answer on {@code control-results}
- * ({@link #RESULTS}); an applied command that changes the roster sends the new roster on, to be broadcast to every
- * model selector. The roster is keyed state, so a restart from a checkpoint keeps the models it chose; a command
+ * under one key, so one subtask decides them all): each command gets one answer on {@code control-results}. An
+ * applied command that changes the roster sends the new roster on, to be broadcast to every {@link ModelSelector}
+ * subtask, and its answer waits ({@link #PENDING}) until each has said whether it switched ({@link ControlAnswers});
+ * every other answer goes out at once ({@link #RESULTS}). The roster is keyed state, so a restart from a checkpoint keeps the models it chose; a command
  * replayed after a restore is decided again from the restored roster, with the same answer.
  *
  * <p>A command that is not valid JSON, or names a bundle that fails verification (outside {@code model.bundle-root}
  * once links and {@code ..} are resolved, missing, not a bundle, sha256 of model.onnx not the one model.json records,
  * not the command's {@code bundle_sha256}, not opened by ONNX Runtime, other classes or input than the active
  * bundle), is refused with the reason and changes nothing: a new roster is broadcast only for a bundle this subtask
- * opened. No record fails the task, and every answer is bounded: the echoed {@code command_id} and {@code bundle}
+ * opened (and each selector subtask uses it only once it opened it too). No record fails the task, and every answer is bounded: the echoed {@code command_id} and {@code bundle}
  * are cut to {@link ModelCommand#MAX_ID_LENGTH} and {@link ModelCommand#MAX_BUNDLE_LENGTH} characters, the reason to
  * {@link #MAX_REASON_LENGTH}, and {@code truncated} says whether anything was cut. Bundles are loaded where this
  * subtask runs: name them by a path every TaskManager sees.
@@ -42,6 +43,9 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
 
     /** The answers, one per command. */
     public static final OutputTag<OutputRecord> RESULTS = new OutputTag<>("control-results") { };
+
+    /** Answers to commands that changed the roster, held until every model selector subtask reported on it. */
+    public static final OutputTag<PendingAnswer> PENDING = new OutputTag<>("control-results-pending") { };
 
     /** Longest reason in an answer. */
     public static final int MAX_REASON_LENGTH = 2048;
@@ -94,7 +98,12 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
             LOG.warn("model command at {}/{} refused: {}", record.partition, record.offset,
                     ModelCommand.cut(change.reason(), MAX_REASON_LENGTH));
         }
-        context.output(RESULTS, answer(record, command, echo, change));
+        OutputRecord answer = answer(record, command, echo, change);
+        if (after != before) {
+            context.output(PENDING, new PendingAnswer(ControlAnswers.rosterKey(after), answer));
+        } else {
+            context.output(RESULTS, answer);
+        }
     }
 
     /** What of the command its answer echoes, cut to size, and whether anything was cut. */

@@ -17,6 +17,8 @@ import java.util.Random;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.pipeline.internal.control.ControlAnswers;
+import e3stream.pipeline.internal.control.SubtaskReport;
 import e3stream.pipeline.internal.stats.Snapshots;
 import e3stream.pipeline.testutils.SchemaCheck;
 import e3stream.pipeline.testutils.TestData;
@@ -222,6 +224,31 @@ class OutputFitTest {
         assertTrue(cutReason.startsWith("invalid command: no bundle at " + wide), cutReason);
         assertTrue(cutReason.endsWith("\u2026"), "the cut is marked");
         assertEquals(json(record).get("active"), answer.get("active"), "the roster stays whole");
+    }
+
+    @Test
+    void theLargestPartlyAppliedAnswerFitsTheSmallestLimitStartUpAcceptsUnchanged() throws Exception {
+        // A model change that every one of 500 inference subtasks kept away from, each with the longest reason.
+        String wide = "\uD83D\uDCE6";
+        ObjectNode applied = (ObjectNode) json(controlAnswer(wide.repeat(128), "/models/" + wide.repeat(508), null));
+        applied.put("status", "applied");
+        applied.put("truncated", false);
+        OutputRecord held = new OutputRecord(CONTROL_RESULTS, wide.repeat(128), Json.bytes(applied), NOW - 365 * DAY);
+        List<SubtaskReport> reports = new ArrayList<>();
+        for (int subtask = 0; subtask < 500; subtask++) {
+            reports.add(new SubtaskReport("key", subtask, 500, false, 1_000_000, "BundleException: " + wide.repeat(3000)));
+        }
+        OutputRecord record = ControlAnswers.complete(held, reports);
+        JsonNode answer = json(record);
+        assertEquals(List.of(), SchemaCheck.violations("control-result", answer));
+        assertEquals("partial", answer.get("status").asText());
+        assertEquals(500, answer.get("subtasks").asInt());
+        assertEquals(ControlAnswers.MAX_KEPT_LISTED, answer.get("kept").size(), "the list is bounded");
+        assertTrue(answer.get("truncated").asBoolean(), "and says it was cut");
+        assertTrue(answer.get("reason").asText().startsWith("500 of 500 inference subtasks kept the models they use"),
+                answer.get("reason").asText());
+        assertArrayEquals(record.value, fit(OutputLimits.MIN_RECORD_LIMIT).fit(record, NOW).value,
+                "bounded at its source, it fits any topic start-up accepts unchanged (" + size(record) + " bytes)");
     }
 
     private static String source(int i) {
