@@ -172,9 +172,9 @@ public final class E3StreamOptions implements Serializable {
 
     public static final ConfigOption<String> TOPIC_CONTROL_RESULTS = ConfigOptions.key("kafka.topic.control-results")
             .stringType().defaultValue("control-results")
-            .withDescription("Output topic of the answers to model commands, one per command (applied or refused, "
-                    + "with the reason and the models after it; schemas/control-result.schema.json). Written only "
-                    + "with model.control.");
+            .withDescription("Output topic of the answers to model commands, one per command (applied, partial "
+                    + "or refused, with the reason and the models after it; schemas/control-result.schema.json). "
+                    + "Written only with model.control.");
 
     public static final ConfigOption<Boolean> MODEL_CONTROL = ConfigOptions.key("model.control")
             .booleanType().defaultValue(false)
