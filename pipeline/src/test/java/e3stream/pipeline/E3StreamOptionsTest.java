@@ -112,11 +112,9 @@ class E3StreamOptionsTest {
         assertEquals("inference.queue-capacity (100) must be at least job.parallelism x inference.async-capacity (256)",
                 assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
                         "--inference.queue-capacity", "100"))).getMessage());
-        assertEquals("kafka.transaction-timeout (PT1S) must exceed checkpoint.timeout + checkpoint.interval (PT2M + "
-                + "PT2S) with EXACTLY_ONCE: a transaction stays open until the checkpoint after it completes, and the "
-                + "broker aborts it when it times out (lost outputs)",
-                assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
-                        "--kafka.transaction-timeout", "1 s"))).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                "--kafka.transaction-timeout", "1 s"))).getMessage().startsWith("kafka.transaction-timeout (PT1S) must "
+                + "exceed checkpoint.interval + checkpoint.timeout + the longest restart delay"));
         assertEquals("option --job.parallelism needs a value", assertThrows(IllegalArgumentException.class,
                 () -> E3StreamOptions.fromArgs(args("--job.parallelism"))).getMessage());
         assertEquals("drift.top-sources must be in [0, 1000] (0: no per-source figures), found 1001",
@@ -157,11 +155,13 @@ class E3StreamOptionsTest {
 
     @Test
     void transactionTimeoutMustCoverCheckpointTimeoutPlusIntervalAndStayWithinTheBrokersMaximum() {
-        assertEquals("kafka.transaction-timeout (PT1M) must exceed checkpoint.timeout + checkpoint.interval (PT1M + "
-                + "PT10S) with EXACTLY_ONCE: a transaction stays open until the checkpoint after it completes, and the "
-                + "broker aborts it when it times out (lost outputs)", assertThrows(IllegalArgumentException.class,
-                () -> E3StreamOptions.fromArgs(args("--kafka.transaction-timeout", "1 min", "--checkpoint.timeout",
-                        "1 min", "--checkpoint.interval", "10 s"))).getMessage());
+        // Even with no restart delay: a transaction stays open until the checkpoint after it completes.
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> E3StreamOptions.fromArgs(args(
+                "--kafka.transaction-timeout", "1 min", "--checkpoint.timeout", "1 min", "--checkpoint.interval",
+                "10 s", "--job.restart.initial-backoff", "0 s", "--job.restart.max-backoff", "1 ms"))).getMessage()
+                .startsWith("kafka.transaction-timeout (PT1M) must exceed checkpoint.interval + checkpoint.timeout + "
+                        + "the longest restart delay, job.restart.max-backoff x (1 + job.restart.jitter) (PT10S + PT1M "
+                        + "+ PT0.0011S = PT1M10.0011S)"));
         assertEquals("kafka.transaction-timeout (PT20M) must not exceed kafka.broker.transaction-max-timeout (PT15M, "
                 + "the brokers' transaction.max.timeout.ms), or the broker refuses the sink's producers; lower it, or "
                 + "set kafka.broker.transaction-max-timeout to the brokers' value if they allow more",

@@ -115,13 +115,6 @@ public final class OptionRules {
         positive(CHECKPOINT_TIMEOUT);
         if (get(DELIVERY) == Delivery.EXACTLY_ONCE) {
             Duration timeout = get(TRANSACTION_TIMEOUT);
-            Duration needed = get(CHECKPOINT_TIMEOUT).plus(get(CHECKPOINT_INTERVAL));
-            if (timeout.compareTo(needed) <= 0) {
-                throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must exceed "
-                        + CHECKPOINT_TIMEOUT.key() + " + " + CHECKPOINT_INTERVAL.key() + " (" + get(CHECKPOINT_TIMEOUT)
-                        + " + " + get(CHECKPOINT_INTERVAL) + ") with EXACTLY_ONCE: a transaction stays open until the "
-                        + "checkpoint after it completes, and the broker aborts it when it times out (lost outputs)");
-            }
             Duration brokerMax = get(BROKER_TRANSACTION_MAX_TIMEOUT);
             if (timeout.compareTo(brokerMax) > 0) {
                 throw new IllegalArgumentException(TRANSACTION_TIMEOUT.key() + " (" + timeout + ") must not exceed "

@@ -21,8 +21,8 @@ import org.apache.flink.streaming.api.functions.async.ResultFuture;
  * with its image as well ({@link Inferred#shadowInput}), for {@link ShadowScoring} after
  * {@link ActiveOutput}; the active decision does not wait for the shadow.
  *
- * <p>A bundle a choice names that this subtask cannot open (missing here, other files than the control function
- * verified, refused by ONNX Runtime) is not used: the subtask logs why and goes on scoring with the model it used
+ * <p>The model selector stamps a choice only once it opened the choice's bundles in this JVM; a bundle that still
+ * does not open here (after a restore on a TaskManager that lacks it, or files changed since) is not used: the subtask logs why and goes on scoring with the model it used
  * before, so no image waits on or fails because of that bundle; the prediction's {@code model} names the model that
  * decided it. A later roster is tried again.
  */
@@ -71,7 +71,7 @@ final class ActiveScoring implements ScoringFunction.Role<DecodedImage, Inferred
             if (key.equals(currentKey)) {
                 throw e; // the model in use broke: a failure, not a command to refuse
             }
-            f.markUnopenable(key, "active", directory, sha256, e);
+            f.markUnopenable(key, "active", "scoring with the model used before", directory, sha256, e);
             scoring = f.sessions.score(currentDirectory, currentSha256, image.tensor);
             key = currentKey;
         }

@@ -129,11 +129,16 @@ public final class ScoringFunction<IN, OUT> extends RichAsyncFunction<IN, OUT> {
         return key != null && unopenable.contains(key);
     }
 
-    /** Remembers that the bundle of {@code key} does not open here, and says so in the log. */
-    void markUnopenable(String key, String what, String directory, String sha256, RuntimeException why) {
+    /**
+     * Remembers that the bundle of {@code key} does not open here, and says so in the log.
+     *
+     * @param what    which model it is ("active", "shadow")
+     * @param instead what this subtask does instead
+     */
+    void markUnopenable(String key, String what, String instead, String directory, String sha256,
+                        RuntimeException why) {
         LOG.warn("subtask {}: {} bundle {} (sha256 {}) of control revision {} does not open here; {}",
-                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), what, directory, sha256, revision,
-                what.equals("active") ? "scoring with the model used before" : "its images are not shadow-scored here",
+                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), what, directory, sha256, revision, instead,
                 why);
         unopenable.add(key);
     }

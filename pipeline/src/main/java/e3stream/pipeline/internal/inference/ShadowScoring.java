@@ -49,7 +49,8 @@ final class ShadowScoring implements ScoringFunction.Role<Inferred, ShadowPredic
             if (choice == null) {
                 throw e; // the configured shadow broke: a failure, not a command to refuse
             }
-            f.markUnopenable(choice.shadowKey(), "shadow", directory, sha256, e);
+            f.markUnopenable(choice.shadowKey(), "shadow", "its images are not shadow-scored here", directory,
+                    sha256, e);
             scoring = null;
         }
         if (scoring == null) {
