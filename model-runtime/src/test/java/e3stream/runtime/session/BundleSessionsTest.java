@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** One operator's sessions per bundle, on the shipped e3 and de-vmoe bundles with real ONNX Runtime sessions. */
 class BundleSessionsTest {
 
-    private static final BundleDescription E3 = BundleDescription.load(RepoFiles.bundle("e3"));
+    static final BundleDescription E3 = BundleDescription.load(RepoFiles.bundle("e3"));
     private static final BundleDescription DE_VMOE = BundleDescription.load(RepoFiles.bundle("de-vmoe"));
 
     private final SharedSessions shared = new SharedSessions(ModelSession::open);
@@ -30,7 +30,8 @@ class BundleSessionsTest {
         shared.closeAll();
     }
 
-    private static SessionSpec spec() {
+    /** One intra-op thread, small batches: the spec these tests (and {@link PreparedRosterTest}) open sessions with. */
+    static SessionSpec spec() {
         return new SessionSpec(E3, ExecutionOptions.Device.CPU, 0, 1, false, 8, Duration.ofMillis(1), 64,
                 Duration.ZERO);
     }

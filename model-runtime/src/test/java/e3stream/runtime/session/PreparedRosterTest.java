@@ -6,12 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
-import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.testutils.RepoFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A roster's bundles opened where a subtask runs, on the shipped bundles with real ONNX Runtime sessions. */
 class PreparedRosterTest {
 
-    private static final BundleDescription E3 = BundleDescription.load(RepoFiles.bundle("e3"));
+    private static final BundleDescription E3 = BundleSessionsTest.E3;
 
     private final SharedSessions shared = new SharedSessions(ModelSession::open);
 
@@ -30,8 +28,7 @@ class PreparedRosterTest {
     }
 
     private static SessionSpec spec() {
-        return new SessionSpec(E3, ExecutionOptions.Device.CPU, 0, 1, false, 8, Duration.ofMillis(1), 64,
-                Duration.ZERO);
+        return BundleSessionsTest.spec();
     }
 
     private static Path copyOf(String bundle, Path to) throws Exception {
