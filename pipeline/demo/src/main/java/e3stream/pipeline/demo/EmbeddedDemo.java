@@ -191,7 +191,8 @@ public final class EmbeddedDemo {
             System.out.printf("model %s, %d events/s, windows of %d s, labels %d ms after their image%n%n",
                     bundle, rate, windowSeconds, labelDelay);
             // est.acc: mean calibrated confidence; ATC: thresholded confidence, unfamiliar items counted wrong.
-            System.out.println("phase      window    events  ev/s  review  PSI(conf) PSI(MI)  est.acc  ATC    accuracy  ECE     NLL");
+            System.out.println("phase      window    events  ev/s  review  PSI(conf) PSI(MI)  PSI(dens)  est.acc  ATC    "
+                    + "accuracy  ECE     NLL");
 
             Thread printer = new Thread(() -> consume(kafka.bootstrapServers(), windowSeconds), "demo-printer");
             printer.setDaemon(true);
@@ -406,13 +407,20 @@ public final class EmbeddedDemo {
         if (d == null || c == null) {
             return;
         }
-        System.out.printf(Locale.ROOT, "%-10s %s %6d %5.0f  %5.1f%%  %8.3f %8.3f  %7.3f  %5.3f  %8.3f  %6.3f  %6.3f%n",
+        System.out.printf(Locale.ROOT, "%-10s %s %6d %5.0f  %5.1f%%  %8.3f %8.3f  %9.3f  %7.3f  %5.3f  %8.3f  %6.3f  "
+                        + "%6.3f%n",
                 phaseOf(start + windowSeconds * 500L), String.format(Locale.ROOT, "%tT", start),
                 d.path("count").asLong(), d.path("count").asDouble() / windowSeconds,
                 100 * d.path("review_rate").asDouble(), d.path("psi").path("confidence").asDouble(),
-                d.path("psi").path("mutual_information").asDouble(), d.path("estimated_accuracy").asDouble(),
+                d.path("psi").path("mutual_information").asDouble(), densityPsi(d),
+                d.path("estimated_accuracy").asDouble(),
                 d.path("estimated_accuracy_atc").asDouble(Double.NaN),
                 c.path("accuracy").asDouble(), c.path("ece").asDouble(), c.path("nll").asDouble());
+    }
+
+    /** PSI of the feature log density against the validation reference; NaN for a bundle without the density. */
+    private static double densityPsi(JsonNode drift) {
+        return drift.path("psi").path("feature_log_density").asDouble(Double.NaN);
     }
 
     /** One line per answer of the control topic: what the command did and which models run now. */
@@ -509,7 +517,7 @@ public final class EmbeddedDemo {
     private synchronized void summary(int windowSeconds) {
         System.out.println();
         System.out.println("summary by phase (mean over its windows):");
-        System.out.println("phase        windows  review   PSI(conf)  est.acc  ATC    accuracy  ECE");
+        System.out.println("phase        windows  review   PSI(conf)  PSI(dens)  est.acc  ATC    accuracy  ECE");
         Map<String, double[]> sums = new LinkedHashMap<>();
         for (Map.Entry<Long, JsonNode> e : calibration.entrySet()) {
             JsonNode d = drift.get(e.getKey());
@@ -517,7 +525,7 @@ public final class EmbeddedDemo {
                 continue;
             }
             String phase = phaseOf((e.getKey() + e.getValue().path("window").path("end").asLong()) / 2);
-            double[] s = sums.computeIfAbsent(phase, k -> new double[7]);
+            double[] s = sums.computeIfAbsent(phase, k -> new double[8]);
             s[0]++;
             s[1] += d.path("review_rate").asDouble();
             s[2] += d.path("psi").path("confidence").asDouble();
@@ -525,9 +533,11 @@ public final class EmbeddedDemo {
             s[4] += e.getValue().path("accuracy").asDouble();
             s[5] += e.getValue().path("ece").asDouble();
             s[6] += d.path("estimated_accuracy_atc").asDouble(Double.NaN);
+            s[7] += densityPsi(d);
         }
-        sums.forEach((phase, s) -> System.out.printf(Locale.ROOT, "%-12s %7.0f  %5.1f%%  %9.3f  %7.3f  %5.3f  %8.3f  %6.3f%n",
-                phase, s[0], 100 * s[1] / s[0], s[2] / s[0], s[3] / s[0], s[6] / s[0], s[4] / s[0], s[5] / s[0]));
+        sums.forEach((phase, s) -> System.out.printf(Locale.ROOT, "%-12s %7.0f  %5.1f%%  %9.3f  %9.3f  %7.3f  %5.3f  "
+                        + "%8.3f  %6.3f%n", phase, s[0], 100 * s[1] / s[0], s[2] / s[0], s[7] / s[0], s[3] / s[0],
+                s[6] / s[0], s[4] / s[0], s[5] / s[0]));
         modelsSideBySide(windowSeconds);
         PipelineMetrics m = PipelineMetrics.get();
         System.out.printf(Locale.ROOT, "%nevents: %.0f accepted, %.0f to review, %.0f dead letters; labels joined %.0f%n",
