@@ -10,17 +10,21 @@ import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.model.ModelBundle;
 import e3stream.runtime.testutils.RepoFiles;
-import org.junit.jupiter.api.Test;
+import java.nio.file.Path;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The shipped E3 bundle, run by Java on the committed 2,000-image Fashion-MNIST test subset, reaches the test accuracy
+ * Every shipped bundle, run by Java on the committed 2,000-image Fashion-MNIST test subset, reaches the test accuracy
  * recorded in its model.json (measured by PyTorch on all 10,000 test images at export), so a broken export, input
  * normalisation or ensemble combination fails CI.
  */
-class ShippedE3AccuracyTest {
-    @Test
-    void reachesItsRecordedTestAccuracyOnTheCommittedSubset() {
-        ModelBundle bundle = ModelBundle.load(RepoFiles.bundle("e3"));
+class ShippedBundlesAccuracyTest {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("e3stream.runtime.testutils.RepoFiles#bundles")
+    void reachesItsRecordedTestAccuracyOnTheCommittedSubset(Path directory) {
+        ModelBundle bundle = ModelBundle.load(directory);
         JsonNode metrics = bundle.manifest().metricsJson();
         assertEquals("test", metrics.get("split").asText());
         double recorded = metrics.get("accuracy").asDouble();
