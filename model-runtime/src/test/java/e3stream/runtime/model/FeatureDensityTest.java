@@ -58,12 +58,12 @@ class FeatureDensityTest {
 
     @Test
     void aBundleWithoutTheOutputStillLoadsAndScoresWithoutADensity() {
-        ModelBundle shipped = ModelBundle.load(RepoFiles.bundle("e3"));
-        try (E3Model model = E3Model.open(shipped, ExecutionOptions.cpu())) {
+        ModelBundle withoutDensity = ModelBundle.load(RepoFiles.noDensityFixture());
+        try (E3Model model = E3Model.open(withoutDensity, ExecutionOptions.cpu())) {
             assertFalse(model.hasFeatureLogDensity());
-            ModelOutput out = model.run(new float[shipped.manifest().input().pixelsPerImage()], 1);
+            ModelOutput out = model.run(new float[withoutDensity.manifest().input().pixelsPerImage()], 1);
             assertNull(out.featureLogDensity());
-            Scored scored = Scorer.of(shipped.manifest(), new TriageOverrides(null, null, null, 1e9)).score(out.image(0));
+            Scored scored = Scorer.of(withoutDensity.manifest(), new TriageOverrides(null, null, null, 1e9)).score(out.image(0));
             assertFalse(scored.hasFeatureLogDensity());
             assertFalse(scored.decision().reasons().contains(TriageDecision.OUT_OF_DISTRIBUTION),
                     "the density rule does not apply to an item without a density");
@@ -97,7 +97,8 @@ class FeatureDensityTest {
 
     @Test
     void theDensityRuleRoundTripsThroughModelJsonAndIsOnlyWrittenWhenSet() throws Exception {
-        TriageConfig base = TriageConfig.fromJson(ModelBundle.load(RepoFiles.bundle("e3")).manifest().triageJson());
+        TriageConfig base = TriageConfig.fromJson(ModelBundle.load(RepoFiles.noDensityFixture()).manifest()
+                .triageJson());
         assertNull(base.minFeatureLogDensity());
         assertFalse(base.toJson().has("min_feature_log_density"), "bundles without the rule keep their triage JSON");
         TriageConfig withRule = base.withMinFeatureLogDensity(-12.5);

@@ -104,9 +104,9 @@ class DensityDriftTest {
 
     @Test
     void aReferenceWithoutTheDensityHasNoDensityPsiAndItemsWithoutADensityAreNotCounted() {
-        DriftStats shipped = new DriftStats(reference(RepoFiles.bundle("e3")));
-        shipped.add(0.9, 0.3, 0.0, 1, false, 12.0);
-        assertFalse(shipped.snapshot().psi().containsKey(ReferenceDistributions.FEATURE_LOG_DENSITY));
+        DriftStats withoutDensity = new DriftStats(reference(RepoFiles.noDensityFixture()));
+        withoutDensity.add(0.9, 0.3, 0.0, 1, false, 12.0);
+        assertFalse(withoutDensity.snapshot().psi().containsKey(ReferenceDistributions.FEATURE_LOG_DENSITY));
 
         DriftStats mixed = new DriftStats(reference(RepoFiles.densityFixture()));
         SignalReference density = mixed.reference().featureLogDensity().orElseThrow();

@@ -42,6 +42,11 @@ public final class RepoFiles {
         return root().resolve("model-runtime/src/test/resources/bundles/untrained-e3-density");
     }
 
+    /** The same untrained E3 without the {@code feature_log_density} output, as {@code export.py --no-density} writes. */
+    public static Path noDensityFixture() {
+        return root().resolve("model-runtime/src/test/resources/bundles/untrained-e3-no-density");
+    }
+
     public static Path data(String file) {
         return root().resolve("data").resolve(file);
     }
