@@ -9,9 +9,12 @@ import e3stream.runtime.decode.ImageDecoder;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ExecutionOptions;
 import e3stream.runtime.model.ModelBundle;
+import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.Scorer;
 import e3stream.runtime.session.TriageOverrides;
+import e3stream.runtime.stats.DriftStats;
+import e3stream.runtime.uncertainty.Uncertainty;
 
 /** What model-runtime alone decides for images, computed outside Flink and Kafka: the oracle of the pipeline tests. */
 public final class Expected {
@@ -42,12 +45,19 @@ public final class Expected {
                     float[] t = decoder.decode(ImageDecoder.PNG, entries.get(from + i).getValue(), null, null, null);
                     System.arraycopy(t, 0, stacked, i * size, size);
                 }
-                float[][][] logits = model.memberLogits(stacked, n);
+                ModelOutput scored = model.run(stacked, n); // logits and, where the bundle has it, the density
                 for (int i = 0; i < n; i++) {
-                    out.put(entries.get(from + i).getKey(), scorer.score(logits[i]));
+                    out.put(entries.get(from + i).getKey(), scorer.score(scored.image(i)));
                 }
             }
         }
         return out;
+    }
+
+    /** Adds a scored image to drift figures as the job does: its uncertainty and its feature log density (if any). */
+    public static void addTo(DriftStats drift, Scored scored, boolean reviewed) {
+        Uncertainty u = scored.uncertainty();
+        drift.add(u.confidence(), u.entropy(), u.mutualInformation(), u.classIndex(), reviewed,
+                scored.featureLogDensity());
     }
 }
