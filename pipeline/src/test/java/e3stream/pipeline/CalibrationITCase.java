@@ -126,7 +126,8 @@ class CalibrationITCase {
             Scored s = scored.get(id);
             boolean reviewed = !s.decision().accepted();
             calibration.computeIfAbsent(window, w -> new CalibrationStats(10)).add(s.uncertainty(), labels.get(id), reviewed);
-            Expected.addTo(drift.computeIfAbsent(window, w -> new DriftStats(reference)), s, reviewed);
+            drift.computeIfAbsent(window, w -> new DriftStats(reference)).add(s.uncertainty(), reviewed,
+                    s.featureLogDensity());
         }
         assertEquals(3, calibration.size());
         for (long window : calibration.keySet()) {

@@ -127,7 +127,8 @@ class SourceDriftITCase {
             Scored s = scored.get(e.id());
             String key = e.window() + "/" + e.bucket();
             boolean reviewed = !s.decision().accepted();
-            Expected.addTo(drift.computeIfAbsent(key, k -> DriftStats.compact(reference)), s, reviewed);
+            drift.computeIfAbsent(key, k -> DriftStats.compact(reference)).add(s.uncertainty(), reviewed,
+                    s.featureLogDensity());
             calibration.computeIfAbsent(key, k -> CalibrationStats.compact(10)).add(s.uncertainty(), e.label(),
                     reviewed);
         }

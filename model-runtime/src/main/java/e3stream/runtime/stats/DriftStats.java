@@ -172,8 +172,9 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
         return fine[0].length > 0;
     }
 
-    public void add(Uncertainty u, boolean reviewed) {
-        add(u.confidence(), u.entropy(), u.mutualInformation(), u.classIndex(), reviewed);
+    /** Adds one prediction with its feature log density ({@code NaN} for a bundle without the density output). */
+    public void add(Uncertainty u, boolean reviewed, double featureLogDensity) {
+        add(u.confidence(), u.entropy(), u.mutualInformation(), u.classIndex(), reviewed, featureLogDensity);
     }
 
     /**

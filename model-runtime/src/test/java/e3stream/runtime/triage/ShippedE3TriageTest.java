@@ -142,13 +142,13 @@ class ShippedE3TriageTest {
         for (int i = 0; i < test.length; i++) {
             Uncertainty u = math.compute(test[i]);
             boolean review = !policy.decide(u).accepted();
-            inDistribution.add(u, review);
+            inDistribution.add(u, review, Double.NaN); // from logits alone: no feature density here
             labelled.add(u, testLabels[i], review);
         }
         DriftStats ood = new DriftStats(reference);
         for (float[][] d : digits) {
             Uncertainty u = math.compute(d);
-            ood.add(u, !policy.decide(u).accepted());
+            ood.add(u, !policy.decide(u).accepted(), Double.NaN);
         }
         DriftSnapshot id = inDistribution.snapshot();
         DriftSnapshot shifted = ood.snapshot();

@@ -13,8 +13,6 @@ import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.session.Scored;
 import e3stream.runtime.session.Scorer;
 import e3stream.runtime.session.TriageOverrides;
-import e3stream.runtime.stats.DriftStats;
-import e3stream.runtime.uncertainty.Uncertainty;
 
 /** What model-runtime alone decides for images, computed outside Flink and Kafka: the oracle of the pipeline tests. */
 public final class Expected {
@@ -52,12 +50,5 @@ public final class Expected {
             }
         }
         return out;
-    }
-
-    /** Adds a scored image to drift figures as the job does: its uncertainty and its feature log density (if any). */
-    public static void addTo(DriftStats drift, Scored scored, boolean reviewed) {
-        Uncertainty u = scored.uncertainty();
-        drift.add(u.confidence(), u.entropy(), u.mutualInformation(), u.classIndex(), reviewed,
-                scored.featureLogDensity());
     }
 }

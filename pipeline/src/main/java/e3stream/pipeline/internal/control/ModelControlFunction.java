@@ -23,17 +23,19 @@ import org.slf4j.LoggerFactory;
  * under one key, so one subtask decides them all): each command gets one answer on {@code control-results}. An
  * applied command that changes the roster sends the new roster on, to be broadcast to every {@link ModelSelector}
  * subtask, and its answer waits ({@link #PENDING}) until each has said whether it switched ({@link ControlAnswers});
- * every other answer goes out at once ({@link #RESULTS}). The roster is keyed state, so a restart from a checkpoint keeps the models it chose; a command
- * replayed after a restore is decided again from the restored roster, with the same answer.
+ * every other answer goes out at once ({@link #RESULTS}). The roster is keyed state, so a restart from a checkpoint
+ * keeps the models it chose; a command replayed after a restore is decided again from the restored roster, with the
+ * same answer.
  *
  * <p>A command that is not valid JSON, or names a bundle that fails verification (outside {@code model.bundle-root}
  * once links and {@code ..} are resolved, missing, not a bundle, sha256 of model.onnx not the one model.json records,
  * not the command's {@code bundle_sha256}, not opened by ONNX Runtime, other classes or input than the active
  * bundle), is refused with the reason and changes nothing: a new roster is broadcast only for a bundle this subtask
- * opened (and each selector subtask uses it only once it opened it too). No record fails the task, and every answer is bounded: the echoed {@code command_id} and {@code bundle}
- * are cut to {@link ModelCommand#MAX_ID_LENGTH} and {@link ModelCommand#MAX_BUNDLE_LENGTH} characters, the reason to
- * {@link #MAX_REASON_LENGTH}, and {@code truncated} says whether anything was cut. Bundles are loaded where this
- * subtask runs: name them by a path every TaskManager sees.
+ * opened (and each selector subtask uses it only once it opened it too). No record fails the task, and every answer is
+ * bounded: the echoed {@code command_id} and {@code bundle} are cut to {@link ModelCommand#MAX_ID_LENGTH} and
+ * {@link ModelCommand#MAX_BUNDLE_LENGTH} characters, the reason to {@link #MAX_REASON_LENGTH}, and {@code truncated}
+ * says whether anything was cut. Bundles are loaded where this subtask runs: name them by a path every TaskManager
+ * sees.
  */
 @Internal
 public final class ModelControlFunction extends KeyedProcessFunction<Integer, RawRecord, ModelRoster> {
@@ -87,10 +89,6 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
                     + e.getClass().getSimpleName() + "); nothing changed");
         }
         ModelRoster after = change.roster();
-        if (after != before) {
-            roster.update(after);
-            out.collect(after);
-        }
         if (change.applied()) {
             LOG.info("model command {} at {}/{}: applied, now {}", command.kind().json(), record.partition,
                     record.offset, after);
@@ -100,6 +98,8 @@ public final class ModelControlFunction extends KeyedProcessFunction<Integer, Ra
         }
         OutputRecord answer = answer(record, command, echo, change);
         if (after != before) {
+            roster.update(after);
+            out.collect(after);
             context.output(PENDING, new PendingAnswer(ControlAnswers.rosterKey(after), answer));
         } else {
             context.output(RESULTS, answer);

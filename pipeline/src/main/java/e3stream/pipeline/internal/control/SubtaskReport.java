@@ -22,7 +22,8 @@ public class SubtaskReport {
     public SubtaskReport() {
     }
 
-    public SubtaskReport(String rosterKey, int subtask, int subtasks, boolean switched, long revisionInUse, String reason) {
+    public SubtaskReport(String rosterKey, int subtask, int subtasks, boolean switched, long revisionInUse,
+                         String reason) {
         this.rosterKey = rosterKey;
         this.subtask = subtask;
         this.subtasks = subtasks;
