@@ -45,7 +45,7 @@ GOLDEN_COUNT = 7
 FLOAT32_TOLERANCE = 1e-4
 FLOAT32_FAILURE = 1e-3
 DENSITY_OUTPUT = "feature_log_density"
-ATC_DENSITY_FLOOR_LEVEL = 0.01  # ReferenceDistributions.ATC_DENSITY_FLOOR_LEVEL
+ATC_DENSITY_FLOOR_LEVEL = 0.01  # ReferenceDistributions.DEFAULT_ATC_DENSITY_FLOOR_LEVEL; calibrate chooses a level per bundle
 
 
 def load_run(run, runs_dir):

@@ -2,6 +2,8 @@ package e3stream.runtime.cli;
 
 import e3stream.runtime.eval.Predictions;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import e3stream.runtime.data.Corruption;
+import e3stream.runtime.data.Corruptions;
 import e3stream.runtime.data.FashionMnist;
 import e3stream.runtime.data.ImageSet;
 import e3stream.runtime.model.BundleManifest;
@@ -17,12 +19,15 @@ import e3stream.runtime.triage.ConformalMethod;
 import e3stream.runtime.triage.ThresholdCalibrator;
 import e3stream.runtime.triage.TriageDecision;
 import e3stream.runtime.session.Scored;
+import e3stream.runtime.stats.AtcDensityFloor;
 import e3stream.runtime.session.Scorer;
 import e3stream.runtime.uncertainty.Uncertainty;
 import java.io.IOException;
 import java.io.PrintStream;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -57,7 +62,10 @@ public final class Calibrate {
               --density-review-budget B|none  then raise min_feature_log_density while the calibration half's
                                         review rate stays <= B and the goal holds: review capacity the other
                                         rules leave goes to unfamiliar inputs (default none)
-              --seed N                  seed of the calibration/holdout halves (default 17)
+              --atc-shift-images N|none  choose the density quantile of ATC's floor on corrupted copies of the
+                                        first N validation images, every corruption at every severity, for
+                                        bundles with the density output (default 2000; none: 0.01)
+              --seed N                  seed of the calibration/holdout halves and the corruptions (default 17)
               --batch-size N            inference batch size (default 256)
               --dry-run                 print the result without writing model.json
             """;
@@ -98,7 +106,8 @@ public final class Calibrate {
     public static Outcome run(String[] args, PrintStream out) throws IOException {
         CliArgs a = new CliArgs(args, Set.of("bundle", "max-accepted-error", "max-review-rate", "fashion-mnist",
                 "test-images", "test-labels", "conformal", "alpha", "mi-quantile", "max-entropy", "seed",
-                "batch-size", "density-false-alarm", "density-review-budget"), Set.of("dry-run", "help"));
+                "batch-size", "density-false-alarm", "density-review-budget", "atc-shift-images"),
+                Set.of("dry-run", "help"));
         if (a.has("help")) {
             out.println(USAGE);
             return null;
@@ -116,6 +125,10 @@ public final class Calibrate {
         String conformal = a.get("conformal", "lac");
         ConformalMethod method = "none".equals(conformal) ? null : ConformalMethod.parse(conformal);
         String miQuantile = a.get("mi-quantile", "0.99");
+        int batch = a.positiveInt("batch-size", 256);
+        int atcShiftImages = "none".equals(a.get("atc-shift-images", "2000")) ? 0
+                : a.positiveInt("atc-shift-images", 2000);
+        long seed = a.getInt("seed", 17);
         ThresholdCalibrator calibrator = ThresholdCalibrator.builder().goal(goal)
                 .conformal(method, a.getDouble("alpha", 0.05))
                 .mutualInformationQuantile("none".equals(miQuantile) ? null : a.getDouble("mi-quantile", 0.99))
@@ -124,9 +137,8 @@ public final class Calibrate {
                         : a.getDouble("density-false-alarm", 0.05))
                 .densityReviewBudget("none".equals(a.get("density-review-budget", "none")) ? null
                         : a.getDouble("density-review-budget", 0))
-                .seed(a.getInt("seed", 17))
+                .seed(seed)
                 .build();
-        int batch = a.positiveInt("batch-size", 256);
         // The bundle before the data sets: a wrong folder is refused at once.
         ModelBundle bundle = ModelBundle.load(Path.of(bundleDir));
         ImageSet test = a.fashionMnistTest(); // before the validation split: its options may be a usage error
@@ -135,15 +147,27 @@ public final class Calibrate {
         String shaBefore = ModelBundle.sha256(bundle.onnxPath());
         CalibrationResult result;
         TestCheck check;
+        String atcLine = null;
         try (E3Model model = E3Model.open(bundle, ExecutionOptions.cpu())) {
             out.printf(Locale.ROOT, "calibrating %s %s on %d validation images for goal %s%n",
                     bundle.manifest().name(), bundle.manifest().version(), validation.count(), goal);
             ModelOutput scored = Predictions.run(model, validation, batch);
             result = calibrator.calibrate(scored.memberLogits(), validation.labels(),
                     Predictions.doubles(scored.featureLogDensity()));
+            if (model.hasFeatureLogDensity() && atcShiftImages > 0) {
+                Predictions clean = Predictions.of(model, validation, batch, result.temperature());
+                AtcDensityFloor.Choice floor = chooseAtcDensityFloor(model, clean, validation, atcShiftImages, seed,
+                        batch, result);
+                result = result.withReference(result.reference().withAtcDensityFloorLevel(floor.level(),
+                        clean.confidence(), clean.featureLogDensity()));
+                atcLine = floor.describe();
+            }
             check = checkOnTest(model, test, batch, result);
         }
         out.print(result.summary());
+        if (atcLine != null) {
+            out.println(atcLine);
+        }
         out.printf(Locale.ROOT, "test split (%d images): review rate %.4f, accepted-item error %.4f", check.count(),
                 check.reviewRate(), check.acceptedError());
         if (!Double.isNaN(check.conformalCoverage())) {
@@ -169,6 +193,27 @@ public final class Calibrate {
             out.println("dry run: " + bundle.manifestPath() + " not changed");
         }
         return new Outcome(result, check, write);
+    }
+
+    /**
+     * The ATC density floor level of {@link AtcDensityFloor#LEVELS} that estimates the accuracy of corrupted copies of
+     * the first {@code images} validation images best, scored at the fitted temperature ({@code clean}: the whole
+     * validation split so scored).
+     */
+    static AtcDensityFloor.Choice chooseAtcDensityFloor(E3Model model, Predictions clean, ImageSet validation,
+                                                        int images, long seed, int batch, CalibrationResult result) {
+        ImageSet base = validation.first(Math.min(images, validation.count()));
+        List<AtcDensityFloor.Items> shifted = new ArrayList<>();
+        for (Corruption corruption : Corruption.values()) {
+            for (int severity = 1; severity <= Corruption.SEVERITIES; severity++) {
+                Predictions p = Predictions.of(model, Corruptions.apply(base, corruption, severity, seed + severity),
+                        batch, result.temperature());
+                shifted.add(new AtcDensityFloor.Items(corruption.id() + "-" + severity, p.confidence(),
+                        p.featureLogDensity(), p.accuracy()));
+            }
+        }
+        return AtcDensityFloor.choose(new AtcDensityFloor.Items("validation", clean.confidence(),
+                clean.featureLogDensity(), result.reference().accuracy()), shifted, AtcDensityFloor.LEVELS);
     }
 
     /** Applies the fitted temperature and triage to the test split. */

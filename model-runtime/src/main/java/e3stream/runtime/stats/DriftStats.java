@@ -82,7 +82,7 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
     private long densityItems;
     /** ATC: the validation confidence above which the validation share equals validation accuracy (NaN: unknown). */
     private final double atcThreshold;
-    /** Below this density (ReferenceDistributions.ATC_DENSITY_FLOOR_LEVEL) an item counts as wrong for ATC. */
+    /** Below this density (the reference's atcDensityFloor, NaN: none) an item counts as wrong for ATC. */
     private final double densityFloor;
     private long atcAccepted;
     /** The per-source breakdown, or null without one (and in accumulators written before it existed). */
@@ -230,7 +230,7 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
             densityItems++;
             densityCounts[densityReference.bin(featureLogDensity)]++;
         }
-        if (confidence >= atcThreshold && !(hasDensity && featureLogDensity < densityFloor)) {
+        if (ReferenceDistributions.atcCountsCorrect(confidence, featureLogDensity, atcThreshold, densityFloor)) {
             atcAccepted++; // NaN threshold compares false: no ATC estimate without the reference's accuracy
         }
     }
@@ -437,8 +437,9 @@ public final class DriftStats implements Serializable, MergeableStats<DriftStats
      * @param estimatedAccuracy       mean calibrated confidence
      * @param estimatedAccuracyAtc    ATC (Garg et al. 2022): share of items whose confidence is above the validation
      *                                threshold at which the validation share equals validation accuracy, an item
-     *                                whose feature log density is below the validation 1 % quantile counting as
-     *                                wrong; NaN when the reference has no accuracy
+     *                                whose feature log density is below the reference's floor (a validation
+     *                                quantile chosen by calibrate) counting as wrong; NaN when the reference has no
+     *                                accuracy
      * @param psi                     by signal: confidence, entropy, mutual_information, predicted_class, and
      *                                feature_log_density when the bundle has it
      * @param ks                      by signal: confidence, entropy, mutual_information (empty for a source's

@@ -35,8 +35,11 @@ public final class ReferenceDistributions implements Serializable {
     public static final List<String> SIGNALS = List.of(CONFIDENCE, ENTROPY, MUTUAL_INFORMATION);
     /** Optional signal: present when the bundle has the feature_log_density output. */
     public static final String FEATURE_LOG_DENSITY = "feature_log_density";
-    /** Validation quantile of the feature log density below which ATC counts an item as wrong. */
-    public static final double ATC_DENSITY_FLOOR_LEVEL = 0.01;
+    /**
+     * Validation quantile of the feature log density below which ATC counts an item as wrong, for a reference that
+     * does not name its own ({@code atc_density_floor_level}, chosen by {@link AtcDensityFloor} in calibrate).
+     */
+    public static final double DEFAULT_ATC_DENSITY_FLOOR_LEVEL = 0.01;
 
     private final String split;
     private final long count;
@@ -47,6 +50,8 @@ public final class ReferenceDistributions implements Serializable {
     private final Double reviewRate;
     /** The ATC confidence threshold fitted with the density floor (null: derived from the quantiles alone). */
     private final Double atcThreshold;
+    /** The density quantile of the ATC floor (null: {@link #DEFAULT_ATC_DENSITY_FLOOR_LEVEL}). */
+    private final Double atcDensityFloorLevel;
 
     /**
      * A reference without a fitted ATC threshold: {@link #atcThreshold()} is then the confidence quantile at
@@ -58,16 +63,21 @@ public final class ReferenceDistributions implements Serializable {
      */
     public ReferenceDistributions(String split, long count, Map<String, SignalReference> signals,
                                   double[] predictedClass, Double meanConfidence, Double accuracy, Double reviewRate) {
-        this(split, count, signals, predictedClass, meanConfidence, accuracy, reviewRate, null);
+        this(split, count, signals, predictedClass, meanConfidence, accuracy, reviewRate, null, null);
     }
 
     /**
-     * @param atcThreshold the confidence threshold that {@link #fitAtcThreshold} fitted on the reference split
-     *                     (null: derived from the confidence quantiles and accuracy)
+     * @param atcThreshold         the confidence threshold that {@link #fitAtcThreshold} fitted on the reference split
+     *                             (null: derived from the confidence quantiles and accuracy)
+     * @param atcDensityFloorLevel the density quantile of the floor it was fitted with (null: the default, 0.01)
      */
     public ReferenceDistributions(String split, long count, Map<String, SignalReference> signals,
                                   double[] predictedClass, Double meanConfidence, Double accuracy, Double reviewRate,
-                                  Double atcThreshold) {
+                                  Double atcThreshold, Double atcDensityFloorLevel) {
+        if (atcDensityFloorLevel != null && !(atcDensityFloorLevel > 0 && atcDensityFloorLevel < 1)) {
+            throw new IllegalArgumentException("reference.atc_density_floor_level must be in (0, 1), got "
+                    + atcDensityFloorLevel);
+        }
         if (signals == null || !signals.keySet().containsAll(SIGNALS)) {
             throw new IllegalArgumentException("reference.signals must hold " + SIGNALS + ", got "
                     + (signals == null ? "none" : signals.keySet()));
@@ -91,6 +101,7 @@ public final class ReferenceDistributions implements Serializable {
         this.accuracy = accuracy;
         this.reviewRate = reviewRate;
         this.atcThreshold = atcThreshold;
+        this.atcDensityFloorLevel = atcDensityFloorLevel;
     }
 
     /**
@@ -136,7 +147,7 @@ public final class ReferenceDistributions implements Serializable {
         return new ReferenceDistributions(split == null || split.isNull() ? null : split.asText(),
                 count == null ? 0 : count.asLong(), map, pc, optional(reference, "mean_confidence"),
                 optional(reference, "accuracy"), optional(reference, "review_rate"),
-                optional(reference, "atc_threshold"));
+                optional(reference, "atc_threshold"), optional(reference, "atc_density_floor_level"));
     }
 
     private static double[] doubles(JsonNode parent, String key) {
@@ -215,9 +226,35 @@ public final class ReferenceDistributions implements Serializable {
         if (accuracy != null) {
             SignalReference density = map.get(FEATURE_LOG_DENSITY);
             atc = fitAtcThreshold(confidence, featureLogDensity,
-                    density == null ? Double.NaN : density.quantile(ATC_DENSITY_FLOOR_LEVEL), accuracy);
+                    density == null ? Double.NaN : density.quantile(DEFAULT_ATC_DENSITY_FLOOR_LEVEL), accuracy);
         }
-        return new ReferenceDistributions(split, n, map, fractions, mean / n, accuracy, reviewRate, atc);
+        return new ReferenceDistributions(split, n, map, fractions, mean / n, accuracy, reviewRate, atc, null);
+    }
+
+    /**
+     * This reference with ATC's density floor at the {@code level} quantile of its density signal, and the threshold
+     * refitted with it on the reference split's items (the ones this reference was built from).
+     *
+     * @throws IllegalArgumentException without a density signal or an accuracy to fit to
+     */
+    public ReferenceDistributions withAtcDensityFloorLevel(double level, double[] confidence,
+                                                           double[] featureLogDensity) {
+        SignalReference density = signals.get(FEATURE_LOG_DENSITY);
+        if (density == null || accuracy == null) {
+            throw new IllegalArgumentException("an ATC density floor needs the density signal and the accuracy");
+        }
+        double threshold = fitAtcThreshold(confidence, featureLogDensity, density.quantile(level), accuracy);
+        return new ReferenceDistributions(split, count, signals, predictedClass, meanConfidence, accuracy, reviewRate,
+                threshold, level);
+    }
+
+    /**
+     * ATC's rule for one item: counted correct when its confidence reaches the threshold and its density (NaN: none)
+     * is not below the floor (NaN: no floor). The one rule that fitting, choosing the floor and the stream apply.
+     */
+    public static boolean atcCountsCorrect(double confidence, double featureLogDensity, double threshold,
+                                           double densityFloor) {
+        return confidence >= threshold && !(featureLogDensity < densityFloor);
     }
 
     /**
@@ -236,7 +273,7 @@ public final class ReferenceDistributions implements Serializable {
         double[] eligible = new double[n];
         int m = 0;
         for (int i = 0; i < n; i++) {
-            if (featureLogDensity == null || Double.isNaN(densityFloor) || !(featureLogDensity[i] < densityFloor)) {
+            if (featureLogDensity == null || !(featureLogDensity[i] < densityFloor)) {
                 eligible[m++] = confidence[i];
             }
         }
@@ -267,6 +304,9 @@ public final class ReferenceDistributions implements Serializable {
         o.put("review_rate", reviewRate);
         if (atcThreshold != null) {
             o.put("atc_threshold", atcThreshold);
+        }
+        if (atcDensityFloorLevel != null) {
+            o.put("atc_density_floor_level", atcDensityFloorLevel);
         }
         return o;
     }
@@ -337,7 +377,12 @@ public final class ReferenceDistributions implements Serializable {
     /** The density below which ATC counts an item wrong (NaN: the bundle has no density output). */
     public double atcDensityFloor() {
         SignalReference density = signals.get(FEATURE_LOG_DENSITY);
-        return density == null ? Double.NaN : density.quantile(ATC_DENSITY_FLOOR_LEVEL);
+        return density == null ? Double.NaN : density.quantile(atcDensityFloorLevel());
+    }
+
+    /** The density quantile of ATC's floor: the reference's own, else {@link #DEFAULT_ATC_DENSITY_FLOOR_LEVEL}. */
+    public double atcDensityFloorLevel() {
+        return atcDensityFloorLevel == null ? DEFAULT_ATC_DENSITY_FLOOR_LEVEL : atcDensityFloorLevel;
     }
 
     @Override
@@ -347,7 +392,8 @@ public final class ReferenceDistributions implements Serializable {
                 && java.util.Objects.equals(meanConfidence, r.meanConfidence)
                 && java.util.Objects.equals(accuracy, r.accuracy)
                 && java.util.Objects.equals(reviewRate, r.reviewRate)
-                && java.util.Objects.equals(atcThreshold, r.atcThreshold);
+                && java.util.Objects.equals(atcThreshold, r.atcThreshold)
+                && java.util.Objects.equals(atcDensityFloorLevel, r.atcDensityFloorLevel);
     }
 
     @Override

@@ -14,6 +14,12 @@ public record CalibrationResult(double temperature, TriageConfig triage, Calibra
                                 String note, long seed, ThresholdCalibrator.Evaluation calibration,
                                 ThresholdCalibrator.Evaluation holdout, ReferenceDistributions reference) {
 
+    /** This result with {@code newReference} as its drift reference. */
+    public CalibrationResult withReference(ReferenceDistributions newReference) {
+        return new CalibrationResult(temperature, triage, goal, goalMet, note, seed, calibration, holdout,
+                newReference);
+    }
+
     /** The "triage" section to write into model.json. */
     public ObjectNode triageJson() {
         return triage.toJson();

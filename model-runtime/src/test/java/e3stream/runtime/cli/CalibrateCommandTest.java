@@ -28,7 +28,7 @@ class CalibrateCommandTest {
         ObjectNode before = (ObjectNode) MAPPER.readTree(bundle.resolve("model.json").toFile());
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Calibrate.Outcome outcome = Calibrate.run(new String[] {"--bundle", bundle.toString(),
-            "--max-accepted-error", "0.03",
+            "--max-accepted-error", "0.03", "--atc-shift-images", "200",
             "--test-images", RepoFiles.data("fashion-mnist-test-2000-images-idx3-ubyte.gz").toString(),
             "--test-labels", RepoFiles.data("fashion-mnist-test-2000-labels-idx1-ubyte.gz").toString()},
                 new PrintStream(console, true, StandardCharsets.UTF_8));
@@ -60,6 +60,13 @@ class CalibrateCommandTest {
         String printed = console.toString(StandardCharsets.UTF_8);
         assertTrue(printed.contains("test split (2000 images): review rate"), printed);
         assertTrue(printed.contains("wrote temperature, triage and reference into"), printed);
+        // ATC's density floor was chosen on corrupted validation copies (7 corruptions x 5 severities) and kept.
+        assertTrue(printed.contains("ATC density floor: level "), printed);
+        assertTrue(printed.contains("over 35 shifted validation sets"), printed);
+        double level = after.get("reference").get("atc_density_floor_level").asDouble();
+        assertTrue(java.util.Arrays.stream(e3stream.runtime.stats.AtcDensityFloor.LEVELS).anyMatch(l -> l == level),
+                "level " + level);
+        assertEquals(level, outcome.calibration().reference().atcDensityFloorLevel());
     }
 
     @Test
