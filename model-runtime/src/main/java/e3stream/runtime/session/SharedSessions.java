@@ -3,6 +3,7 @@ package e3stream.runtime.session;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Threads: one daemon thread per instance ({@code e3-session-releaser}), started on the first idle release and
- * stopped by {@link #closeAll()}, closes idle sessions. All methods are thread-safe (synchronised on the instance).
+ * stopped by {@link #closeAll()}, closes idle sessions. All methods are thread-safe (synchronised on the instance; a
+ * model is opened outside that lock).
  */
 public final class SharedSessions {
 
@@ -58,31 +60,79 @@ public final class SharedSessions {
         return JVM;
     }
 
-    /** Leases the session for {@code spec}, opening it if there is none that still serves. */
-    public synchronized SessionLease acquire(SessionSpec spec) {
+    /**
+     * Leases the session for {@code spec}, opening it if there is none that still serves. The open runs without this
+     * instance's lock: callers of other bundles go on meanwhile, and callers of the same bundle wait for it (and try
+     * themselves if it fails).
+     */
+    public SessionLease acquire(SessionSpec spec) {
         String key = spec.sessionKey();
-        Entry entry = entries.get(key);
-        if (entry != null && !entry.session.isHealthy()) {
-            LOG.warn("model session {} no longer serves (batcher closed or its worker died); closing it and opening "
-                    + "a new one", key);
-            entries.remove(key);
-            entry.cancelRelease();
-            closeQuietly(entry);
-            entry = null;
-        }
-        if (entry == null) {
-            entry = new Entry(key, opener.apply(spec));
-            loads.incrementAndGet();
-            entries.put(key, entry);
-        } else {
-            entry.cancelRelease();
-            if (!entry.session.spec().equals(spec)) {
-                LOG.warn("model session {} is shared and keeps the batching settings it was opened with ({}); "
-                        + "ignoring {}", key, entry.session.spec(), spec);
+        while (true) {
+            Entry entry;
+            boolean opensIt = false;
+            synchronized (this) {
+                entry = entries.get(key);
+                if (entry != null && entry.session != null && !entry.session.isHealthy()) {
+                    LOG.warn("model session {} no longer serves (batcher closed or its worker died); closing it and "
+                            + "opening a new one", key);
+                    entries.remove(key);
+                    entry.cancelRelease();
+                    closeQuietly(entry);
+                    entry = null;
+                }
+                if (entry == null) {
+                    entry = new Entry(key); // who asks for this bundle meanwhile waits for this open
+                    entries.put(key, entry);
+                    opensIt = true;
+                } else if (entry.session != null) {
+                    entry.cancelRelease();
+                    if (!entry.session.spec().equals(spec)) {
+                        LOG.warn("model session {} is shared and keeps the batching settings it was opened with ({}); "
+                                + "ignoring {}", key, entry.session.spec(), spec);
+                    }
+                    entry.leases++;
+                    return new SessionLease(this, entry);
+                }
             }
+            if (opensIt) {
+                return open(entry, spec);
+            }
+            awaitOpened(entry); // another caller opens it, failing or not: then look again
         }
-        entry.leases++;
+    }
+
+    /** Opens the session of the placeholder {@code entry} that this caller put, and leases it. */
+    private SessionLease open(Entry entry, SessionSpec spec) {
+        ModelSession session;
+        try {
+            session = opener.apply(spec);
+        } catch (RuntimeException | Error e) {
+            synchronized (this) {
+                entries.remove(entry.key, entry);
+            }
+            entry.opened.complete(null);
+            throw e;
+        }
+        synchronized (this) {
+            entry.session = session;
+            entry.leases++;
+            loads.incrementAndGet();
+            // If closeAll() dropped the placeholder meanwhile, the session is this lease's alone and release() closes
+            // it with the lease, as it does a session replaced after it broke.
+        }
+        entry.opened.complete(null);
         return new SessionLease(this, entry);
+    }
+
+    private static void awaitOpened(Entry entry) {
+        try {
+            entry.opened.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for model session " + entry.key + " to open", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e); // never completed exceptionally
+        }
     }
 
     synchronized void release(SessionLease lease) {
@@ -116,13 +166,13 @@ public final class SharedSessions {
 
     /** Sessions currently open (leased or waiting for their idle release). */
     public synchronized int open() {
-        return entries.size();
+        return (int) entries.values().stream().filter(e -> e.session != null).count();
     }
 
     /** Closes the sessions nobody leases now instead of after their idle delay (tests, the demo). */
     public synchronized void releaseIdleNow() {
         for (Entry entry : new ArrayList<>(entries.values())) {
-            if (entry.leases == 0) {
+            if (entry.leases == 0 && entry.session != null) {
                 entry.cancelRelease();
                 entries.remove(entry.key);
                 closeQuietly(entry);
@@ -130,11 +180,16 @@ public final class SharedSessions {
         }
     }
 
-    /** Closes every session, leased or not, and stops the release thread. The instance stays usable. */
+    /**
+     * Closes every session, leased or not, and stops the release thread. The instance stays usable. A session being
+     * opened now is its opener's alone, closed when that lease is.
+     */
     public synchronized void closeAll() {
         for (Entry entry : new ArrayList<>(entries.values())) {
             entry.cancelRelease();
-            closeQuietly(entry);
+            if (entry.session != null) {
+                closeQuietly(entry);
+            }
         }
         entries.clear();
         if (releaser != null) {
@@ -175,13 +230,15 @@ public final class SharedSessions {
 
     static final class Entry {
         final String key;
-        final ModelSession session;
+        /** Null while the first caller opens it (a placeholder the others wait on); set once, under the lock. */
+        volatile ModelSession session;
+        /** Completed when the open ends, failed or not. */
+        final CompletableFuture<Void> opened = new CompletableFuture<>();
         int leases;
         ScheduledFuture<?> pendingRelease;
 
-        Entry(String key, ModelSession session) {
+        Entry(String key) {
             this.key = key;
-            this.session = session;
         }
 
         void cancelRelease() {

@@ -51,6 +51,84 @@ class SharedSessionsTest {
     }
 
     @Test
+    void aSlowOpenHoldsUpOnlyTheCallersOfThatBundle() throws Exception {
+        // e3's open waits for a latch, as a large model on a slow disk would; vit opens at once.
+        BundleDescription vit = BundleDescription.load(RepoFiles.bundle("vit"));
+        CountDownLatch e3MayOpen = new CountDownLatch(1);
+        CountDownLatch e3Opening = new CountDownLatch(1);
+        SharedSessions shared = new SharedSessions(spec -> {
+            if (spec.bundle().equals(E3)) {
+                e3Opening.countDown();
+                try {
+                    e3MayOpen.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return ModelSession.open(spec);
+        });
+        SessionSpec e3 = spec(Duration.ofSeconds(30));
+        SessionSpec vitSpec = new SessionSpec(vit, ExecutionOptions.Device.CPU, 0, 1, false, 8, Duration.ofMillis(1),
+                64, Duration.ofSeconds(30));
+        try {
+            CompletableFuture<SessionLease> first = CompletableFuture.supplyAsync(() -> shared.acquire(e3));
+            assertTrue(e3Opening.await(10, TimeUnit.SECONDS));
+            CompletableFuture<SessionLease> second = CompletableFuture.supplyAsync(() -> shared.acquire(e3));
+            try (SessionLease other = CompletableFuture.supplyAsync(() -> shared.acquire(vitSpec))
+                    .get(30, TimeUnit.SECONDS)) {
+                assertEquals("vit", other.manifest().name(), "another bundle is leased while e3 still opens");
+            }
+            assertFalse(first.isDone() || second.isDone(), "e3's callers wait for its open");
+            e3MayOpen.countDown();
+            try (SessionLease a = first.get(30, TimeUnit.SECONDS); SessionLease b = second.get(30, TimeUnit.SECONDS)) {
+                assertSame(a.session(), b.session(), "the waiting caller gets the session the first one opened");
+                assertEquals(2, shared.loads(), "e3 and vit, each opened once");
+            }
+        } finally {
+            e3MayOpen.countDown();
+            shared.closeAll();
+        }
+    }
+
+    @Test
+    void whenAnOpenFailsTheCallerWaitingForItOpensTheBundleItself() throws Exception {
+        CountDownLatch firstMayFail = new CountDownLatch(1);
+        CountDownLatch firstOpening = new CountDownLatch(1);
+        AtomicInteger attempts = new AtomicInteger();
+        SharedSessions shared = new SharedSessions(spec -> {
+            if (attempts.getAndIncrement() == 0) {
+                firstOpening.countDown();
+                try {
+                    firstMayFail.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                throw new IllegalStateException("model.onnx unreadable (first try)");
+            }
+            return ModelSession.open(spec);
+        });
+        try {
+            CompletableFuture<SessionLease> first = CompletableFuture.supplyAsync(() -> shared.acquire(spec(
+                    Duration.ofSeconds(30))));
+            assertTrue(firstOpening.await(10, TimeUnit.SECONDS));
+            CompletableFuture<SessionLease> second = CompletableFuture.supplyAsync(() -> shared.acquire(spec(
+                    Duration.ofSeconds(30))));
+            firstMayFail.countDown();
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> first.get(30, TimeUnit.SECONDS));
+            assertTrue(failed.getCause().getMessage().contains("first try"), failed.getCause().getMessage());
+            try (SessionLease lease = second.get(30, TimeUnit.SECONDS)) {
+                assertEquals(E3.manifest().classes().size(),
+                        lease.session().memberLogits(zeroImage()).get(10, TimeUnit.SECONDS)[0].length);
+                assertEquals(1, shared.loads());
+                assertEquals(1, shared.open());
+            }
+        } finally {
+            firstMayFail.countDown();
+            shared.closeAll();
+        }
+    }
+
+    @Test
     void theLastLeaseReleasesTheSessionAfterTheIdleDelayUnlessAcquiredAgain() throws Exception {
         SessionSpec spec = spec(Duration.ofMillis(300));
         ModelSession first;
