@@ -155,11 +155,9 @@ public final class Calibrate {
             result = calibrator.calibrate(scored.memberLogits(), validation.labels(),
                     Predictions.doubles(scored.featureLogDensity()));
             if (model.hasFeatureLogDensity() && atcShiftImages > 0) {
-                Predictions clean = Predictions.of(model, validation, batch, result.temperature());
-                AtcDensityFloor.Choice floor = chooseAtcDensityFloor(model, clean, validation, atcShiftImages, seed,
-                        batch, result);
-                result = result.withReference(result.reference().withAtcDensityFloorLevel(floor.level(),
-                        clean.confidence(), clean.featureLogDensity()));
+                AtcDensityFloor.Choice floor = chooseAtcDensityFloor(model, Predictions.of(model.manifest(), scored,
+                        validation, result.temperature()), validation, atcShiftImages, seed, batch, result);
+                result = result.withReference(floor.reference());
                 atcLine = floor.describe();
             }
             check = checkOnTest(model, test, batch, result);
@@ -212,8 +210,8 @@ public final class Calibrate {
                         p.featureLogDensity(), p.accuracy()));
             }
         }
-        return AtcDensityFloor.choose(new AtcDensityFloor.Items("validation", clean.confidence(),
-                clean.featureLogDensity(), result.reference().accuracy()), shifted, AtcDensityFloor.LEVELS);
+        return AtcDensityFloor.choose(result.reference(), clean.confidence(), clean.featureLogDensity(), shifted,
+                AtcDensityFloor.LEVELS);
     }
 
     /** Applies the fitted temperature and triage to the test split. */

@@ -3,6 +3,7 @@ package e3stream.runtime.eval;
 import e3stream.runtime.Internal;
 
 import e3stream.runtime.data.ImageSet;
+import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.model.E3Model;
 import e3stream.runtime.model.ModelOutput;
 import e3stream.runtime.session.Scored;
@@ -52,32 +53,36 @@ public final class Predictions {
 
     /** As {@link #of(E3Model, ImageSet, int)} with an explicit temperature (e.g. 1 for raw logits). */
     public static Predictions of(E3Model model, ImageSet images, int batchSize, double temperature) {
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+        return of(model.manifest(), run(model, images, batchSize), images, temperature);
+    }
+
+    /**
+     * Scores outputs the bundle of {@code manifest} already gave for every image of {@code images} ({@link #run}) at
+     * {@code temperature}, with the bundle's triage.
+     */
+    public static Predictions of(BundleManifest manifest, ModelOutput outputs, ImageSet images, double temperature) {
+        if (outputs.batchSize() != images.count()) {
+            throw new IllegalArgumentException(images.name() + ": " + outputs.batchSize() + " outputs for "
+                    + images.count() + " images");
         }
-        Scorer scorer = Scorer.of(model.manifest(), temperature, TriageConfig.fromJson(model.manifest().triageJson()));
+        Scorer scorer = Scorer.of(manifest, temperature, TriageConfig.fromJson(manifest.triageJson()));
         int n = images.count();
-        int classes = model.numClasses();
+        int classes = manifest.classes().size();
         Predictions p = new Predictions(images.name(), n, classes, images.labels());
-        for (int from = 0; from < n; from += batchSize) {
-            int to = Math.min(n, from + batchSize);
-            ModelOutput output = model.run(images.normalised(from, to, model.manifest().input()), to - from);
-            for (int b = 0; b < output.batchSize(); b++) {
-                int i = from + b;
-                Scored scored = scorer.score(output.image(b));
-                p.featureLogDensity[i] = scored.featureLogDensity();
-                Uncertainty u = scored.uncertainty();
-                p.probabilities[i] = u.probabilities();
-                p.predicted[i] = u.classIndex();
-                p.confidence[i] = u.confidence();
-                p.entropy[i] = u.entropy();
-                p.mutualInformation[i] = u.mutualInformation();
-                p.reviewed[i] = !scored.accepted();
-                int label = p.labels[i];
-                if (label < 0 || label >= classes) {
-                    throw new IllegalArgumentException(images.name() + ": label " + label + " of image " + i
-                            + " is outside 0.." + (classes - 1));
-                }
+        for (int i = 0; i < n; i++) {
+            Scored scored = scorer.score(outputs.image(i));
+            p.featureLogDensity[i] = scored.featureLogDensity();
+            Uncertainty u = scored.uncertainty();
+            p.probabilities[i] = u.probabilities();
+            p.predicted[i] = u.classIndex();
+            p.confidence[i] = u.confidence();
+            p.entropy[i] = u.entropy();
+            p.mutualInformation[i] = u.mutualInformation();
+            p.reviewed[i] = !scored.accepted();
+            int label = p.labels[i];
+            if (label < 0 || label >= classes) {
+                throw new IllegalArgumentException(images.name() + ": label " + label + " of image " + i
+                        + " is outside 0.." + (classes - 1));
             }
         }
         return p;

@@ -5,12 +5,12 @@ import java.util.Locale;
 
 /**
  * Chooses the density quantile of ATC's floor on validation data only: for each candidate level, the threshold is
- * fitted on the clean validation items with that floor ({@link ReferenceDistributions#fitAtcThreshold}), and the level
- * whose estimate is closest to the realised accuracy of shifted validation sets (mean absolute error; the smaller
- * level on a tie) wins. On clean data every level estimates the validation accuracy exactly, so only the shifted sets
- * tell the levels apart: too low a floor lets confidently wrong, unfamiliar items count as right; too high a floor
- * counts familiar, right items as wrong. How steep the density's lower tail is differs from bundle to bundle, hence a
- * level per bundle.
+ * fitted on the clean validation items with that floor ({@link ReferenceDistributions#withAtcDensityFloorLevel}), and
+ * the level whose estimate is closest to the realised accuracy of shifted validation sets (mean absolute error; the
+ * smaller level on a tie) wins. On clean data every level estimates the validation accuracy exactly, so only the
+ * shifted sets tell the levels apart: too low a floor lets confidently wrong, unfamiliar items count as right; too high
+ * a floor counts familiar, right items as wrong. How steep the density's lower tail is differs from bundle to bundle,
+ * hence a level per bundle.
  */
 public final class AtcDensityFloor {
     /** The candidate levels calibrate tries. */
@@ -19,7 +19,7 @@ public final class AtcDensityFloor {
     private AtcDensityFloor() {
     }
 
-    /** Per-item confidence and feature log density of one validation set, and its realised accuracy. */
+    /** Per-item confidence and feature log density of one shifted validation set, and its realised accuracy. */
     public record Items(String name, double[] confidence, double[] featureLogDensity, double accuracy) {
         public Items {
             if (confidence.length != featureLogDensity.length || confidence.length == 0) {
@@ -40,16 +40,22 @@ public final class AtcDensityFloor {
     }
 
     /**
+     * @param reference         the reference with the chosen level and the threshold fitted with it
      * @param levels            the candidates, in the order tried
      * @param meanAbsoluteError per candidate: mean |estimate - accuracy| over the shifted sets
-     * @param level             the chosen candidate
      */
-    public record Choice(double level, double[] levels, double[] meanAbsoluteError, int shiftedSets) {
+    public record Choice(ReferenceDistributions reference, double[] levels, double[] meanAbsoluteError,
+                         int shiftedSets) {
+        /** The chosen candidate. */
+        public double level() {
+            return reference.atcDensityFloorLevel();
+        }
+
         /** One line for calibrate's output. */
         public String describe() {
             StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
                     "ATC density floor: level %s (mean |estimate - accuracy| over %d shifted validation sets:",
-                    level, shiftedSets));
+                    level(), shiftedSets));
             for (int i = 0; i < levels.length; i++) {
                 s.append(String.format(Locale.ROOT, " %s %.4f%s", levels[i], meanAbsoluteError[i],
                         i + 1 < levels.length ? "," : ")"));
@@ -59,30 +65,33 @@ public final class AtcDensityFloor {
     }
 
     /**
-     * @param clean   the reference split's items, with the accuracy the reference holds
-     * @param shifted at least one shifted set of validation images (corrupted copies, for example)
+     * @param reference         the reference split's distributions, with its accuracy and density signal
+     * @param confidence        per item of the reference split, as {@code reference} was built from them
+     * @param featureLogDensity per item of the reference split
+     * @param shifted           at least one shifted set of validation images (corrupted copies, for example)
      */
-    public static Choice choose(Items clean, List<Items> shifted, double[] levels) {
+    public static Choice choose(ReferenceDistributions reference, double[] confidence, double[] featureLogDensity,
+                                List<Items> shifted, double[] levels) {
         if (shifted.isEmpty() || levels.length == 0) {
             throw new IllegalArgumentException("choosing an ATC density floor needs shifted sets and levels");
         }
-        SignalReference density = SignalReference.fromSamples(clean.featureLogDensity());
         double[] error = new double[levels.length];
-        int best = 0;
+        ReferenceDistributions best = null;
+        int bestIndex = 0;
         for (int l = 0; l < levels.length; l++) {
-            // The floor as the stream computes it: from the reference's density quantiles.
-            double floor = density.quantile(levels[l]);
-            double threshold = ReferenceDistributions.fitAtcThreshold(clean.confidence(), clean.featureLogDensity(),
-                    floor, clean.accuracy());
+            // Floor and threshold exactly as the stream will have them.
+            ReferenceDistributions candidate = reference.withAtcDensityFloorLevel(levels[l], confidence,
+                    featureLogDensity);
             double sum = 0;
             for (Items set : shifted) {
-                sum += Math.abs(set.estimate(threshold, floor) - set.accuracy());
+                sum += Math.abs(set.estimate(candidate.atcThreshold(), candidate.atcDensityFloor()) - set.accuracy());
             }
             error[l] = sum / shifted.size();
-            if (error[l] < error[best]) {
-                best = l;
+            if (best == null || error[l] < error[bestIndex]) {
+                best = candidate;
+                bestIndex = l;
             }
         }
-        return new Choice(levels[best], levels.clone(), error, shifted.size());
+        return new Choice(best, levels.clone(), error, shifted.size());
     }
 }

@@ -26,6 +26,12 @@ class AtcDensityFloorTest {
         return new AtcDensityFloor.Items("validation", confidence, density, ACCURACY);
     }
 
+    /** The reference built from those items, as calibrate builds it (threshold fitted at the default level). */
+    private static ReferenceDistributions reference(AtcDensityFloor.Items clean) {
+        return ReferenceDistributions.fromSamples("validation", clean.confidence(), clean.confidence(), new double[N],
+                new int[N], clean.featureLogDensity(), 10, ACCURACY, null);
+    }
+
     private static AtcDensityFloor.Items constant(String name, int n, double confidence, double density,
                                                   double accuracy) {
         double[] c = new double[n];
@@ -41,13 +47,16 @@ class AtcDensityFloorTest {
         // another whose items stay familiar and right. Floors at 0.1-2 % count the first as right (error 1); the 3 %
         // floor counts it wrong and keeps the second right (error 0), and 5 % does too, so the smaller level wins.
         AtcDensityFloor.Items clean = clean();
-        SignalReference density = SignalReference.fromSamples(clean.featureLogDensity());
+        ReferenceDistributions reference = reference(clean);
+        SignalReference density = reference.featureLogDensity().orElseThrow();
         double between = (density.quantile(0.02) + density.quantile(0.03)) / 2;
-        AtcDensityFloor.Choice choice = AtcDensityFloor.choose(clean, List.of(
-                constant("unfamiliar", 500, 0.99, between, 0.0),
-                constant("familiar", 500, 0.99, 50, 1.0)), AtcDensityFloor.LEVELS);
+        AtcDensityFloor.Choice choice = AtcDensityFloor.choose(reference, clean.confidence(), clean.featureLogDensity(),
+                List.of(constant("unfamiliar", 500, 0.99, between, 0.0), constant("familiar", 500, 0.99, 50, 1.0)),
+                AtcDensityFloor.LEVELS);
 
         assertEquals(0.03, choice.level());
+        assertEquals(reference.withAtcDensityFloorLevel(0.03, clean.confidence(), clean.featureLogDensity()),
+                choice.reference(), "the chosen reference holds the level and the threshold refitted with it");
         assertArrayEquals(AtcDensityFloor.LEVELS, choice.levels());
         assertArrayEquals(new double[] {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0}, choice.meanAbsoluteError(), 1e-12);
         assertTrue(choice.describe().startsWith("ATC density floor: level 0.03 (mean |estimate - accuracy| over 2 "
@@ -57,9 +66,7 @@ class AtcDensityFloorTest {
     @Test
     void theChosenLevelBecomesTheReferencesFloorWithItsThresholdRefittedSoCleanDataReadsItsOwnAccuracy() {
         AtcDensityFloor.Items clean = clean();
-        int[] predicted = new int[N];
-        ReferenceDistributions fitted = ReferenceDistributions.fromSamples("validation", clean.confidence(),
-                clean.confidence(), new double[N], predicted, clean.featureLogDensity(), 10, ACCURACY, null);
+        ReferenceDistributions fitted = reference(clean);
         ReferenceDistributions withFloor = fitted.withAtcDensityFloorLevel(0.05, clean.confidence(),
                 clean.featureLogDensity());
 
@@ -81,9 +88,7 @@ class AtcDensityFloorTest {
 
     @Test
     void aLevelOutsideZeroToOneInModelJsonIsRefusedByName() {
-        AtcDensityFloor.Items clean = clean();
-        var json = ReferenceDistributions.fromSamples("validation", clean.confidence(), clean.confidence(),
-                new double[N], new int[N], clean.featureLogDensity(), 10, ACCURACY, null).toJson();
+        var json = reference(clean()).toJson();
         json.put("atc_density_floor_level", 1.5);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ReferenceDistributions.fromJson(json));
