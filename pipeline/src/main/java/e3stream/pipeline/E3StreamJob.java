@@ -3,7 +3,6 @@ package e3stream.pipeline;
 import e3stream.pipeline.internal.TopicCheck;
 import e3stream.pipeline.internal.FlinkSettings;
 import e3stream.pipeline.internal.JobGraph;
-import e3stream.pipeline.internal.JobSettings;
 import e3stream.pipeline.internal.TransactionVersionCheck;
 import java.nio.file.Path;
 import java.util.List;
@@ -59,15 +58,10 @@ public final class E3StreamJob {
 
     public static void main(String[] args) throws Exception {
         E3StreamOptions options;
-        BundleDescription bundle;
-        Optional<BundleDescription> shadow;
+        JobGraph.Bundles bundles;
         try {
             options = E3StreamOptions.fromArgs(args);
-            bundle = describeBundle(options); // a bad bundle stops start-up here
-            shadow = describeShadowBundle(options, bundle);
-            if (options.get(E3StreamOptions.MODEL_CONTROL)) {
-                JobSettings.bundleRoot(options, bundle); // a bad model.bundle-root stops start-up here
-            }
+            bundles = JobGraph.Bundles.read(options); // a bad bundle or model.bundle-root stops start-up here
         } catch (IllegalArgumentException | BundleException e) {
             String message = "bad configuration: " + e.getMessage();
             // Under a Flink client (flink run, REST /jars/run) System.exit would end the client's JVM, for a REST
@@ -84,8 +78,7 @@ public final class E3StreamJob {
         OutputLimits limits;
         try {
             TopicCheck.ensureTopics(options);
-            TransactionVersionCheck.check(options);
-            limits = TopicCheck.outputLimits(options);
+            limits = JobGraph.checkBrokers(options);
         } catch (TopicCheck.TopicCheckException | TransactionVersionCheck.TransactionVersionException e) {
             if (!(StreamExecutionEnvironment.getExecutionEnvironment() instanceof LocalStreamEnvironment)) {
                 throw new IllegalStateException(e.getMessage(), e);
@@ -106,12 +99,12 @@ public final class E3StreamJob {
             System.out.printf("E3 Stream: the job runs on a Flink MiniCluster in this JVM until stopped (Ctrl-C): images "
                             + "from '%s' at %s, model %s, decisions to '%s' / '%s', dead letters to '%s', metrics on port "
                             + "%s%n", options.get(KafkaOptions.TOPIC_IMAGES), options.get(KafkaOptions.BOOTSTRAP_SERVERS),
-                    bundle.provenance(), options.get(KafkaOptions.TOPIC_PREDICTIONS),
+                    bundles.active().provenance(), options.get(KafkaOptions.TOPIC_PREDICTIONS),
                     options.get(KafkaOptions.TOPIC_REVIEW), options.get(KafkaOptions.TOPIC_DLQ),
                     options.get(E3StreamOptions.METRICS_PORT));
             env = StreamExecutionEnvironment.createLocalEnvironment(local);
         }
-        JobGraph.wire(env, options, bundle, shadow, limits, UnaryOperator.identity());
+        JobGraph.wire(env, options, bundles, limits, UnaryOperator.identity());
         JobExecutionResult result = env.execute(options.get(E3StreamOptions.JOB_NAME));
         // Submitted detached (Flink's REST /jars/run, `flink run -d`) there is no runtime to report, and asking for
         // it throws, which would answer the REST call with an error for a job that runs fine.
@@ -160,10 +153,13 @@ public final class E3StreamJob {
     }
 
     /**
-     * Adds the job's sources, operators and sink to {@code env}, the sink bound by the output topics' limits as the
-     * brokers report them ({@link TopicCheck#outputLimits}).
+     * Adds the job's sources, operators and sink to {@code env} after the start-up checks of {@link #main} but for
+     * the topics' existence: the bundles, the brokers' transaction protocol for the exactly-once sink, and the output
+     * topics' limits, which bound the sink ({@link TopicCheck#outputLimits}).
      *
-     * @throws IllegalStateException when the limits cannot be read or cannot be honoured (the message says why)
+     * @throws BundleException          when a bundle is missing or invalid (the message says what to fix)
+     * @throws IllegalStateException when the brokers' transaction protocol or the topics' limits stop start-up, or the
+     *                               brokers do not answer (the message says why and what to set)
      */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options) {
         JobGraph.build(env, options, UnaryOperator.identity());

@@ -11,6 +11,7 @@ import java.util.Properties;
 import e3stream.pipeline.embedded.EmbeddedKafka;
 import e3stream.pipeline.internal.TransactionVersionCheck;
 import e3stream.pipeline.testutils.TestData;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.FeatureUpdate;
 import org.apache.kafka.clients.admin.FinalizedVersionRange;
@@ -48,6 +49,10 @@ class TransactionVersionCheckITCase {
                     + "brokers with kafka-storage.sh format --feature transaction.version=1), or run with "
                     + "delivery.guarantee AT_LEAST_ONCE, or start with --kafka.allow-transaction-version-2 true to run "
                     + "on v2 anyway", e.getMessage());
+            // The job built into an environment of one's own runs the same check as E3StreamJob.main.
+            IllegalStateException built = assertThrows(IllegalStateException.class, () -> E3StreamJob.build(
+                    StreamExecutionEnvironment.createLocalEnvironment(1), options(servers, Map.of())));
+            assertEquals(e.getMessage(), built.getMessage());
 
             // the two ways out that leave the broker as it is
             assertEquals(-1, TransactionVersionCheck.check(options(servers, Map.of(

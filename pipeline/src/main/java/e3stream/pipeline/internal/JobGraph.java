@@ -36,6 +36,7 @@ import e3stream.pipeline.internal.stats.StatsAggregate;
 import e3stream.pipeline.internal.stats.StatsWindowFunction;
 import e3stream.pipeline.internal.stats.WindowPreAggregator;
 import e3stream.runtime.model.BundleDescription;
+import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
 import e3stream.runtime.session.ModelRoster;
 import e3stream.runtime.session.ShadowShare;
@@ -66,8 +67,9 @@ import org.apache.flink.annotation.Internal;
 
 /**
  * The job's stages, wired in the order data flows: images, parse and decode, batched inference, triage, the topics;
- * labels, join, calibration; predictions, drift. {@link E3StreamJob} is the entry that reads the bundles and output
- * limits and calls {@link #wire}.
+ * labels, join, calibration; predictions, drift. Both entries, {@link E3StreamJob#main} and
+ * {@link E3StreamJob#build}, run the same start-up ({@link Bundles#read}, {@link #checkBrokers}) and then
+ * {@link #wire}.
  */
 @Internal
 public final class JobGraph {
@@ -80,27 +82,57 @@ public final class JobGraph {
     private JobGraph() {
     }
 
+    /** The active and shadow bundles, read and checked once at start-up; the operators get these descriptions. */
+    public record Bundles(BundleDescription active, Optional<BundleDescription> shadow) {
+
+        /**
+         * Reads {@code model.bundle} and {@code model.shadow-bundle} and, with {@code model.control}, checks
+         * {@code model.bundle-root}: the configuration errors of start-up.
+         *
+         * @throws BundleException          when a bundle is missing or invalid (the message says what to fix)
+         * @throws IllegalArgumentException when {@code model.bundle-root} is unusable (the message names it)
+         */
+        public static Bundles read(E3StreamOptions options) {
+            BundleDescription active = E3StreamJob.describeBundle(options);
+            Optional<BundleDescription> shadow = E3StreamJob.describeShadowBundle(options, active);
+            if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+                JobSettings.bundleRoot(options, active);
+            }
+            return new Bundles(active, shadow);
+        }
+    }
+
+    /**
+     * What start-up asks of the brokers, whichever entry builds the job: that the exactly-once sink can recover with
+     * their transaction protocol, then the output topics' limits, which bound every record the job writes.
+     */
+    public static OutputLimits checkBrokers(E3StreamOptions options)
+            throws TopicCheck.TopicCheckException, TransactionVersionCheck.TransactionVersionException {
+        TransactionVersionCheck.check(options);
+        return TopicCheck.outputLimits(options);
+    }
+
     /**
      * As {@link E3StreamJob#build(StreamExecutionEnvironment, E3StreamOptions)}, with {@code beforeInference}
      * applied to the decoded images (tests inject faults there).
      */
     public static void build(StreamExecutionEnvironment env, E3StreamOptions options,
                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
-        BundleDescription bundle = E3StreamJob.describeBundle(options);
-        Optional<BundleDescription> shadow = E3StreamJob.describeShadowBundle(options, bundle);
+        Bundles bundles = Bundles.read(options);
         OutputLimits limits;
         try {
-            limits = TopicCheck.outputLimits(options);
-        } catch (TopicCheck.TopicCheckException e) {
+            limits = checkBrokers(options);
+        } catch (TopicCheck.TopicCheckException | TransactionVersionCheck.TransactionVersionException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
-        wire(env, options, bundle, shadow, limits, beforeInference);
+        wire(env, options, bundles, limits, beforeInference);
     }
 
     /** Adds the stages, from the sources to the sink, for the bundles and output limits found at start-up. */
-    public static void wire(StreamExecutionEnvironment env, E3StreamOptions options, BundleDescription bundle,
-                              Optional<BundleDescription> shadowBundle, OutputLimits limits,
-                              UnaryOperator<DataStream<DecodedImage>> beforeInference) {
+    public static void wire(StreamExecutionEnvironment env, E3StreamOptions options, Bundles bundles,
+                            OutputLimits limits, UnaryOperator<DataStream<DecodedImage>> beforeInference) {
+        BundleDescription bundle = bundles.active();
+        Optional<BundleDescription> shadowBundle = bundles.shadow();
         // The statistics accumulators are Serializable but hold unmodifiable collections that Kryo cannot rebuild
         // (copy-on-write snapshots and restores would fail): Java serialization for them.
         SerializerConfigImpl serializers = (SerializerConfigImpl) env.getConfig().getSerializerConfig();
