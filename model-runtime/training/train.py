@@ -76,8 +76,8 @@ def read_run(runs_dir, run):
 
 
 def recipe_of(state):
-    """The recipe a run file was trained with. Files that do not record it are finished runs of the 24-epoch recipe,
-    identical to today's in everything else; an unfinished one without it cannot be resumed safely."""
+    """The recipe a run file was trained with. A finished file that does not record it was trained with today's recipe
+    but for its epoch count (the 24-epoch runs); an unfinished one without it cannot be resumed safely."""
     if "recipe" in state:
         return state["recipe"]
     return specs.recipe(state["epoch"]) if state.get("finished") else None
