@@ -38,6 +38,7 @@ import e3stream.pipeline.internal.stats.WindowPreAggregator;
 import e3stream.runtime.model.BundleDescription;
 import e3stream.runtime.model.BundleException;
 import e3stream.runtime.model.BundleManifest;
+import e3stream.runtime.session.BundleRoot;
 import e3stream.runtime.session.ModelRoster;
 import e3stream.runtime.session.ShadowShare;
 import e3stream.runtime.stats.CalibrationStats;
@@ -82,11 +83,15 @@ public final class JobGraph {
     private JobGraph() {
     }
 
-    /** The active and shadow bundles, read and checked once at start-up; the operators get these descriptions. */
-    public record Bundles(BundleDescription active, Optional<BundleDescription> shadow) {
+    /**
+     * The active and shadow bundles, and with {@code model.control} the folder commands may name bundles in: read and
+     * checked once at start-up; the operators get these.
+     */
+    public record Bundles(BundleDescription active, Optional<BundleDescription> shadow,
+                          Optional<BundleRoot> controlRoot) {
 
         /**
-         * Reads {@code model.bundle} and {@code model.shadow-bundle} and, with {@code model.control}, checks
+         * Reads {@code model.bundle} and {@code model.shadow-bundle} and, with {@code model.control},
          * {@code model.bundle-root}: the configuration errors of start-up.
          *
          * @throws BundleException          when a bundle is missing or invalid (the message says what to fix)
@@ -95,10 +100,9 @@ public final class JobGraph {
         public static Bundles read(E3StreamOptions options) {
             BundleDescription active = E3StreamJob.describeBundle(options);
             Optional<BundleDescription> shadow = E3StreamJob.describeShadowBundle(options, active);
-            if (options.get(E3StreamOptions.MODEL_CONTROL)) {
-                JobSettings.bundleRoot(options, active);
-            }
-            return new Bundles(active, shadow);
+            Optional<BundleRoot> controlRoot = options.get(E3StreamOptions.MODEL_CONTROL)
+                    ? Optional.of(JobSettings.bundleRoot(options, active)) : Optional.empty();
+            return new Bundles(active, shadow, controlRoot);
         }
     }
 
@@ -167,7 +171,7 @@ public final class JobGraph {
         DataStream<DecodedImage> toScore = beforeInference.apply(decoded);
         DataStream<OutputRecord> controlResults = null;
         long decisionBufferTimeout = options.get(E3StreamOptions.BUFFER_TIMEOUT).toMillis();
-        if (options.get(E3StreamOptions.MODEL_CONTROL)) {
+        if (bundles.controlRoot().isPresent()) {
             // The selector takes two inputs, so it starts a task of its own: a hop on the decision path.
             toScore.getTransformation().setBufferTimeout(decisionBufferTimeout);
             ModelRoster configured = ModelRoster.configured(bundle, shadowBundle.orElse(null),
@@ -177,7 +181,7 @@ public final class JobGraph {
                             // Commands never hold back the images' event time in the selector.
                             IdleWatermarks.<RawRecord>strategy(), "control-source").uid("control-source").setParallelism(1)
                     .keyBy(r -> 0, TypeInformation.of(Integer.class))
-                    .process(new ModelControlFunction(configured, JobSettings.bundleRoot(options, bundle),
+                    .process(new ModelControlFunction(configured, bundles.controlRoot().get(),
                             options.get(E3StreamOptions.TOPIC_CONTROL_RESULTS)))
                     .returns(TypeInformation.of(ModelRoster.class))
                     .name("model-control").uid("model-control").setParallelism(1);
