@@ -44,12 +44,13 @@ class CalibrateCommandTest {
         assertEquals(before.get("sha256"), after.get("sha256"));
         ModelBundle.load(bundle); // still verifies: model.onnx untouched
 
-        // The error goal holds on the validation half that was not used for fitting, up to 3 standard errors of an
-        // error rate measured on the accepted items there.
+        // The error goal holds on the validation half that was not used for fitting, up to 3 standard errors. The
+        // thresholds meet the goal exactly on the calibration half, so they carry that half's sampling noise and the
+        // holdout adds its own: two equally large halves, twice the variance of one binomial error rate.
         assertTrue(outcome.calibration().goalMet(), outcome.calibration().summary());
         var holdout = outcome.calibration().holdout();
         assertTrue(holdout.acceptedCount() > 0, outcome.calibration().summary());
-        assertTrue(holdout.acceptedError() <= 0.03 + 3 * Math.sqrt(0.03 * 0.97 / holdout.acceptedCount()),
+        assertTrue(holdout.acceptedError() <= 0.03 + 3 * Math.sqrt(2 * 0.03 * 0.97 / holdout.acceptedCount()),
                 outcome.calibration().summary());
         Calibrate.TestCheck test = outcome.test();
         assertEquals(2000, test.count());
