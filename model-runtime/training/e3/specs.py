@@ -20,6 +20,15 @@ RUNS = {
     "vmoe-k2": (Architecture(kind="vmoe", experts=8, top_k=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 41),
 }
 
+# Candidates for the shipped e3, trained by name (python3 train.py NAME), never queued by train_all.sh and never
+# exported: compare_on_validation.py measures them against `e3` on the validation split only, and a candidate that wins
+# there becomes the `e3` run. e3-e16: 16 experts, so each member routes among 8 (as each V-MoE of the deep ensemble
+# does) at the same FLOPs; e3-s2: today's e3 with another seed, to see how far one seed moves the figures.
+CANDIDATES = {
+    "e3-e16": (Architecture(kind="e3", experts=16, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 13),
+    "e3-s2": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 14),
+}
+
 # The runs of the E3-vs-deep-ensemble comparison: trained first.
 COMPARISON_RUNS = ["e3", "vmoe-k1-s1", "vmoe-k1-s2"]
 # One training step's relative cost per run on one core (e3 = 1.0; measured 514, 457, 431, 443, 385 ms per step of

@@ -18,7 +18,7 @@ from e3 import specs  # noqa: E402
 
 def write_run(folder, run, epoch, finished, recipe=None):
     state = {"finished": finished, "model": {}, "epoch": epoch, "history": [{"epoch": e + 1} for e in range(epoch)],
-             "arch": specs.RUNS[run][0].to_json(), "seed": specs.RUNS[run][1]}
+             "arch": train.spec_of(run)[0].to_json(), "seed": train.spec_of(run)[1]}
     if recipe != "unrecorded":
         state["recipe"] = recipe or specs.recipe()
     if not finished:
@@ -43,6 +43,16 @@ class QueueTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             for run in specs.RUNS:
                 write_run(folder, run, specs.EPOCHS, finished=True)
+            self.assertEqual(train.queue(folder), [])
+
+
+    def test_candidates_train_only_when_named(self):
+        with tempfile.TemporaryDirectory() as folder:
+            for run in specs.RUNS:
+                write_run(folder, run, specs.EPOCHS, finished=True)
+            for candidate in specs.CANDIDATES:
+                write_run(folder, candidate, 3, finished=False)
+                self.assertEqual(train.differences(train.read_run(folder, candidate), candidate), [])
             self.assertEqual(train.queue(folder), [])
 
 

@@ -1,0 +1,54 @@
+"""The validation-only comparison that chooses the shipped e3: its unfamiliar images and cross-fitted figures.
+
+    cd model-runtime/training && python3 -m unittest discover -s tests -v
+"""
+import os
+import sys
+import unittest
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import compare_on_validation as compare  # noqa: E402
+
+
+def patches(image):
+    side = image.shape[0] // compare.PATCH
+    return sorted(image[r * 7:(r + 1) * 7, c * 7:(c + 1) * 7].tobytes() for r in range(side) for c in range(side))
+
+
+class UnfamiliarVersionsTest(unittest.TestCase):
+    def setUp(self):
+        self.images = np.random.RandomState(3).randint(0, 256, size=(20, 28, 28)).astype(np.uint8)
+        self.versions = compare.unfamiliar_versions(self.images)
+
+    def test_patch_shuffling_moves_whole_patches_and_keeps_every_one(self):
+        shuffled = self.versions["patch_shuffled"]
+        self.assertEqual(shuffled.shape, self.images.shape)
+        for original, moved in zip(self.images, shuffled):
+            self.assertEqual(patches(original), patches(moved))
+        self.assertFalse(np.array_equal(shuffled, self.images))
+
+    def test_rotation_and_inversion(self):
+        np.testing.assert_array_equal(self.versions["rotated"][0], np.rot90(self.images[0]))
+        np.testing.assert_array_equal(self.versions["inverted"].astype(int), 255 - self.images.astype(int))
+
+
+class CrossFittedTest(unittest.TestCase):
+    def test_a_confident_correct_model_scores_near_perfect_and_a_random_one_near_chance(self):
+        rng = np.random.RandomState(0)
+        labels = rng.randint(0, 10, size=400)
+        sharp = np.full((400, 2, 10), -5.0)
+        sharp[np.arange(400), :, labels] = 5.0
+        good = compare.cross_fitted(sharp, labels)
+        self.assertEqual(good["accuracy"], 1.0)
+        self.assertLess(good["nll"], 0.01)
+        noise = compare.cross_fitted(rng.randn(400, 2, 10) * 0.01, labels)
+        self.assertLess(noise["accuracy"], 0.2)
+        self.assertAlmostEqual(noise["nll"], np.log(10), delta=0.05)
+        self.assertLess(noise["ece"], 0.1)
+
+
+if __name__ == "__main__":
+    unittest.main()
