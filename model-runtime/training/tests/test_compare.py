@@ -41,13 +41,26 @@ class CrossFittedTest(unittest.TestCase):
         labels = rng.randint(0, 10, size=400)
         sharp = np.full((400, 2, 10), -5.0)
         sharp[np.arange(400), :, labels] = 5.0
-        good = compare.cross_fitted(sharp, labels)
+        good, image_nll = compare.cross_fitted(sharp, labels)
+        self.assertAlmostEqual(image_nll.mean(), good["nll"], places=9)
         self.assertEqual(good["accuracy"], 1.0)
         self.assertLess(good["nll"], 0.01)
-        noise = compare.cross_fitted(rng.randn(400, 2, 10) * 0.01, labels)
+        noise, _ = compare.cross_fitted(rng.randn(400, 2, 10) * 0.01, labels)
         self.assertLess(noise["accuracy"], 0.2)
         self.assertAlmostEqual(noise["nll"], np.log(10), delta=0.05)
         self.assertLess(noise["ece"], 0.1)
+
+
+class NllGainTest(unittest.TestCase):
+    def test_a_gain_within_noise_is_smaller_than_two_standard_errors(self):
+        rng = np.random.RandomState(1)
+        base = rng.exponential(0.2, size=5000)
+        tie = base + rng.normal(0, 0.05, size=5000)
+        gain, error = compare.nll_gain(tie, base)
+        self.assertLess(abs(gain), 2 * error)
+        gain, error = compare.nll_gain(base - 0.01, base)
+        self.assertAlmostEqual(gain, 0.01)
+        self.assertGreater(gain, 2 * error)
 
 
 if __name__ == "__main__":
