@@ -2,6 +2,7 @@
 
     python3 export.py --all            # every bundle of e3/specs.py BUNDLES
     python3 export.py e3 de-vmoe       # some of them
+    python3 export.py e3-e16 --out DIR # a candidate run of e3/specs.py CANDIDATES, as a bundle of its own name
 
     python3 export.py --all --no-density                  # bundles without the feature_log_density output
     python3 export.py --all --runs DIR --out DIR   # other run files / another models folder
@@ -360,9 +361,12 @@ if __name__ == "__main__":
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("E3_EXPORT_THREADS", max(1, os.cpu_count() or 1))))
     names = sorted(specs.BUNDLES) if args.all else args.bundles
-    unknown = [b for b in names if b not in specs.BUNDLES]
+    # A candidate run exports as a bundle of its own name, to measure it beside the shipped ones (use --out).
+    runs_of = {**{c: [c] for c in specs.CANDIDATES}, **specs.BUNDLES}
+    unknown = [b for b in names if b not in runs_of]
     if unknown or not names:
-        parser.error(f"bundles: {unknown or 'none given'}; known: {sorted(specs.BUNDLES)} (or --all)")
+        parser.error(f"bundles: {unknown or 'none given'}; known: {sorted(specs.BUNDLES)} (or --all), "
+                     f"candidates: {sorted(specs.CANDIDATES)}")
     for bundle in names:
-        export(bundle, specs.BUNDLES[bundle], args.runs, models=args.out, with_density=not args.no_density,
+        export(bundle, runs_of[bundle], args.runs, models=args.out, with_density=not args.no_density,
                mnist=args.mnist)
