@@ -64,7 +64,7 @@ def cross_fitted(logits, labels):
     return {"accuracy": float(accuracy), "nll": float(nll), "ece": float(ece)}, image_nll
 
 
-def measure(name, runs, runs_dir, images, labels, unfamiliar):
+def measure(runs, runs_dir, images, labels, unfamiliar):
     model, arch, _ = export.bundle_model(runs, runs_dir)
     logits = export.member_logits(model, images)
     figures, image_nll = cross_fitted(logits, labels)
@@ -99,7 +99,7 @@ def main():
     results, image_nll = {}, {}
     for name in names:
         runs = specs.BUNDLES.get(name, [name])
-        results[name], image_nll[name] = measure(name, runs, args.runs, images, labels, unfamiliar)
+        results[name], image_nll[name] = measure(runs, args.runs, images, labels, unfamiliar)
         r = results[name]
         print(f"{name:12s} acc {r['accuracy']:.4f} nll {r['nll']:.4f} ece {r['ece']:.4f} proxy MI AUROC "
               f"{r['proxy_mi_auroc_mean']:.4f} (" + ", ".join(f"{k} {v:.3f}" for k, v in r["proxy_mi_auroc"].items())

@@ -20,10 +20,11 @@ RUNS = {
     "vmoe-k2": (Architecture(kind="vmoe", experts=8, top_k=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 41),
 }
 
-# Candidates for the shipped e3, trained by name (python3 train.py NAME), never queued by train_all.sh and never
-# exported: compare_on_validation.py measures them against `e3` on the validation split only, and a candidate that wins
-# there becomes the `e3` run. e3-e16: 16 experts, so each member routes among 8 (as each V-MoE of the deep ensemble
-# does) at the same FLOPs; e3-s2: today's e3 with another seed, to see how far one seed moves the figures.
+# Candidates for the shipped e3, trained by name (python3 train.py NAME) and never queued by train_all.sh:
+# compare_on_validation.py measures them against `e3` on the validation split only, and a candidate that wins there
+# becomes the `e3` run (export.py NAME --out DIR makes a bundle of one to measure beside the shipped ones).
+# e3-e16: 16 experts, so each member routes among 8 (as each V-MoE of the deep ensemble does) at the same FLOPs;
+# e3-s2: today's e3 with another seed, to see how far one seed moves the figures. models/README.md has both results.
 CANDIDATES = {
     "e3-e16": (Architecture(kind="e3", experts=16, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 13),
     "e3-s2": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 14),
