@@ -3,11 +3,12 @@
     python3 train.py RUN [--epochs N] [--runs DIR]
     python3 train.py --queue [--runs DIR]     # the unfinished runs, in the order the lanes take them
 
-RUN is a key of e3/specs.py RUNS or CANDIDATES (candidates are trained only when named, never queued). Each run has one file, runs/RUN.pt, tracked in git so that training survives a fresh
-clone. While the run trains, the file holds everything needed to resume after the last finished epoch (weights,
-optimiser, random states, epoch, history); when the last epoch ends it is rewritten with the weights and history only,
-marked finished, and a finished run is skipped without loading anything else. Each file records the recipe it was
-trained with (e3/specs.py recipe()); a file of another recipe, architecture or seed is trained again from the start.
+RUN is a key of e3/specs.py RUNS or CANDIDATES (candidates are trained only when named, never queued). Each run has one
+file, runs/RUN.pt, tracked in git so that training survives a fresh clone. While the run trains, the file holds
+everything needed to resume after the last finished epoch (weights, optimiser, random states, epoch, history); when the
+last epoch ends it is rewritten with the weights and history only, marked finished, and a finished run is skipped
+without loading anything else. Each file records the recipe it was trained with (e3/specs.py recipe()); a file of
+another recipe, architecture or seed is trained again from the start.
 """
 import argparse
 import json
@@ -85,7 +86,7 @@ def recipe_of(state):
 
 def differences(state, run, epochs=specs.EPOCHS):
     """What the run file was trained with that the run's spec and recipe now say otherwise (empty: it is current)."""
-    arch, seed = spec_of(run)
+    arch, seed = specs.ALL_RUNS[run]
     if state.get("arch") != arch.to_json() or state.get("seed") != seed:
         return ["architecture or seed"]
     trained = recipe_of(state)
@@ -115,13 +116,8 @@ def save(path, state):
     os.replace(path + ".tmp", path)
 
 
-def spec_of(run):
-    """A run's architecture and seed: a run of the shipped family or a candidate (e3/specs.py)."""
-    return specs.RUNS[run] if run in specs.RUNS else specs.CANDIDATES[run]
-
-
 def train(run, epochs, runs_dir):
-    arch, seed = spec_of(run)
+    arch, seed = specs.ALL_RUNS[run]
     os.makedirs(runs_dir, exist_ok=True)
     path = run_file(runs_dir, run)
     state = read_run(runs_dir, run)
@@ -205,7 +201,7 @@ def train(run, epochs, runs_dir):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("run", nargs="?", choices=sorted({**specs.RUNS, **specs.CANDIDATES}))
+    parser.add_argument("run", nargs="?", choices=sorted(specs.ALL_RUNS))
     parser.add_argument("--queue", action="store_true", help="print the unfinished runs in the lanes' order")
     parser.add_argument("--epochs", type=int, default=specs.EPOCHS)
     parser.add_argument("--runs", default=RUNS_DIR, help="folder of the run files (default: runs/, tracked in git)")

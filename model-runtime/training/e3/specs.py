@@ -29,6 +29,8 @@ CANDIDATES = {
     "e3-e16": (Architecture(kind="e3", experts=16, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 13),
     "e3-s2": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 14),
 }
+# Every run with a spec: what train.py trains by name and checks a run file against.
+ALL_RUNS = {**RUNS, **CANDIDATES}
 
 # The runs of the E3-vs-deep-ensemble comparison: trained first.
 COMPARISON_RUNS = ["e3", "vmoe-k1-s1", "vmoe-k1-s2"]

@@ -17,8 +17,9 @@ from e3 import specs  # noqa: E402
 
 
 def write_run(folder, run, epoch, finished, recipe=None):
+    arch, seed = specs.ALL_RUNS[run]
     state = {"finished": finished, "model": {}, "epoch": epoch, "history": [{"epoch": e + 1} for e in range(epoch)],
-             "arch": train.spec_of(run)[0].to_json(), "seed": train.spec_of(run)[1]}
+             "arch": arch.to_json(), "seed": seed}
     if recipe != "unrecorded":
         state["recipe"] = recipe or specs.recipe()
     if not finished:
@@ -44,7 +45,6 @@ class QueueTest(unittest.TestCase):
             for run in specs.RUNS:
                 write_run(folder, run, specs.EPOCHS, finished=True)
             self.assertEqual(train.queue(folder), [])
-
 
     def test_candidates_train_only_when_named(self):
         with tempfile.TemporaryDirectory() as folder:
