@@ -24,10 +24,16 @@ RUNS = {
 # compare_on_validation.py measures them against `e3` on the validation split only, and a candidate that wins there
 # becomes the `e3` run (export.py NAME --out DIR makes a bundle of one to measure beside the shipped ones).
 # e3-e16: 16 experts, so each member routes among 8 (as each V-MoE of the deep ensemble does) at the same FLOPs;
-# e3-s2: today's e3 with another seed, to see how far one seed moves the figures. models/README.md has both results.
+# e3-s2: today's e3 with another seed, to see how far one seed moves the figures.
+# On the letters of compare_on_validation.py the members disagree less with more experts per member (e3-e16) and with
+# fewer MoE blocks (e3-n1), so two candidates for more disagreement at the same FLOPs:
+# e3-e4: 4 experts, 2 per member (router noise 1/2 instead of 1/4, as it scales with the experts chosen among);
+# e3-l567: every tiled block (5, 6, 7) an MoE block instead of every other one. models/README.md has the results.
 CANDIDATES = {
     "e3-e16": (Architecture(kind="e3", experts=16, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 13),
     "e3-s2": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 14),
+    "e3-e4": (Architecture(kind="e3", experts=4, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 15),
+    "e3-l567": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=[5, 6, 7], **BASE), 16),
 }
 # Every run with a spec: what train.py trains by name and checks a run file against.
 ALL_RUNS = {**RUNS, **CANDIDATES}

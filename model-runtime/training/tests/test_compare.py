@@ -35,6 +35,25 @@ class UnfamiliarVersionsTest(unittest.TestCase):
         np.testing.assert_array_equal(self.versions["inverted"].astype(int), 255 - self.images.astype(int))
 
 
+class RenderedLettersTest(unittest.TestCase):
+    def test_letters_are_drawn_like_mnist_digits_and_the_same_on_every_call(self):
+        letters = compare.rendered_letters(200)
+        self.assertEqual(letters.shape, (200, 28, 28))
+        self.assertEqual(letters.dtype, np.uint8)
+        np.testing.assert_array_equal(letters, compare.rendered_letters(200))
+        rows, cols = np.indices((28, 28))
+        for letter in letters:
+            ink = np.nonzero(letter)
+            # Fitted to 20 pixels on the long side (anti-aliasing may add a faint pixel), centred by mass.
+            self.assertLessEqual(max(np.ptp(ink[0]), np.ptp(ink[1])) + 1, 21)
+            self.assertGreaterEqual(max(np.ptp(ink[0]), np.ptp(ink[1])) + 1, 19)
+            mass = letter.sum(dtype=np.float64)
+            self.assertAlmostEqual((rows * letter).sum() / mass, 14, delta=1.5)
+            self.assertAlmostEqual((cols * letter).sum() / mass, 14, delta=1.5)
+        # Not one glyph drawn over and over: most images differ from each other.
+        self.assertGreater(len({l.tobytes() for l in letters}), 190)
+
+
 class CrossFittedTest(unittest.TestCase):
     def test_a_confident_correct_model_scores_near_perfect_and_a_random_one_near_chance(self):
         rng = np.random.RandomState(0)
