@@ -14,9 +14,11 @@ images:
   inverted, 7x7 patches shuffled), and its mean: reported, it chooses nothing (it did not predict MNIST: models/README.md,
   "Candidates for e3").
 
-The rule: a candidate replaces `e3` when its validation NLL is lower than `e3`'s by more than two standard errors of
-the per-image difference (the same images, the same cross-fitting) and its letters AUROC is higher; among several,
-the one with the higher letters AUROC.
+The rule, for the two targets `e3` misses (NLL of the deep ensemble, MI AUROC): a candidate replaces `e3` when it is
+better than `e3` on one of the two validation figures and not worse on the other, each beyond its noise: the NLL by
+two standard errors of the per-image difference (the same images, the same cross-fitting), the letters AUROC by 0.01
+(five times the difference between `e3` and `e3-s2`, which differ only in the seed). Among several winners, the one
+with the higher letters AUROC.
 """
 import argparse
 import json
@@ -32,6 +34,8 @@ import export  # noqa: E402
 import train  # noqa: E402
 from e3 import data, specs  # noqa: E402
 
+# The smallest change of the letters AUROC that counts: five times the seed-to-seed difference measured (0.002).
+LETTERS_AUROC_MARGIN = 0.01
 PROXY_SEED = 0
 PATCH = 7
 LETTERS_SEED = 1
@@ -125,6 +129,13 @@ def nll_gain(candidate_nll, base_nll):
     return float(difference.mean()), float(difference.std(ddof=1) / np.sqrt(len(difference)))
 
 
+def beats(nll_gain_mean, nll_gain_error, letters_gain):
+    """Better on one of NLL and letters AUROC and not worse on the other, each beyond its noise."""
+    nll = 1 if nll_gain_mean > 2 * nll_gain_error else -1 if nll_gain_mean < -2 * nll_gain_error else 0
+    letters = 1 if letters_gain > LETTERS_AUROC_MARGIN else -1 if letters_gain < -LETTERS_AUROC_MARGIN else 0
+    return max(nll, letters) == 1 and min(nll, letters) >= 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="*", help="runs or bundles (default: e3, de-vmoe and the finished candidates)")
@@ -152,10 +163,10 @@ def main():
             results[n]["nll_gain_over_e3"] = {"mean": gain, "standard_error": error}
             print(f"{n}: NLL {gain:+.4f} below e3 (standard error {error:.4f}), letters AUROC "
                   f"{results[n]['letters_mi_auroc'] - base['letters_mi_auroc']:+.4f}")
-            if gain > 2 * error and results[n]["letters_mi_auroc"] > base["letters_mi_auroc"]:
+            if beats(gain, error, results[n]["letters_mi_auroc"] - base["letters_mi_auroc"]):
                 winners.append(n)
         choice = max(winners, key=lambda n: results[n]["letters_mi_auroc"]) if winners else "e3"
-        print(f"rule: ship {choice} as e3" + ("" if winners else " (no candidate beats it on both)"))
+        print(f"rule: ship {choice} as e3" + ("" if winners else " (no candidate is better on one and not worse on the other)"))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

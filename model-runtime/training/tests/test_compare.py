@@ -82,5 +82,15 @@ class NllGainTest(unittest.TestCase):
         self.assertGreater(gain, 2 * error)
 
 
+class RuleTest(unittest.TestCase):
+    def test_a_candidate_wins_by_being_better_on_one_figure_and_not_worse_on_the_other(self):
+        margin = compare.LETTERS_AUROC_MARGIN
+        self.assertTrue(compare.beats(0.03, 0.005, 0.0))            # lower NLL, the same letters AUROC
+        self.assertTrue(compare.beats(0.001, 0.005, 2 * margin))    # NLL a tie, letters clearly higher
+        self.assertFalse(compare.beats(0.001, 0.005, margin / 2))   # both within noise
+        self.assertFalse(compare.beats(0.03, 0.005, -2 * margin))   # lower NLL bought with less disagreement
+        self.assertFalse(compare.beats(-0.03, 0.005, 2 * margin))   # more disagreement bought with a worse NLL
+
+
 if __name__ == "__main__":
     unittest.main()
