@@ -18,7 +18,8 @@ The rule, for the two targets `e3` misses (NLL of the deep ensemble, MI AUROC): 
 better than `e3` on one of the two validation figures and not worse on the other, each beyond its noise: the NLL by
 two standard errors of the per-image difference (the same images, the same cross-fitting), the letters AUROC by 0.01
 (five times the difference between `e3` and `e3-s2`, which differ only in the seed). Among several winners, the one
-with the higher letters AUROC.
+with the higher letters AUROC. Two seeds of `e3` differ in validation NLL by more than two standard errors, so a win
+on NLL needs a second seed of the candidate that wins too (models/README.md, "Candidates for e3").
 """
 import argparse
 import json
