@@ -85,11 +85,22 @@ class NllGainTest(unittest.TestCase):
 class RuleTest(unittest.TestCase):
     def test_a_candidate_wins_by_being_better_on_one_figure_and_not_worse_on_the_other(self):
         margin = compare.LETTERS_AUROC_MARGIN
-        self.assertTrue(compare.beats(0.03, 0.005, 0.0))            # lower NLL, the same letters AUROC
-        self.assertTrue(compare.beats(0.001, 0.005, 2 * margin))    # NLL a tie, letters clearly higher
-        self.assertFalse(compare.beats(0.001, 0.005, margin / 2))   # both within noise
-        self.assertFalse(compare.beats(0.03, 0.005, -2 * margin))   # lower NLL bought with less disagreement
-        self.assertFalse(compare.beats(-0.03, 0.005, 2 * margin))   # more disagreement bought with a worse NLL
+        self.assertEqual("nll", compare.win(0.03, 0.005, 0.0))             # lower NLL, the same letters AUROC
+        self.assertEqual("letters", compare.win(0.001, 0.005, 2 * margin))  # NLL a tie, letters clearly higher
+        self.assertEqual("letters", compare.win(0.03, 0.005, 2 * margin))   # better on both
+        self.assertIsNone(compare.win(0.001, 0.005, margin / 2))            # both within noise
+        self.assertIsNone(compare.win(0.03, 0.005, -2 * margin))            # lower NLL bought with less disagreement
+        self.assertIsNone(compare.win(-0.03, 0.005, 2 * margin))            # more disagreement bought with a worse NLL
+
+    def test_a_win_on_nll_alone_ships_only_with_a_second_seed_that_wins_on_nll_too(self):
+        # e3-e4 and e3-e4-s2 differ only in the seed; e3-e16 is another architecture.
+        self.assertEqual(("e3", ["e3-e4"]), compare.choose({"e3-e4": "nll"}))
+        self.assertEqual(("e3", ["e3-e4", "e3-e16"]), compare.choose({"e3-e4": "nll", "e3-e16": "nll"}))
+        self.assertEqual("e3-e4", compare.choose({"e3-e4": "nll", "e3-e4-s2": "nll"})[0])
+        self.assertEqual(("e3-e16", ["e3-e4"]), compare.choose({"e3-e4": "nll", "e3-e16": "letters"}))
+
+    def test_among_several_that_ship_the_first_given_ships(self):
+        self.assertEqual("e3-e16", compare.choose({"e3-e16": "letters", "e3-e4": "letters"})[0])
 
 
 if __name__ == "__main__":
