@@ -5,14 +5,16 @@
 
 For each model (a run, or a bundle of e3/specs.py BUNDLES: several runs = a deep ensemble) on the 5,000 validation
 images:
-- accuracy, NLL and ECE with a cross-fitted temperature (fitted on one half, measured on the other, both ways, averaged),
-  so that no figure is measured on the images its temperature was fitted on;
+- accuracy, NLL and ECE with a cross-fitted temperature (fitted on one half, measured on the other, both ways,
+  averaged), so that no figure is measured on the images its temperature was fitted on;
 - the mutual information's AUROC of the validation images against an out-of-distribution validation set of its own:
   5,000 printed letters (Debian's DejaVu fonts, MNIST-style: white strokes on black, fitted to 20x20 and centred by
   mass in 28x28, random face, stroke width, shear and tilt). MNIST digits stay the test's: nothing here sees them;
 - the same AUROC against three unfamiliar versions of the validation images (rotated a quarter turn, intensity
   inverted, 7x7 patches shuffled), and its mean: reported, it chooses nothing (it did not predict MNIST:
-  models/README.md, "Candidates for e3").
+  models/README.md, "Candidates for e3");
+- how much the members differ: the NLL the ensemble gains over its average member, and the share of images on which
+  the members all predict the same class. Reported, it chooses nothing.
 
 The rule, for the two targets `e3` misses (NLL of the deep ensemble, MI AUROC): a candidate replaces `e3` when it is
 better than `e3` on one of the two validation figures and not worse on the other, each beyond its noise: the NLL by
@@ -106,10 +108,21 @@ def cross_fitted(logits, labels):
     return {"accuracy": float(accuracy), "nll": float(nll), "ece": float(ece)}, image_nll
 
 
+def diversity(logits, labels, ensemble_nll):
+    """How much the members differ on the validation images: the NLL the ensemble gains over its average member (each
+    member cross-fitted like the ensemble) and the share of images on which every member predicts the same class."""
+    members = logits.shape[1]
+    member_nll = [cross_fitted(logits[:, m:m + 1], labels)[0]["nll"] for m in range(members)]
+    predicted = logits.argmax(-1)
+    return {"member_nll": member_nll, "averaging_gain": float(np.mean(member_nll) - ensemble_nll),
+            "members_agree": float((predicted == predicted[:, :1]).all(axis=1).mean())}
+
+
 def measure(runs, runs_dir, images, labels, letters, unfamiliar):
     model, arch, _ = export.bundle_model(runs, runs_dir)
     logits = export.member_logits(model, images)
     figures, image_nll = cross_fitted(logits, labels)
+    figures.update(diversity(logits, labels, figures["nll"]))
     temperature = export.fit_temperature(logits, labels)
     familiar_mi = export.signals(logits, temperature)["mutual_information"]
 
@@ -174,7 +187,8 @@ def main():
         results[name], image_nll[name] = measure(runs, args.runs, images, labels, letters, unfamiliar)
         r = results[name]
         transformed = ", ".join(f"{k} {v:.3f}" for k, v in r["proxy_mi_auroc"].items())
-        print(f"{name:12s} acc {r['accuracy']:.4f} nll {r['nll']:.4f} ece {r['ece']:.4f} MI AUROC letters "
+        print(f"{name:12s} acc {r['accuracy']:.4f} nll {r['nll']:.4f} (averaging gains {r['averaging_gain']:.4f}, "
+              f"members agree on {r['members_agree']:.4f}) ece {r['ece']:.4f} MI AUROC letters "
               f"{r['letters_mi_auroc']:.4f}, transformed {r['proxy_mi_auroc_mean']:.4f} ({transformed}) "
               f"{r['mflops']:.2f} MFLOPs", flush=True)
     if "e3" in results:

@@ -82,6 +82,27 @@ class NllGainTest(unittest.TestCase):
         self.assertGreater(gain, 2 * error)
 
 
+class DiversityTest(unittest.TestCase):
+    def setUp(self):
+        rng = np.random.RandomState(5)
+        self.labels = rng.randint(0, 10, size=400)
+        self.member = rng.normal(size=(400, 10)) + 3.0 * np.eye(10)[self.labels]
+
+    def test_identical_members_gain_nothing_from_averaging_and_always_agree(self):
+        logits = np.stack([self.member, self.member], axis=1)
+        figures = compare.diversity(logits, self.labels, compare.cross_fitted(logits, self.labels)[0]["nll"])
+        self.assertAlmostEqual(0.0, figures["averaging_gain"], places=6)
+        self.assertEqual(1.0, figures["members_agree"])
+
+    def test_members_with_independent_errors_gain_from_averaging_and_disagree(self):
+        other = np.random.RandomState(6).normal(size=(400, 10)) + 3.0 * np.eye(10)[self.labels]
+        logits = np.stack([self.member, other], axis=1)
+        figures = compare.diversity(logits, self.labels, compare.cross_fitted(logits, self.labels)[0]["nll"])
+        self.assertGreater(figures["averaging_gain"], 0.01)
+        self.assertLess(figures["members_agree"], 0.95)
+        self.assertEqual(2, len(figures["member_nll"]))
+
+
 class RuleTest(unittest.TestCase):
     def test_a_candidate_wins_by_being_better_on_one_figure_and_not_worse_on_the_other(self):
         margin = compare.LETTERS_AUROC_MARGIN
