@@ -3,6 +3,7 @@
     cd model-runtime/training && python3 -m unittest discover -s tests -v
 """
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -106,6 +107,50 @@ class FinishedRunTest(unittest.TestCase):
             history = train.train("vit-s2", specs.EPOCHS, folder)
             self.assertEqual(len(history), specs.EPOCHS)
             self.assertEqual(os.path.getmtime(train.run_file(folder, "vit-s2")), before, "the file is not rewritten")
+
+
+# Four training steps of e3 from fixed seeds (router noise included), printing a hash of the weights.
+FOUR_STEPS = """
+import hashlib, sys
+sys.path.insert(0, ".")
+import torch, torch.nn.functional as F
+from e3 import specs
+from e3.model import VisionTransformer
+torch.set_num_threads(1)
+torch.manual_seed(0)
+model = VisionTransformer(specs.ALL_RUNS["e3"][0])
+optimiser = torch.optim.AdamW(model.parameters(), 1e-3)
+batches = torch.Generator().manual_seed(1)
+for _ in range(4):
+    images, labels = torch.randn(256, 1, 28, 28, generator=batches), torch.randint(0, 10, (256,), generator=batches)
+    logits = model(images)
+    loss = F.cross_entropy(logits.reshape(-1, 10), labels.repeat_interleave(logits.shape[1]))
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+print(hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest())
+"""
+
+
+class AllocatorTest(unittest.TestCase):
+    def weights_after_four_steps(self, env):
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+        return subprocess.run([sys.executable, "-c", FOUR_STEPS], cwd=folder, env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def test_jemalloc_trains_the_same_weights_bit_for_bit(self):
+        library = train.jemalloc_library()
+        self.assertIsNotNone(library, "Debian's libjemalloc2 is not installed (.ci/run installs it)")
+        plain = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF")}
+        jemalloc = dict(plain, LD_PRELOAD=library, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
+        self.assertEqual(self.weights_after_four_steps(plain), self.weights_after_four_steps(jemalloc))
+
+    def test_jemalloc_can_be_turned_off(self):
+        os.environ["E3_TRAIN_JEMALLOC"] = "0"
+        try:
+            self.assertIsNone(train.jemalloc_library())
+        finally:
+            del os.environ["E3_TRAIN_JEMALLOC"]
 
 
 if __name__ == "__main__":
