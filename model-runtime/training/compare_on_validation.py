@@ -176,6 +176,7 @@ def main():
     parser.add_argument("--runs", default=train.RUNS_DIR)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
+    train.run_with_jemalloc()
     names = args.models or ["e3", "de-vmoe"] + [c for c in specs.CANDIDATES
                                                 if (train.read_run(args.runs, c) or {}).get("finished")]
     images, labels = data.fashion("validation")

@@ -210,7 +210,8 @@ def jemalloc_library():
 def run_with_jemalloc():
     """Re-run this command with jemalloc preloaded, keeping the pages it frees. glibc gives each step's buffers of more
     than 32 MiB (the stem's activations at batch 256) back to the kernel and faults them in again on the next step;
-    on CPU that costs a third of an epoch. The weights are the same bit for bit (tests/test_train.py)."""
+    on CPU that more than doubles an epoch (BENCHMARKS.md, "Training on CPU"). The weights are the same bit for bit
+    (tests/test_runs.py, AllocatorTest)."""
     library = jemalloc_library()
     if library and library not in os.environ.get("LD_PRELOAD", ""):
         env = dict(os.environ, LD_PRELOAD=library, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
