@@ -213,8 +213,10 @@ def run_with_jemalloc():
     on CPU that more than doubles an epoch (BENCHMARKS.md, "Training on CPU"). The weights are the same bit for bit
     (tests/test_runs.py, AllocatorTest)."""
     library = jemalloc_library()
-    if library and library not in os.environ.get("LD_PRELOAD", ""):
-        env = dict(os.environ, LD_PRELOAD=library, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    preloaded = os.environ.get("LD_PRELOAD", "")
+    if library and library not in preloaded:
+        env = dict(os.environ, LD_PRELOAD=f"{library} {preloaded}".strip(),
+                   MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 

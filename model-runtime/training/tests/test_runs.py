@@ -2,6 +2,7 @@
 
     cd model-runtime/training && python3 -m unittest discover -s tests -v
 """
+import glob
 import os
 import subprocess
 import sys
@@ -144,6 +145,23 @@ class AllocatorTest(unittest.TestCase):
         plain = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF")}
         jemalloc = dict(plain, LD_PRELOAD=library, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
         self.assertEqual(self.weights_after_four_steps(plain), self.weights_after_four_steps(jemalloc))
+
+    def test_a_training_command_runs_again_under_jemalloc_keeping_what_was_preloaded(self):
+        library = train.jemalloc_library()
+        self.assertIsNotNone(library, "Debian's libjemalloc2 is not installed (.ci/run installs it)")
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+        with tempfile.TemporaryDirectory() as scratch:
+            command = os.path.join(scratch, "command.py")
+            with open(command, "w") as f:
+                f.write(f"import os, sys\nsys.path.insert(0, {folder!r})\nimport train\ntrain.run_with_jemalloc()\n"
+                        "print(os.environ['LD_PRELOAD'])\n")
+            # A library the user preloads stays (libc's own: always there and harmless to preload twice).
+            libc = sorted(glob.glob("/usr/lib/*/libc.so.6") + glob.glob("/lib/*/libc.so.6"))[0]
+            env = dict(os.environ, LD_PRELOAD=libc)
+            env.pop("E3_TRAIN_JEMALLOC", None)
+            preloaded = subprocess.run([sys.executable, command], env=env, check=True, capture_output=True,
+                                       text=True).stdout.split()
+        self.assertEqual([library, libc], preloaded)
 
     def test_jemalloc_can_be_turned_off(self):
         os.environ["E3_TRAIN_JEMALLOC"] = "0"
