@@ -200,6 +200,10 @@ def train(run, epochs, runs_dir):
     return history
 
 
+# jemalloc keeping the pages it frees (see run_with_jemalloc).
+JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
+
 def jemalloc_library():
     """Debian's libjemalloc2, when installed and not disabled (E3_TRAIN_JEMALLOC=0)."""
     if os.environ.get("E3_TRAIN_JEMALLOC", "1") == "0":
@@ -215,8 +219,7 @@ def run_with_jemalloc():
     library = jemalloc_library()
     preloaded = os.environ.get("LD_PRELOAD", "")
     if library and library not in preloaded:
-        env = dict(os.environ, LD_PRELOAD=f"{library} {preloaded}".strip(),
-                   MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
+        env = dict(os.environ, LD_PRELOAD=f"{library} {preloaded}".strip(), MALLOC_CONF=JEMALLOC_CONF)
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 

@@ -143,7 +143,7 @@ class AllocatorTest(unittest.TestCase):
         library = train.jemalloc_library()
         self.assertIsNotNone(library, "Debian's libjemalloc2 is not installed (.ci/run installs it)")
         plain = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF")}
-        jemalloc = dict(plain, LD_PRELOAD=library, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
+        jemalloc = dict(plain, LD_PRELOAD=library, MALLOC_CONF=train.JEMALLOC_CONF)
         self.assertEqual(self.weights_after_four_steps(plain), self.weights_after_four_steps(jemalloc))
 
     def test_a_training_command_runs_again_under_jemalloc_keeping_what_was_preloaded(self):
