@@ -157,8 +157,9 @@ def win(nll_gain_mean, nll_gain_error, letters_gain):
 
 
 def same_architecture(run, other):
-    """Two candidates that differ only in the seed."""
-    return run != other and specs.ALL_RUNS[run][0] == specs.ALL_RUNS[other][0]
+    """Two candidates that differ only in the seed: the same architecture trained with the same recipe."""
+    return (run != other and specs.ALL_RUNS[run][0] == specs.ALL_RUNS[other][0]
+            and specs.recipe(run=run) == specs.recipe(run=other))
 
 
 def choose(wins):

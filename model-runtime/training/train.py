@@ -50,6 +50,27 @@ def evaluate_accuracy(model, images, labels, dev):
     return correct / len(images)
 
 
+def member_weights(images, members, seed):
+    """Each training image's weight in each member's loss [N, M] under SPLIT_MEMBER_DATA: M for the one member it
+    teaches, 0 for the others. Drawn from the run's seed apart from the training random state, so resuming draws the
+    same split."""
+    teaches = np.random.RandomState([seed, 1]).randint(0, members, size=images)
+    weights = np.zeros((images, members), dtype=np.float32)
+    weights[np.arange(images), teaches] = members
+    return weights
+
+
+def member_loss(logits, labels, weights=None):
+    """Each member's own cross-entropy (labels tiled like the images), averaged over images and members; with weights
+    [B, M], each image's loss in each member weighed by them."""
+    members, classes = logits.shape[1], logits.shape[-1]
+    tiled = labels.unsqueeze(1).expand(-1, members).reshape(-1)
+    if weights is None:
+        return F.cross_entropy(logits.reshape(-1, classes), tiled)
+    per_member = F.cross_entropy(logits.reshape(-1, classes), tiled, reduction="none").reshape(-1, members)
+    return (per_member * weights).mean()
+
+
 def augment(images, rng):
     """Random horizontal flip and a random shift of up to SHIFT_PIXELS in each direction (zero padding, then crop)."""
     n = len(images)
@@ -93,7 +114,7 @@ def differences(state, run, epochs=specs.EPOCHS):
     trained = recipe_of(state)
     if trained is None:
         return ["recipe not recorded"]
-    wanted = specs.recipe(epochs)
+    wanted = specs.recipe(epochs, run)
     return [f"{key} {trained.get(key)} -> {wanted[key]}" for key in wanted if trained.get(key) != wanted[key]]
 
 
@@ -138,6 +159,8 @@ def train(run, epochs, runs_dir):
     train_x, train_y = data.fashion("train")
     val_x, val_y = data.fashion("validation")
     model = VisionTransformer(arch).to(dev)
+    split = specs.recipe(epochs, run).get("member_data") == specs.SPLIT_MEMBER_DATA
+    weights_of = member_weights(len(train_x), model.members, seed) if split else None
     optimiser = torch.optim.AdamW(model.parameters(), lr=specs.LR, weight_decay=specs.WEIGHT_DECAY)
     steps_per_epoch = len(train_x) // specs.BATCH
     total_steps = epochs * steps_per_epoch
@@ -167,11 +190,8 @@ def train(run, epochs, runs_dir):
             y = torch.from_numpy(train_y[idx]).to(dev)
             for group in optimiser.param_groups:
                 group["lr"] = lr_at(epoch * steps_per_epoch + step)
-            logits = model(x)  # [B, M, C]
-            members = logits.shape[1]
-            # Each member's own cross-entropy (labels tiled like the images), plus the routers' auxiliary losses.
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                   y.unsqueeze(1).expand(-1, members).reshape(-1))
+            weights = None if weights_of is None else torch.from_numpy(weights_of[idx]).to(dev)
+            loss = member_loss(model(x), y, weights)
             importance, load = model.aux_losses()
             loss = loss + specs.IMPORTANCE_LOSS_WEIGHT * importance + specs.LOAD_LOSS_WEIGHT * load
             optimiser.zero_grad(set_to_none=True)
@@ -192,11 +212,11 @@ def train(run, epochs, runs_dir):
         weights = {k: v.cpu() for k, v in model.state_dict().items()}
         if last:
             save(path, {"finished": True, "model": weights, "epoch": epoch + 1, "history": history,
-                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs)})
+                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs, run)})
         else:
             save(path, {"finished": False, "model": weights, "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
                         "history": history, "numpy_rng": rng.get_state(), "torch_rng": torch.get_rng_state(),
-                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs)})
+                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs, run)})
     return history
 
 

@@ -43,7 +43,13 @@ CANDIDATES = {
     "e3-e4-s2": (Architecture(kind="e3", experts=4, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 17),
     "e3-s3": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 18),
     "e3-s4": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 19),
+    "e3-split": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 51),
+    "e3-split-s2": (Architecture(kind="e3", experts=8, top_k=1, ensemble_size=2, moe_layers=last_odd_layers(LAYERS, 2), **BASE), 52),
 }
+# e3-split, e3-split-s2: today's e3 with the training images split between the members (SPLIT_MEMBER_DATA). A deep
+# ensemble's members differ because each is trained apart; E3's see the same images in the same batches, and every E3
+# run so far is one model in-distribution. If the members' experts learn from disjoint halves of the data, do they
+# disagree enough to gain from averaging, and at what cost to each member?
 # Every run with a spec: what train.py trains by name and checks a run file against.
 ALL_RUNS = {**RUNS, **CANDIDATES}
 
@@ -79,11 +85,19 @@ IMPORTANCE_LOSS_WEIGHT = 0.005
 LOAD_LOSS_WEIGHT = 0.005
 
 
-def recipe(epochs=EPOCHS):
+# Every image teaches every member, unless a run's recipe says otherwise: with this, each training image teaches one
+# member only, drawn once per run from its seed, and that member's loss counts M times, so every image weighs the same
+# in the loss of the shared blocks and each member's experts learn from their own 1/M of the images.
+SPLIT_MEMBER_DATA = "each training image teaches one member, drawn once per run from its seed, its loss weighed M times"
+RECIPE_CHANGES = {"e3-split": {"member_data": SPLIT_MEMBER_DATA}, "e3-split-s2": {"member_data": SPLIT_MEMBER_DATA}}
+
+
+def recipe(epochs=EPOCHS, run=None):
     """Everything a run's weights depend on besides its architecture and seed. A run file records the recipe it was
     trained with; one trained with another recipe is trained again from the start (train.py), and the exporter
     refuses it, so a bundle never mixes recipes."""
     return {"epochs": epochs, "batch": BATCH, "lr": LR, "weight_decay": WEIGHT_DECAY, "warmup_steps": WARMUP_STEPS,
             "importance_loss_weight": IMPORTANCE_LOSS_WEIGHT, "load_loss_weight": LOAD_LOSS_WEIGHT,
             "augmentation": f"random horizontal flip and random shift of up to {SHIFT_PIXELS} pixels "
-                            "(zero padding, then crop)"}
+                            "(zero padding, then crop)",
+            **RECIPE_CHANGES.get(run, {})}

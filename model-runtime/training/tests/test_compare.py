@@ -122,6 +122,11 @@ class RuleTest(unittest.TestCase):
         self.assertEqual(("e3-e4-s2", ["e3-e16"]), compare.choose({"e3-e16": "letters", "e3-e4-s2": "letters",
                                                                    "e3-e4": "letters"}))
 
+    def test_runs_of_one_architecture_but_another_recipe_are_not_seeds_of_each_other(self):
+        # e3-s3 and e3-split share e3's architecture; e3-split and e3-split-s2 also share a recipe of their own.
+        self.assertEqual(("e3", ["e3-s3", "e3-split"]), compare.choose({"e3-s3": "nll", "e3-split": "nll"}))
+        self.assertEqual(("e3-split", []), compare.choose({"e3-split": "nll", "e3-split-s2": "nll"}))
+
 
 if __name__ == "__main__":
     unittest.main()

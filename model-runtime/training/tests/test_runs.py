@@ -23,10 +23,34 @@ def write_run(folder, run, epoch, finished, recipe=None):
     state = {"finished": finished, "model": {}, "epoch": epoch, "history": [{"epoch": e + 1} for e in range(epoch)],
              "arch": arch.to_json(), "seed": seed}
     if recipe != "unrecorded":
-        state["recipe"] = recipe or specs.recipe()
+        state["recipe"] = recipe or specs.recipe(run=run)
     if not finished:
         state["optimiser"] = {"state": {}, "param_groups": []}
     torch.save(state, train.run_file(folder, run))
+
+
+class SplitMemberDataTest(unittest.TestCase):
+    def test_each_image_teaches_one_member_the_same_on_every_draw(self):
+        weights = train.member_weights(10000, 2, seed=51)
+        self.assertTrue(((weights == 0) | (weights == 2)).all())
+        self.assertTrue((weights.sum(axis=1) == 2).all())
+        self.assertAlmostEqual(0.5, (weights[:, 0] > 0).mean(), delta=0.02)
+        self.assertTrue((weights == train.member_weights(10000, 2, seed=51)).all())
+        self.assertFalse((weights == train.member_weights(10000, 2, seed=52)).all())
+
+    def test_a_member_learns_nothing_from_the_images_it_does_not_get(self):
+        torch.manual_seed(0)
+        logits = torch.randn(6, 2, 10, requires_grad=True)
+        labels = torch.randint(0, 10, (6,))
+        weights = torch.from_numpy(train.member_weights(6, 2, seed=51))
+        train.member_loss(logits, labels, weights).backward()
+        taught = (logits.grad.abs().sum(dim=-1) > 0).float()
+        self.assertTrue(torch.equal(taught, (weights > 0).float()))
+
+    def test_even_weights_give_the_common_loss(self):
+        logits, labels = torch.randn(6, 2, 10), torch.randint(0, 10, (6,))
+        self.assertAlmostEqual(train.member_loss(logits, labels).item(),
+                               train.member_loss(logits, labels, torch.ones(6, 2)).item(), places=6)
 
 
 class QueueTest(unittest.TestCase):
@@ -79,6 +103,14 @@ class RecipeTest(unittest.TestCase):
             self.assertEqual(train.differences(train.read_run(folder, "e3-n1"), "e3-n1"),
                              [] if specs.EPOCHS == 24 else [f"epochs 24 -> {specs.EPOCHS}"])
             self.assertEqual(train.differences(train.read_run(folder, "vit-s1"), "vit-s1"), ["recipe not recorded"])
+
+    def test_a_run_with_a_recipe_of_its_own_is_not_current_with_the_common_one(self):
+        with tempfile.TemporaryDirectory() as folder:
+            write_run(folder, "e3-split", 3, finished=False, recipe=specs.recipe())
+            self.assertEqual(train.differences(train.read_run(folder, "e3-split"), "e3-split"),
+                             [f"member_data None -> {specs.SPLIT_MEMBER_DATA}"])
+            write_run(folder, "e3-split", 3, finished=False)
+            self.assertEqual(train.differences(train.read_run(folder, "e3-split"), "e3-split"), [])
 
     def test_a_file_of_another_architecture_or_seed_is_not_current(self):
         with tempfile.TemporaryDirectory() as folder:
