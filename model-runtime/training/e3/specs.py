@@ -49,7 +49,7 @@ CANDIDATES = {
 # e3-split, e3-split-s2: today's e3 with the training images split between the members (SPLIT_MEMBER_DATA). A deep
 # ensemble's members differ because each is trained apart; E3's see the same images in the same batches, and every E3
 # run so far is one model in-distribution. If the members' experts learn from disjoint halves of the data, do they
-# disagree enough to gain from averaging, and at what cost to each member?
+# disagree enough to gain from averaging, and at what cost to each member? Not enough: models/README.md, round 4.
 # Every run with a spec: what train.py trains by name and checks a run file against.
 ALL_RUNS = {**RUNS, **CANDIDATES}
 
