@@ -160,7 +160,7 @@ def train(run, epochs, runs_dir):
     val_x, val_y = data.fashion("validation")
     model = VisionTransformer(arch).to(dev)
     split = specs.recipe(epochs, run).get("member_data") == specs.SPLIT_MEMBER_DATA
-    weights_of = member_weights(len(train_x), model.members, seed) if split else None
+    image_weights = member_weights(len(train_x), model.members, seed) if split else None
     optimiser = torch.optim.AdamW(model.parameters(), lr=specs.LR, weight_decay=specs.WEIGHT_DECAY)
     steps_per_epoch = len(train_x) // specs.BATCH
     total_steps = epochs * steps_per_epoch
@@ -190,8 +190,8 @@ def train(run, epochs, runs_dir):
             y = torch.from_numpy(train_y[idx]).to(dev)
             for group in optimiser.param_groups:
                 group["lr"] = lr_at(epoch * steps_per_epoch + step)
-            weights = None if weights_of is None else torch.from_numpy(weights_of[idx]).to(dev)
-            loss = member_loss(model(x), y, weights)
+            batch_weights = None if image_weights is None else torch.from_numpy(image_weights[idx]).to(dev)
+            loss = member_loss(model(x), y, batch_weights)
             importance, load = model.aux_losses()
             loss = loss + specs.IMPORTANCE_LOSS_WEIGHT * importance + specs.LOAD_LOSS_WEIGHT * load
             optimiser.zero_grad(set_to_none=True)
