@@ -8,8 +8,10 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -46,6 +48,25 @@ class SplitMemberDataTest(unittest.TestCase):
         train.member_loss(logits, labels, weights).backward()
         taught = (logits.grad.abs().sum(dim=-1) > 0).float()
         self.assertTrue(torch.equal(taught, (weights > 0).float()))
+
+    def test_a_split_run_trains_and_records_its_recipe(self):
+        # One epoch of two steps on 512 training images, so the training loop runs with the split's weights.
+        train_x, train_y = np.zeros((512, 28, 28), np.uint8), np.arange(512) % 10
+        small = {"train": (train_x, train_y), "validation": (train_x[:100], train_y[:100])}
+        with tempfile.TemporaryDirectory() as folder, \
+                mock.patch.object(train.data, "fashion", side_effect=small.get), \
+                mock.patch.dict(os.environ, {"E3_TRAIN_THREADS": "1"}), \
+                mock.patch.object(train, "member_loss", wraps=train.member_loss) as loss:
+            history = train.train("e3-split", 1, folder)
+            state = train.read_run(folder, "e3-split")
+        batch_weights = [call.args[2] for call in loss.call_args_list]
+        self.assertEqual(2, len(batch_weights))
+        for weights in batch_weights:  # every image of every step teaches exactly one member
+            self.assertTrue(torch.equal((weights > 0).sum(dim=1), torch.ones(len(weights), dtype=torch.long)))
+        self.assertEqual(1, len(history))
+        self.assertTrue(state["finished"])
+        self.assertEqual(specs.SPLIT_MEMBER_DATA, state["recipe"]["member_data"])
+        self.assertEqual([], train.differences(state, "e3-split", epochs=1))
 
     def test_even_weights_give_the_common_loss(self):
         logits, labels = torch.randn(6, 2, 10), torch.randint(0, 10, (6,))
