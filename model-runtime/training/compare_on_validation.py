@@ -21,8 +21,8 @@ better than `e3` on one of the two validation figures and not worse on the other
 two standard errors of the per-image difference (the same images, the same cross-fitting), the letters AUROC by 0.01
 (five times the difference between `e3` and `e3-s2`, which differ only in the seed). A seed alone moves both figures
 beyond those margins (validation NLL: `e3` and `e3-s2` 0.0137 apart; letters AUROC: `e3-e4` and `e3-e4-s2` 0.046
-apart), so a win ships only when a second seed of the same architecture wins on the same figure too. Among several,
-the one with the higher letters AUROC (models/README.md, "Candidates for e3").
+apart), so a win ships only when a second seed of the same architecture and recipe wins on the same figure too. Among
+several, the one with the higher letters AUROC (models/README.md, "Candidates for e3").
 """
 import argparse
 import json
@@ -156,17 +156,17 @@ def win(nll_gain_mean, nll_gain_error, letters_gain):
     return "letters" if letters == 1 else "nll" if nll == 1 else None
 
 
-def same_architecture(run, other):
-    """Two candidates that differ only in the seed: the same architecture trained with the same recipe."""
+def differ_only_in_seed(run, other):
+    """Two candidates of the same architecture trained with the same recipe."""
     return (run != other and specs.ALL_RUNS[run][0] == specs.ALL_RUNS[other][0]
             and specs.recipe(run=run) == specs.recipe(run=other))
 
 
 def choose(wins):
     """The run to ship as e3 from {candidate: the figure it won on}: a win ships only when another seed of the same
-    architecture wins on the same figure too; among several, the first of the given order. Also the winners still
-    waiting for that second seed."""
-    confirmed = [n for n, won in wins.items() if any(same_architecture(n, o) and wins[o] == won for o in wins)]
+    architecture and recipe wins on the same figure too; among several, the first of the given order. Also the winners
+    still waiting for that second seed."""
+    confirmed = [n for n, won in wins.items() if any(differ_only_in_seed(n, o) and wins[o] == won for o in wins)]
     waiting = [n for n in wins if n not in confirmed]
     return (confirmed[0] if confirmed else "e3"), waiting
 
@@ -207,8 +207,8 @@ def main():
         by_letters = sorted(wins, key=lambda n: results[n]["letters_mi_auroc"], reverse=True)
         choice, waiting = choose({n: wins[n] for n in by_letters})
         for n in waiting:
-            print(f"{n} wins on {wins[n]}: train a second seed of it (a candidate with the same architecture); "
-                  "it ships if that seed wins on the same figure too")
+            print(f"{n} wins on {wins[n]}: train a second seed of it (a candidate with the same architecture and "
+                  "recipe); it ships if that seed wins on the same figure too")
         print(f"rule: ship {choice} as e3"
               + ("" if wins else " (no candidate is better on one and not worse on the other)"))
     if args.json:

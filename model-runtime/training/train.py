@@ -50,13 +50,13 @@ def evaluate_accuracy(model, images, labels, dev):
     return correct / len(images)
 
 
-def member_weights(images, members, seed):
-    """Each training image's weight in each member's loss [N, M] under SPLIT_MEMBER_DATA: M for the one member it
-    teaches, 0 for the others. Drawn from the run's seed apart from the training random state, so resuming draws the
-    same split."""
-    teaches = np.random.RandomState([seed, 1]).randint(0, members, size=images)
-    weights = np.zeros((images, members), dtype=np.float32)
-    weights[np.arange(images), teaches] = members
+def member_weights(count, members, seed):
+    """Each of count training images' weight in each member's loss [N, M] under SPLIT_MEMBER_DATA: M for the one member
+    it teaches, 0 for the others. Drawn from the run's seed apart from the training random state, so resuming draws
+    the same split."""
+    teaches = np.random.RandomState([seed, 1]).randint(0, members, size=count)
+    weights = np.zeros((count, members), dtype=np.float32)
+    weights[np.arange(count), teaches] = members
     return weights
 
 
@@ -159,7 +159,8 @@ def train(run, epochs, runs_dir):
     train_x, train_y = data.fashion("train")
     val_x, val_y = data.fashion("validation")
     model = VisionTransformer(arch).to(dev)
-    split = specs.recipe(epochs, run).get("member_data") == specs.SPLIT_MEMBER_DATA
+    run_recipe = specs.recipe(epochs, run)
+    split = run_recipe.get("member_data") == specs.SPLIT_MEMBER_DATA
     image_weights = member_weights(len(train_x), model.members, seed) if split else None
     optimiser = torch.optim.AdamW(model.parameters(), lr=specs.LR, weight_decay=specs.WEIGHT_DECAY)
     steps_per_epoch = len(train_x) // specs.BATCH
@@ -212,11 +213,11 @@ def train(run, epochs, runs_dir):
         weights = {k: v.cpu() for k, v in model.state_dict().items()}
         if last:
             save(path, {"finished": True, "model": weights, "epoch": epoch + 1, "history": history,
-                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs, run)})
+                        "arch": arch.to_json(), "seed": seed, "recipe": run_recipe})
         else:
             save(path, {"finished": False, "model": weights, "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
                         "history": history, "numpy_rng": rng.get_state(), "torch_rng": torch.get_rng_state(),
-                        "arch": arch.to_json(), "seed": seed, "recipe": specs.recipe(epochs, run)})
+                        "arch": arch.to_json(), "seed": seed, "recipe": run_recipe})
     return history
 
 

@@ -14,7 +14,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+TRAINING_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, TRAINING_DIR)
 import export  # noqa: E402
 import train  # noqa: E402
 from e3 import specs  # noqa: E402
@@ -167,7 +168,8 @@ class FinishedRunTest(unittest.TestCase):
 FOUR_STEPS = """
 import hashlib, sys
 sys.path.insert(0, ".")
-import torch, torch.nn.functional as F
+import torch
+import train
 from e3 import specs
 from e3.model import VisionTransformer
 torch.set_num_threads(1)
@@ -177,8 +179,7 @@ optimiser = torch.optim.AdamW(model.parameters(), 1e-3)
 batches = torch.Generator().manual_seed(1)
 for _ in range(4):
     images, labels = torch.randn(256, 1, 28, 28, generator=batches), torch.randint(0, 10, (256,), generator=batches)
-    logits = model(images)
-    loss = F.cross_entropy(logits.reshape(-1, 10), labels.repeat_interleave(logits.shape[1]))
+    loss = train.member_loss(model(images), labels)
     optimiser.zero_grad()
     loss.backward()
     optimiser.step()
@@ -188,8 +189,7 @@ print(hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parame
 
 class AllocatorTest(unittest.TestCase):
     def weights_after_four_steps(self, env):
-        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-        return subprocess.run([sys.executable, "-c", FOUR_STEPS], cwd=folder, env=env, check=True,
+        return subprocess.run([sys.executable, "-c", FOUR_STEPS], cwd=TRAINING_DIR, env=env, check=True,
                               capture_output=True, text=True).stdout.strip()
 
     def test_jemalloc_trains_the_same_weights_bit_for_bit(self):
@@ -202,11 +202,10 @@ class AllocatorTest(unittest.TestCase):
     def test_a_training_command_runs_again_under_jemalloc_keeping_what_was_preloaded(self):
         library = train.jemalloc_library()
         self.assertIsNotNone(library, "Debian's libjemalloc2 is not installed (.ci/run installs it)")
-        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
         with tempfile.TemporaryDirectory() as scratch:
             command = os.path.join(scratch, "command.py")
             with open(command, "w") as f:
-                f.write(f"import os, sys\nsys.path.insert(0, {folder!r})\nimport train\ntrain.run_with_jemalloc()\n"
+                f.write(f"import os, sys\nsys.path.insert(0, {TRAINING_DIR!r})\nimport train\ntrain.run_with_jemalloc()\n"
                         "print(os.environ['LD_PRELOAD'])\n")
             # A library the user preloads stays (libc's own: always there and harmless to preload twice).
             libc = sorted(glob.glob("/usr/lib/*/libc.so.6") + glob.glob("/lib/*/libc.so.6"))[0]
