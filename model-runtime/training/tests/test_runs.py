@@ -205,8 +205,8 @@ class AllocatorTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as scratch:
             command = os.path.join(scratch, "command.py")
             with open(command, "w") as f:
-                f.write(f"import os, sys\nsys.path.insert(0, {TRAINING_DIR!r})\nimport train\ntrain.run_with_jemalloc()\n"
-                        "print(os.environ['LD_PRELOAD'])\n")
+                f.write(f"import os, sys\nsys.path.insert(0, {TRAINING_DIR!r})\nimport train\n"
+                        "train.run_with_jemalloc()\nprint(os.environ['LD_PRELOAD'])\n")
             # A library the user preloads stays (libc's own: always there and harmless to preload twice).
             libc = sorted(glob.glob("/usr/lib/*/libc.so.6") + glob.glob("/lib/*/libc.so.6"))[0]
             env = dict(os.environ, LD_PRELOAD=libc)
